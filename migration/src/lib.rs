@@ -1,0 +1,78 @@
+//! Migrations of the rowgate reference schema (`schema.md`): 22 tables with their keys,
+//! foreign keys, CHECK constraints and the indexes the API's policies and orderings use.
+//!
+//! The same migrations run on PostgreSQL and on SQLite. They are written with the sea-query
+//! schema DSL, so column types map per backend (`uuid`/`timestamptz`/`jsonb` on PostgreSQL,
+//! sea-orm's text encodings on SQLite); only column defaults differ:
+//!
+//! | | PostgreSQL | SQLite |
+//! |---|---|---|
+//! | `id` | `gen_random_uuid()` | none: the gateway always sends one |
+//! | `created_at`, `updated_at` | `CURRENT_TIMESTAMP` | RFC 3339 UTC text, `+00:00` offset |
+//! | JSON objects | `'{}'::jsonb` | `'{}'` |
+//!
+//! `updated_at` is not maintained by a trigger: whoever updates a row sets it.
+//!
+//! The entities crate is generated from a PostgreSQL database migrated by this crate, so a
+//! change here is followed by `scripts/generate-entities.sh`.
+
+mod common;
+mod m20261122_000001_identity;
+mod m20261122_000002_config;
+mod m20261122_000003_community;
+mod m20261122_000004_messaging;
+mod m20261122_000005_sharing_and_records;
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::{MigrationTrait, async_trait};
+
+/// Every table the migrations create, in creation order (parents before children).
+///
+/// Migrating down to zero drops exactly these; only the migration bookkeeping table
+/// (`seaql_migrations`) remains.
+pub const TABLES: [&str; 22] = [
+    // identity and tenancy
+    "profiles",
+    "tenants",
+    "user_roles",
+    "tenant_members",
+    "user_settings",
+    // hot configuration
+    "feature_flags",
+    "system_config",
+    // community
+    "communities",
+    "community_members",
+    "posts",
+    "comments",
+    "reactions",
+    "blocks",
+    "user_follows",
+    // messaging and notifications
+    "conversations",
+    "conversation_participants",
+    "messages",
+    "notifications",
+    // sharing by consent, append-only records
+    "connections",
+    "user_details",
+    "audit_logs",
+    "analytics_events",
+];
+
+/// The schema's migrations, in order. Run them with [`MigratorTrait::up`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_identity::Migration),
+            Box::new(m20261122_000002_config::Migration),
+            Box::new(m20261122_000003_community::Migration),
+            Box::new(m20261122_000004_messaging::Migration),
+            Box::new(m20261122_000005_sharing_and_records::Migration),
+        ]
+    }
+}

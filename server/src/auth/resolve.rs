@@ -1,0 +1,188 @@
+//! Builds the [`Principal`] of a request: verified claims, then the facts from the database.
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use super::jwt::TokenVerifier;
+use super::principal::{Membership, PlatformRole, Principal, Role, TenantRole};
+use crate::error::{AppError, AppResult};
+
+/// What the edge knows about a request before it is resolved.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdentity<'a> {
+    /// The bearer token, without the `Bearer ` prefix.
+    pub bearer: Option<&'a str>,
+    /// The `X-Tenant-Id` header.
+    pub tenant_header: Option<&'a str>,
+    /// The `Host` header.
+    pub host: Option<&'a str>,
+}
+
+/// Extracts the token from an `Authorization` header value; a header that is present but
+/// not `Bearer <token>` is UNAUTHENTICATED rather than ignored.
+pub fn bearer_token(header: &str) -> AppResult<&str> {
+    let (scheme, token) = header
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| AppError::Unauthenticated("Authorization must be `Bearer <token>`".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AppError::Unauthenticated("Authorization must be `Bearer <token>`".into()));
+    }
+    Ok(token.trim())
+}
+
+/// The tenant subdomain a Host header names: the first label of a name with two or more
+/// labels (`acme.example.com`, `acme.localhost`); none for IP addresses and single labels.
+pub fn host_subdomain(host: &str) -> Option<&str> {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    if name.starts_with('[') || name.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let mut labels = name.split('.');
+    let first = labels.next()?;
+    labels.next()?;
+    (!first.is_empty()).then_some(first)
+}
+
+fn parse_claim_uuid(value: &str, claim: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(value).map_err(|_| AppError::Unauthenticated(format!("invalid token: `{claim}` is not a UUID")))
+}
+
+/// Verifies the request's token and loads the principal's memberships, platform roles and
+/// blocks. No token is anon; a bad token is UNAUTHENTICATED; an active tenant the user is
+/// not a member of is FORBIDDEN.
+pub async fn resolve_principal(
+    db: &DatabaseConnection,
+    verifier: &TokenVerifier,
+    identity: RequestIdentity<'_>,
+) -> AppResult<Principal> {
+    let Some(token) = identity.bearer else {
+        return Ok(Principal::anon());
+    };
+    let claims = verifier.verify(token)?;
+    let role = match claims.role.as_deref() {
+        None | Some("authenticated") => Role::Authenticated,
+        Some("service_role") => Role::ServiceRole,
+        Some("anon") => Role::Anon,
+        Some(_) => return Err(AppError::Unauthenticated("invalid token: unsupported `role`".into())),
+    };
+    let user_id = claims.sub.as_deref().map(|s| parse_claim_uuid(s, "sub")).transpose()?;
+    if role == Role::Anon {
+        return Ok(Principal::anon());
+    }
+    if role == Role::Authenticated && user_id.is_none() {
+        return Err(AppError::Unauthenticated("invalid token: `sub` is required".into()));
+    }
+
+    let requested_tenant = match (claims.tenant_id.as_deref(), identity.tenant_header) {
+        (Some(claim), _) => Some(parse_claim_uuid(claim, "tenant_id")?),
+        (None, Some(header)) => Some(
+            Uuid::parse_str(header.trim())
+                .map_err(|_| AppError::BadUserInput("X-Tenant-Id must be a UUID".into()))?,
+        ),
+        (None, None) => match identity.host.and_then(host_subdomain) {
+            Some(subdomain) => tenant_by_subdomain(db, subdomain).await?,
+            None => None,
+        },
+    };
+
+    let Some(user_id) = user_id.filter(|_| role == Role::Authenticated) else {
+        return Ok(Principal::service_role(user_id, requested_tenant));
+    };
+
+    let (memberships, platform_roles, blocked) = tokio::try_join!(
+        load_memberships(db, user_id),
+        load_platform_roles(db, user_id),
+        load_blocked(db, user_id),
+    )?;
+    if let Some(tenant) = requested_tenant
+        && !memberships.iter().any(|m| m.tenant_id == tenant)
+    {
+        return Err(AppError::Forbidden("not a member of the requested tenant".into()));
+    }
+    Ok(Principal {
+        role,
+        user_id: Some(user_id),
+        active_tenant: requested_tenant,
+        memberships,
+        platform_roles,
+        blocked,
+    })
+}
+
+async fn tenant_by_subdomain(db: &DatabaseConnection, subdomain: &str) -> AppResult<Option<Uuid>> {
+    use entities::tenants::{Column, Entity};
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Subdomain.eq(subdomain))
+        .filter(Column::DeletedAt.is_null())
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?)
+}
+
+async fn load_memberships(db: &DatabaseConnection, user: Uuid) -> AppResult<Vec<Membership>> {
+    use entities::tenant_members::{Column, Entity};
+    let rows: Vec<(Uuid, String)> = Entity::find()
+        .select_only()
+        .column(Column::TenantId)
+        .column(Column::Role)
+        .filter(Column::UserId.eq(user))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(tenant_id, role)| TenantRole::parse(&role).map(|role| Membership { tenant_id, role }))
+        .collect())
+}
+
+async fn load_platform_roles(db: &DatabaseConnection, user: Uuid) -> AppResult<Vec<PlatformRole>> {
+    use entities::user_roles::{Column, Entity};
+    let rows: Vec<String> = Entity::find()
+        .select_only()
+        .column(Column::Role)
+        .filter(Column::UserId.eq(user))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.iter().filter_map(|r| PlatformRole::parse(r)).collect())
+}
+
+async fn load_blocked(db: &DatabaseConnection, user: Uuid) -> AppResult<Vec<Uuid>> {
+    use entities::blocks::{Column, Entity};
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::BlockedId)
+        .filter(Column::BlockerId.eq(user))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomain_is_the_first_label_of_a_name() {
+        assert_eq!(host_subdomain("acme.example.com"), Some("acme"));
+        assert_eq!(host_subdomain("acme.localhost:8080"), Some("acme"));
+        assert_eq!(host_subdomain("localhost:8080"), None);
+        assert_eq!(host_subdomain("127.0.0.1:8080"), None);
+        assert_eq!(host_subdomain("[::1]:8080"), None);
+    }
+
+    #[test]
+    fn authorization_header_must_be_bearer() {
+        assert_eq!(bearer_token("Bearer abc").ok(), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc ").ok(), Some("abc"));
+        assert!(bearer_token("Basic abc").is_err());
+        assert!(bearer_token("Bearer").is_err());
+        assert!(bearer_token("Bearer   ").is_err());
+    }
+}

@@ -1,0 +1,98 @@
+//! Database connection and migrations, with errors that name the setting at fault.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+use crate::config::{Config, DatabaseKind};
+
+/// A failure to reach or migrate the database, phrased for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    /// The database cannot be reached.
+    #[error("DATABASE_URL: cannot connect to the {kind} database ({cause}); check that it is running and the URL is right")]
+    Connect {
+        /// Engine name.
+        kind: &'static str,
+        /// The driver's reason, without the URL.
+        cause: String,
+    },
+    /// A migration failed.
+    #[error("migration failed: {0}; the database was left at the last migration that succeeded (see `rowgate migrate status`)")]
+    Migrate(String),
+}
+
+/// Opens a connection pool to the configured database.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError> {
+    let url = config.database_url.expose();
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let kind = match config.database_kind {
+        DatabaseKind::Postgres => {
+            options.max_connections(32).min_connections(1);
+            "PostgreSQL"
+        }
+        DatabaseKind::Sqlite => {
+            options.max_connections(8).min_connections(1);
+            "SQLite"
+        }
+    };
+    let db = Database::connect(options).await.map_err(|e| DbSetupError::Connect {
+        kind,
+        cause: redact(&e.to_string(), url),
+    })?;
+    if config.database_kind == DatabaseKind::Sqlite {
+        use sea_orm::ConnectionTrait;
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+            db.execute_unprepared(pragma).await.map_err(|e| DbSetupError::Connect {
+                kind,
+                cause: e.to_string(),
+            })?;
+        }
+    }
+    Ok(db)
+}
+
+/// Removes the URL (which may carry a password) from a driver message.
+fn redact(message: &str, url: &str) -> String {
+    message.replace(url, "<DATABASE_URL>")
+}
+
+/// Applies every pending migration.
+pub async fn migrate_up(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbSetupError> {
+    migration::Migrator::up(db, steps)
+        .await
+        .map_err(|e| DbSetupError::Migrate(e.to_string()))
+}
+
+/// Rolls back `steps` migrations, or all of them.
+pub async fn migrate_down(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbSetupError> {
+    migration::Migrator::down(db, steps)
+        .await
+        .map_err(|e| DbSetupError::Migrate(e.to_string()))
+}
+
+/// Drops every table and applies every migration from scratch.
+pub async fn migrate_fresh(db: &DatabaseConnection) -> Result<(), DbSetupError> {
+    migration::Migrator::fresh(db)
+        .await
+        .map_err(|e| DbSetupError::Migrate(e.to_string()))
+}
+
+/// Each known migration and whether it is applied.
+pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbSetupError> {
+    let applied: Vec<String> = migration::Migrator::get_applied_migrations(db)
+        .await
+        .map_err(|e| DbSetupError::Migrate(e.to_string()))?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    Ok(migration::Migrator::migrations()
+        .iter()
+        .map(|m| (m.name().to_owned(), applied.iter().any(|a| a == m.name())))
+        .collect())
+}

@@ -1,0 +1,114 @@
+//! `me`: the principal of the request, as the frontend sees it.
+
+use async_graphql::dynamic::{Enum, Object, SchemaBuilder, TypeRef};
+use async_graphql::{Name, Value};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::{scalars, value_field};
+use crate::auth::{Principal, Role};
+use crate::error::AppResult;
+
+/// Type name of `me`.
+pub const ME: &str = "Me";
+const ME_TENANT: &str = "MeTenant";
+const ME_PROFILE: &str = "MeProfile";
+const PRINCIPAL_ROLE: &str = "PrincipalRole";
+const PLATFORM_ROLE: &str = "PlatformRole";
+const TENANT_ROLE: &str = "TenantRole";
+
+/// Registers `Me` and the types it uses.
+pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
+    let me = Object::new(ME)
+        .description("Who is asking: the request's principal.")
+        .field(value_field("userId", "userId", TypeRef::named(scalars::UUID)))
+        .field(value_field("role", "role", TypeRef::named_nn(PRINCIPAL_ROLE)))
+        .field(value_field("activeTenantId", "activeTenantId", TypeRef::named(scalars::UUID)))
+        .field(value_field("platformRoles", "platformRoles", TypeRef::named_nn_list_nn(PLATFORM_ROLE)))
+        .field(value_field("tenants", "tenants", TypeRef::named_nn_list_nn(ME_TENANT)))
+        .field(value_field("profile", "profile", TypeRef::named(ME_PROFILE)));
+    let tenant = Object::new(ME_TENANT)
+        .description("A tenant the principal belongs to, with their role there.")
+        .field(value_field("tenantId", "tenantId", TypeRef::named_nn(scalars::UUID)))
+        .field(value_field("name", "name", TypeRef::named_nn(TypeRef::STRING)))
+        .field(value_field("subdomain", "subdomain", TypeRef::named_nn(TypeRef::STRING)))
+        .field(value_field("role", "role", TypeRef::named_nn(TENANT_ROLE)))
+        .field(value_field("active", "active", TypeRef::named_nn(TypeRef::BOOLEAN)));
+    let profile = Object::new(ME_PROFILE)
+        .description("The principal's own profile.")
+        .field(value_field("id", "id", TypeRef::named_nn(scalars::UUID)))
+        .field(value_field("email", "email", TypeRef::named_nn(TypeRef::STRING)))
+        .field(value_field("displayName", "displayName", TypeRef::named_nn(TypeRef::STRING)))
+        .field(value_field("avatarUrl", "avatarUrl", TypeRef::named(TypeRef::STRING)))
+        .field(value_field("bio", "bio", TypeRef::named(TypeRef::STRING)));
+    builder
+        .register(me)
+        .register(tenant)
+        .register(profile)
+        .register(Enum::new(PRINCIPAL_ROLE).items(["ANON", "AUTHENTICATED", "SERVICE_ROLE"]))
+        .register(Enum::new(PLATFORM_ROLE).items(["ADMIN", "MODERATOR"]))
+        .register(Enum::new(TENANT_ROLE).items(["OWNER", "ADMIN", "MEMBER"]))
+}
+
+fn enum_value(text: &str) -> Value {
+    Value::Enum(Name::new(text.to_ascii_uppercase()))
+}
+
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(fields.into_iter().map(|(k, v)| (Name::new(k), v)).collect())
+}
+
+fn opt_string(value: Option<String>) -> Value {
+    value.map_or(Value::Null, Value::String)
+}
+
+/// Builds the `Me` value for `principal`.
+pub async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Value> {
+    let mut tenants = Vec::new();
+    let mut profile = Value::Null;
+    if let Some(user) = principal.user_id.filter(|_| principal.role == Role::Authenticated) {
+        let ids: Vec<_> = principal.memberships.iter().map(|m| m.tenant_id).collect();
+        let rows = entities::tenants::Entity::find()
+            .filter(entities::tenants::Column::Id.is_in(ids))
+            .filter(entities::tenants::Column::DeletedAt.is_null())
+            .all(db)
+            .await?;
+        for membership in &principal.memberships {
+            if let Some(t) = rows.iter().find(|t| t.id == membership.tenant_id) {
+                tenants.push(object([
+                    ("tenantId", Value::String(t.id.to_string())),
+                    ("name", Value::String(t.name.clone())),
+                    ("subdomain", Value::String(t.subdomain.clone())),
+                    ("role", enum_value(membership.role.as_str())),
+                    ("active", Value::Boolean(principal.active_tenant == Some(t.id))),
+                ]));
+            }
+        }
+        if let Some(p) = entities::profiles::Entity::find_by_id(user)
+            .filter(entities::profiles::Column::DeletedAt.is_null())
+            .one(db)
+            .await?
+        {
+            profile = object([
+                ("id", Value::String(p.id.to_string())),
+                ("email", Value::String(p.email)),
+                ("displayName", Value::String(p.display_name)),
+                ("avatarUrl", opt_string(p.avatar_url)),
+                ("bio", opt_string(p.bio)),
+            ]);
+        }
+    }
+    Ok(object([
+        ("userId", principal.user_id.map_or(Value::Null, |u| Value::String(u.to_string()))),
+        ("role", enum_value(principal.role.as_str())),
+        (
+            "activeTenantId",
+            principal.active_tenant.map_or(Value::Null, |t| Value::String(t.to_string())),
+        ),
+        (
+            "platformRoles",
+            Value::List(principal.platform_roles.iter().map(|r| enum_value(r.as_str())).collect()),
+        ),
+        ("tenants", Value::List(tenants)),
+        ("profile", profile),
+    ]))
+}

@@ -1,0 +1,104 @@
+//! The GraphQL schema (async-graphql dynamic schema). No SQL is built here: resolvers call
+//! into the data layer and convert its errors exactly once, through [`AppError::to_graphql`].
+
+mod me;
+mod scalars;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, Object, ResolverContext, Schema, SchemaError, TypeRef};
+use async_graphql::Value;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+
+/// Per-request data every resolver may read.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// Who is asking.
+    pub principal: Principal,
+    /// Id of this request, for logs and INTERNAL errors.
+    pub request_id: String,
+}
+
+/// The schema type served at `/graphql`.
+pub type GatewaySchema = Schema;
+
+/// Builds the schema. `db` is shared by every request; per-request data is a
+/// [`RequestContext`] attached to each request.
+pub fn build_schema(db: DatabaseConnection) -> Result<GatewaySchema, SchemaError> {
+    let query = Object::new("Query")
+        .description("Every read the principal may make.")
+        .field(
+            resolver_field("publicConfig", TypeRef::named_nn(scalars::JSON), |ctx| {
+                Box::pin(async move {
+                    let db = ctx.data_unchecked::<DatabaseConnection>();
+                    public_config(db).await.map(|v| Some(FieldValue::value(v)))
+                })
+            })
+            .description("Every public `system_config` entry as one JSON object, keyed by `key`."),
+        )
+        .field(
+            resolver_field("me", TypeRef::named(me::ME), |ctx| {
+                Box::pin(async move {
+                    let db = ctx.data_unchecked::<DatabaseConnection>();
+                    let request = ctx.data_unchecked::<RequestContext>();
+                    me::resolve(db, &request.principal).await.map(|v| Some(FieldValue::value(v)))
+                })
+            })
+            .description("The principal of this request: user, role, active tenant, tenants and platform roles."),
+        );
+
+    let builder = Schema::build("Query", None, None).data(db).register(query);
+    let builder = scalars::register(builder);
+    me::register(builder).finish()
+}
+
+/// The future a [`Resolver`] returns.
+pub(crate) type ResolverFuture<'a> = Pin<Box<dyn Future<Output = AppResult<Option<FieldValue<'static>>>> + Send + 'a>>;
+
+/// A resolver of the gateway: returns `AppResult`, never an async-graphql error.
+pub(crate) type Resolver = for<'a> fn(&'a ResolverContext<'a>) -> ResolverFuture<'a>;
+
+/// A field whose resolver returns `AppResult`; errors are converted here, once.
+pub(crate) fn resolver_field(name: &str, ty: TypeRef, resolve: Resolver) -> Field {
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move {
+            let request_id = ctx
+                .data_opt::<RequestContext>()
+                .map(|r| r.request_id.clone())
+                .unwrap_or_default();
+            resolve(&ctx).await.map_err(|e| e.to_graphql(&request_id))
+        })
+    })
+}
+
+/// A field read from the parent object value under `key` (objects built as GraphQL values).
+pub(crate) fn value_field(name: &str, key: &'static str, ty: TypeRef) -> Field {
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move {
+            let value = match ctx.parent_value.as_value() {
+                Some(Value::Object(map)) => map.get(key).cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            Ok(match value {
+                Value::Null => None,
+                Value::List(items) => Some(FieldValue::list(items.into_iter().map(FieldValue::value))),
+                other => Some(FieldValue::value(other)),
+            })
+        })
+    })
+}
+
+async fn public_config(db: &DatabaseConnection) -> AppResult<Value> {
+    use entities::system_config::{Column, Entity};
+    let rows = Entity::find()
+        .filter(Column::IsPublic.eq(true))
+        .order_by_asc(Column::Key)
+        .all(db)
+        .await?;
+    let object: serde_json::Map<String, serde_json::Value> = rows.into_iter().map(|r| (r.key, r.value)).collect();
+    Value::from_json(serde_json::Value::Object(object)).map_err(|e| AppError::Internal(e.to_string()))
+}

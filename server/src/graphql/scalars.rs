@@ -1,0 +1,29 @@
+//! Custom scalars shared by every type: `UUID`, `DateTime`, `JSON`.
+
+use async_graphql::dynamic::{Scalar, SchemaBuilder};
+use async_graphql::Value;
+
+/// Name of the UUID scalar.
+pub const UUID: &str = "UUID";
+/// Name of the date-time scalar (RFC 3339).
+pub const DATE_TIME: &str = "DateTime";
+/// Name of the JSON scalar.
+pub const JSON: &str = "JSON";
+
+/// Registers the scalars with their validators.
+pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
+    builder
+        .register(
+            Scalar::new(UUID)
+                .description("A UUID in its canonical text form.")
+                .specified_by_url("https://www.rfc-editor.org/rfc/rfc9562")
+                .validator(|v| matches!(v, Value::String(s) if uuid::Uuid::parse_str(s).is_ok())),
+        )
+        .register(
+            Scalar::new(DATE_TIME)
+                .description("A date and time with offset, RFC 3339.")
+                .specified_by_url("https://www.rfc-editor.org/rfc/rfc3339")
+                .validator(|v| matches!(v, Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok())),
+        )
+        .register(Scalar::new(JSON).description("Any JSON value."))
+}

@@ -1,0 +1,128 @@
+//! rowgate: a GraphQL gateway with row-level authorization over a multi-tenant schema.
+//!
+//! [`build_app`] is the one place the pieces are wired: configuration, database, token
+//! verification and the GraphQL schema become one axum [`Router`].
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+
+use std::future::Future;
+
+use axum::Router;
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::http::{AppState, Shared};
+
+/// A failure to start, phrased as one line naming the setting at fault and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A configuration value is unusable.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The database cannot be reached or migrated.
+    #[error(transparent)]
+    Database(#[from] db::DbSetupError),
+    /// Seeding failed.
+    #[error("seeding failed: {0}")]
+    Seed(String),
+    /// The listen address cannot be bound.
+    #[error("ROWGATE_LISTEN: cannot listen on {addr}: {cause}; stop the other process or choose another address")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// The GraphQL schema cannot be built (a declaration is inconsistent).
+    #[error("schema: {0}")]
+    Schema(String),
+    /// `REDIS_URL` cannot be parsed.
+    #[error("REDIS_URL: {0}")]
+    Redis(String),
+    /// The server stopped with an I/O error.
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Connects to the configured database and builds the router.
+pub async fn build_app(config: Config) -> Result<Router, StartupError> {
+    let db = db::connect(&config).await?;
+    build_app_with(config, db)
+}
+
+/// Builds the router over an existing connection pool.
+pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, StartupError> {
+    let schema = graphql::build_schema(db.clone()).map_err(|e| StartupError::Schema(e.to_string()))?;
+    let verifier = auth::TokenVerifier::new(&config.jwt);
+    let redis = config
+        .redis_url
+        .as_ref()
+        .map(|url| redis::Client::open(url.expose()))
+        .transpose()
+        .map_err(|e| StartupError::Redis(e.to_string()))?;
+    Ok(http::router(AppState::new(Shared {
+        config,
+        db,
+        schema,
+        verifier,
+        redis,
+    })))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests then get
+/// `grace` to finish before the server stops regardless.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) -> Result<(), StartupError> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    });
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result.map_err(StartupError::Serve),
+        () = deadline => {
+            tracing::warn!("shutdown grace period over; closing remaining connections");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,258 @@
+//! The `rowgate` command: serve | migrate | seed | print-schema | token.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use rowgate::auth::jwt::{TokenRequest, mint_token};
+use rowgate::config::{Config, SecretSource, Settings};
+use rowgate::{StartupError, db, seed};
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(name = "rowgate", version, about = "GraphQL gateway with row-level authorization")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default command).
+    Serve,
+    /// Apply, roll back or inspect migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Load demo data or deterministic bulk data.
+    Seed {
+        /// Two tenants and a handful of users covering every role and policy pattern.
+        #[arg(long, conflicts_with = "scale", required_unless_present = "scale")]
+        demo: bool,
+        /// N tenants × 100 users with posts, comments, notifications and flags.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        scale: Option<u32>,
+    },
+    /// Print the GraphQL schema (SDL).
+    PrintSchema,
+    /// Mint a token signed with the configured secret.
+    Token {
+        /// The user id (`sub`); required for `authenticated`.
+        #[arg(long)]
+        user: Option<Uuid>,
+        /// The active tenant (`tenant_id` claim).
+        #[arg(long)]
+        tenant: Option<Uuid>,
+        /// `authenticated` or `service_role`.
+        #[arg(long, default_value = "authenticated", value_parser = ["authenticated", "service_role"])]
+        role: String,
+        /// Lifetime: `3600`, `90s`, `30m`, `1h`, `7d`.
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply pending migrations.
+    Up {
+        /// Apply at most this many.
+        #[arg(short = 'n', long)]
+        steps: Option<u32>,
+    },
+    /// Roll back migrations (one by default).
+    Down {
+        /// Roll back this many.
+        #[arg(short = 'n', long, conflicts_with = "all")]
+        steps: Option<u32>,
+        /// Roll back every migration (drops every table).
+        #[arg(long)]
+        all: bool,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop everything and apply every migration from scratch.
+    Fresh,
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a duration like 30m, 1h or 7d"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}` is not a duration like 30m, 1h or 7d")),
+    };
+    n.checked_mul(factor)
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` must be a positive duration"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("rowgate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rowgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), StartupError> {
+    let config = cli.settings.resolve()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate { action } => migrate(&config, action).await,
+        Command::Seed { scale, .. } => {
+            let db = db::connect(&config).await?;
+            match scale {
+                Some(n) => {
+                    let report = seed::scale::seed_scale(&db, n).await.map_err(|e| StartupError::Seed(e.to_string()))?;
+                    println!("{report}");
+                }
+                None => {
+                    seed::demo::seed_demo(&db).await.map_err(|e| StartupError::Seed(e.to_string()))?;
+                    println!("demo data loaded");
+                    if let Some(secret) = &config.jwt.secret {
+                        print_demo_tokens(&config, secret);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::PrintSchema => {
+            let db = sea_orm::DatabaseConnection::default();
+            let schema = rowgate::graphql::build_schema(db).map_err(|e| StartupError::Schema(e.to_string()))?;
+            print!("{}", schema.sdl());
+            Ok(())
+        }
+        Command::Token { user, tenant, role, ttl } => {
+            let secret = config.jwt.secret.as_ref().ok_or_else(|| {
+                StartupError::Config(rowgate::config::ConfigError {
+                    setting: "ROWGATE_JWT_SECRET",
+                    problem: "no secret is configured to sign with".into(),
+                })
+            })?;
+            if role == "authenticated" && user.is_none() {
+                return Err(StartupError::Config(rowgate::config::ConfigError {
+                    setting: "--user",
+                    problem: "is required for an authenticated token".into(),
+                }));
+            }
+            let token = mint_token(
+                secret,
+                &TokenRequest {
+                    user,
+                    tenant,
+                    role,
+                    ttl,
+                    audience: config.jwt.audience.clone(),
+                    issuer: config.jwt.issuer.clone(),
+                },
+            )
+            .map_err(|e| StartupError::Seed(e.to_string()))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn migrate(config: &Config, action: MigrateAction) -> Result<(), StartupError> {
+    let db = db::connect(config).await?;
+    match action {
+        MigrateAction::Up { steps } => {
+            db::migrate_up(&db, steps).await?;
+            println!("migrations applied");
+        }
+        MigrateAction::Down { steps, all } => {
+            db::migrate_down(&db, if all { None } else { Some(steps.unwrap_or(1)) }).await?;
+            println!("migrations rolled back");
+        }
+        MigrateAction::Fresh => {
+            db::migrate_fresh(&db).await?;
+            println!("database recreated from scratch");
+        }
+        MigrateAction::Status => {
+            for (name, applied) in db::migration_status(&db).await? {
+                println!("{} {name}", if applied { "applied" } else { "pending" });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), StartupError> {
+    let db = db::connect(&config).await?;
+    if config.auto_migrate {
+        db::migrate_up(&db, None).await?;
+    }
+    if config.seed_demo && seed::demo::is_empty(&db).await.map_err(|e| StartupError::Seed(e.to_string()))? {
+        seed::demo::seed_demo(&db).await.map_err(|e| StartupError::Seed(e.to_string()))?;
+        tracing::info!("demo data loaded");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|cause| StartupError::Listen { addr: config.listen, cause })?;
+    let demo_present = seed::demo::is_present(&db).await.unwrap_or(false);
+    let grace = config.shutdown_grace;
+    let router = rowgate::build_app_with(config.clone(), db)?;
+
+    println!("rowgate listening on http://{}", config.listen);
+    if config.graphiql {
+        println!("GraphiQL: http://{}/", config.listen);
+    }
+    if config.embedded_default {
+        println!("database: embedded SQLite in {}", config.data_dir.display());
+    }
+    match config.jwt.secret_source {
+        Some(SecretSource::Generated) => println!("JWT secret generated and kept in the data directory"),
+        Some(SecretSource::Persisted) => println!("JWT secret read from the data directory"),
+        _ => {}
+    }
+    if demo_present && let Some(secret) = &config.jwt.secret {
+        print_demo_tokens(&config, secret);
+    }
+    rowgate::serve(listener, router, rowgate::shutdown_signal(), grace).await
+}
+
+fn print_demo_tokens(config: &Config, secret: &rowgate::config::Secret) {
+    println!("\nDemo tokens (valid 12h; paste into GraphiQL's headers as {{\"Authorization\": \"Bearer <token>\"}}):");
+    for account in seed::demo::token_accounts() {
+        let request = TokenRequest {
+            user: account.user,
+            tenant: account.tenant,
+            role: account.role.to_owned(),
+            ttl: Duration::from_secs(12 * 3600),
+            audience: config.jwt.audience.clone(),
+            issuer: config.jwt.issuer.clone(),
+        };
+        match mint_token(secret, &request) {
+            Ok(token) => println!("  {:<34} {token}", account.label),
+            Err(e) => eprintln!("rowgate: cannot mint the demo token for {}: {e}", account.label),
+        }
+    }
+    println!();
+}

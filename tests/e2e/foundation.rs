@@ -1,0 +1,255 @@
+//! The path HTTP → auth → database, end to end: health, GraphiQL, `publicConfig`, `me`,
+//! and the errors of the edge (bad token, foreign tenant, non-JSON body, unknown path).
+
+use reqwest::StatusCode;
+use rowgate_tests::demo::{ACME, ALICE, BOB, ERIN, FRANK, GINA, GLOBEX};
+use rowgate_tests::{TestApp, backends, error_code};
+use serde_json::{Value, json};
+
+const ME: &str = "{ me { userId role activeTenantId platformRoles tenants { tenantId role active } profile { email } } }";
+
+#[tokio::test]
+async fn health_and_readiness() {
+    for backend in backends("health_and_readiness") {
+        let app = TestApp::spawn(backend).await;
+        let (status, _, body) = app.get("/healthz").await;
+        assert_eq!(status, StatusCode::OK, "{backend}");
+        assert!(body.contains("ok"));
+        let (status, _, body) = app.get("/readyz").await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        let body: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(body["database"], "up");
+        if app.config.redis_url.is_some() {
+            assert_eq!(body["redis"], "up");
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_non_json_bodies_are_400() {
+    for backend in backends("unknown_paths_are_404_and_non_json_bodies_are_400") {
+        let app = TestApp::spawn(backend).await;
+        let (status, _, _) = app.get("/no/such/path").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{backend}");
+
+        for (content_type, body) in [("application/json", "this is not json"), ("text/plain", "{ publicConfig }")] {
+            let response = app
+                .http
+                .post(format!("{}/graphql", app.base_url))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{backend} {content_type}");
+            let body: Value = response.json().await.expect("GraphQL-shaped error");
+            assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn public_config_serves_only_public_entries_to_anyone() {
+    for backend in backends("public_config_serves_only_public_entries_to_anyone") {
+        let app = TestApp::spawn(backend).await;
+        let bob = app.token(BOB, Some(ACME));
+        for token in [None, Some(bob.as_str())] {
+            let (status, body) = app.graphql("{ publicConfig }", json!({}), token).await;
+            assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+            let config = &body["data"]["publicConfig"];
+            assert!(config.get("billing.provider").is_none(), "private entry leaked: {config}");
+            assert!(config.get("limits.upload_mb").is_none(), "private entry leaked: {config}");
+            assert_eq!(config["app.name"], "rowgate demo");
+            assert_eq!(config["app.maintenance"]["enabled"], false);
+        }
+        // GET works for queries too.
+        let (status, _, text) = app.get("/graphql?query=%7BpublicConfig%7D").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(text.contains("rowgate demo"), "{text}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_tokens_are_401_never_anon() {
+    for backend in backends("bad_tokens_are_401_never_anon") {
+        let app = TestApp::spawn(backend).await;
+        let good = app.token(BOB, None);
+        let (head, rest) = good.split_once('.').expect("jwt");
+        let (payload, _signature) = rest.split_once('.').expect("jwt");
+        // A token signed with another secret.
+        let foreign = {
+            let secret = rowgate::config::Secret::new("another-secret-another-secret-another-secret");
+            rowgate::auth::mint_token(
+                &secret,
+                &rowgate::auth::jwt::TokenRequest {
+                    user: Some(BOB),
+                    tenant: None,
+                    role: "authenticated".into(),
+                    ttl: std::time::Duration::from_secs(600),
+                    audience: None,
+                    issuer: None,
+                },
+            )
+            .expect("mint")
+        };
+        // {"alg":"none","typ":"JWT"}
+        let alg_none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        let tampered = format!("{head}.{payload}x.{}", rest.rsplit_once('.').expect("sig").1);
+        for (case, token) in [
+            ("garbage", "not-a-jwt".to_owned()),
+            ("signed with another secret", foreign),
+            ("alg none", alg_none),
+            ("tampered payload", tampered),
+        ] {
+            let (status, body) = app.graphql("{ publicConfig }", json!({}), Some(&token)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend} {case}: {body}");
+            assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{case}");
+            assert!(body.get("data").is_none_or(Value::is_null), "{case}: executed anyway");
+        }
+        // Expiry has a 30 s leeway; a token expired an hour ago is refused.
+        let long_expired = {
+            let mut claims = rowgate::auth::Claims {
+                sub: Some(BOB.to_string()),
+                role: Some("authenticated".into()),
+                exp: chrono_now() - 3600,
+                iat: None,
+                aud: None,
+                iss: None,
+                tenant_id: None,
+            };
+            claims.iat = Some(claims.exp - 60);
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::default(),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(rowgate_tests::TEST_SECRET.as_bytes()),
+            )
+            .expect("encode")
+        };
+        let (status, body) = app.graphql("{ publicConfig }", json!({}), Some(&long_expired)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        // A header that is not `Bearer <token>` is refused too.
+        let response = app
+            .http
+            .post(format!("{}/graphql", app.base_url))
+            .header("authorization", "Basic Ym9iOnNlY3JldA==")
+            .json(&json!({"query": "{ publicConfig }"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        app.stop().await;
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
+
+#[tokio::test]
+async fn a_tenant_the_user_is_not_a_member_of_is_forbidden() {
+    for backend in backends("a_tenant_the_user_is_not_a_member_of_is_forbidden") {
+        let app = TestApp::spawn(backend).await;
+        // By claim.
+        let token = app.token(FRANK, Some(ACME));
+        let (status, body) = app.graphql(ME, json!({}), Some(&token)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{backend}: {body}");
+        assert_eq!(error_code(&body), Some("FORBIDDEN"));
+        // By header.
+        let token = app.token(FRANK, None);
+        let acme = ACME.to_string();
+        let (status, body) = app
+            .graphql_with_headers(ME, json!({}), Some(&token), &[("x-tenant-id", &acme)])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        // By subdomain.
+        let (status, body) = app
+            .graphql_with_headers(ME, json!({}), Some(&token), &[("host", "acme.localhost")])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        // A malformed header is bad input, not ignored.
+        let (status, body) = app
+            .graphql_with_headers(ME, json!({}), Some(&token), &[("x-tenant-id", "acme")])
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn me_describes_the_principal() {
+    for backend in backends("me_describes_the_principal") {
+        let app = TestApp::spawn(backend).await;
+
+        let (_, body) = app.graphql(ME, json!({}), None).await;
+        let me = &body["data"]["me"];
+        assert_eq!(me["role"], "ANON", "{backend}: {body}");
+        assert!(me["userId"].is_null());
+        assert_eq!(me["tenants"], json!([]));
+        assert!(me["profile"].is_null());
+
+        let (_, body) = app.graphql(ME, json!({}), Some(&app.token(BOB, Some(ACME)))).await;
+        let me = &body["data"]["me"];
+        assert_eq!(me["role"], "AUTHENTICATED", "{body}");
+        assert_eq!(me["userId"], BOB.to_string());
+        assert_eq!(me["activeTenantId"], ACME.to_string());
+        assert_eq!(me["platformRoles"], json!([]));
+        assert_eq!(me["tenants"], json!([{ "tenantId": ACME.to_string(), "role": "MEMBER", "active": true }]));
+        assert_eq!(me["profile"]["email"], "bob@example.com");
+
+        // Active tenant from the header, and from the Host's subdomain.
+        let token = app.token(ALICE, None);
+        let globex = GLOBEX.to_string();
+        let (status, body) = app
+            .graphql_with_headers(ME, json!({}), Some(&token), &[("x-tenant-id", &globex)])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "alice is not in Globex: {body}");
+        let (_, body) = app
+            .graphql_with_headers(ME, json!({}), Some(&token), &[("host", "acme.localhost")])
+            .await;
+        assert_eq!(body["data"]["me"]["activeTenantId"], ACME.to_string(), "{body}");
+        assert_eq!(body["data"]["me"]["tenants"][0]["role"], "OWNER");
+
+        // Platform roles come from user_roles, not from the token.
+        let (_, body) = app.graphql(ME, json!({}), Some(&app.token(ERIN, None))).await;
+        assert_eq!(body["data"]["me"]["platformRoles"], json!(["ADMIN"]), "{body}");
+        let (_, body) = app.graphql(ME, json!({}), Some(&app.token(GINA, None))).await;
+        assert_eq!(body["data"]["me"]["platformRoles"], json!([]));
+        assert_eq!(body["data"]["me"]["tenants"], json!([]), "a connected client is no member");
+
+        let (_, body) = app.graphql(ME, json!({}), Some(&app.service_token())).await;
+        assert_eq!(body["data"]["me"]["role"], "SERVICE_ROLE", "{body}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn graphiql_is_served_from_the_binary() {
+    for backend in backends("graphiql_is_served_from_the_binary") {
+        let app = TestApp::spawn(backend).await;
+        let (status, content_type, html) = app.get("/").await;
+        assert_eq!(status, StatusCode::OK, "{backend}");
+        assert!(content_type.starts_with("text/html"));
+        assert!(html.contains("/graphiql/graphiql.min.js"));
+        assert!(html.contains("Authorization"));
+        for asset in [
+            "/graphiql/graphiql.min.js",
+            "/graphiql/graphiql.min.css",
+            "/graphiql/react.production.min.js",
+            "/graphiql/react-dom.production.min.js",
+        ] {
+            let (status, _, body) = app.get(asset).await;
+            assert_eq!(status, StatusCode::OK, "{asset}");
+            assert!(body.len() > 1000, "{asset} is empty");
+            assert!(!body.contains("//cdn") && !body.contains("unpkg.com/"), "{asset} loads from a CDN");
+        }
+        let (status, _, _) = app.get("/graphiql/nope.js").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        app.stop().await;
+    }
+}

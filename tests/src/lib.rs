@@ -1,0 +1,341 @@
+//! End-to-end test support: [`TestApp`] starts the gateway in-process on a random port over a
+//! fresh database — a SQLite file in a temporary directory, or a uniquely named PostgreSQL
+//! database created from `DATABASE_URL` and dropped afterwards — and talks to it over real
+//! HTTP.
+//!
+//! [`backends`] lists the databases every end-to-end test runs on: SQLite always, PostgreSQL
+//! when `DATABASE_URL` is set. Without it the skip is said loudly on stderr; with
+//! `ROWGATE_REQUIRE_SERVICES=1` a missing service is a failure, never a skip.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use rowgate::auth::jwt::{TokenRequest, mint_token};
+use rowgate::config::{Config, Secret, Settings};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub use rowgate::seed::demo;
+
+/// A database engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server of `DATABASE_URL`.
+    Postgres,
+}
+
+/// Whether missing services fail the run (`ROWGATE_REQUIRE_SERVICES=1`, set by CI).
+pub fn services_required() -> bool {
+    std::env::var("ROWGATE_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// The value of a service's URL variable; loud skip, or failure when services are required.
+pub fn service_url(variable: &str, test: &str) -> Option<String> {
+    match std::env::var(variable).ok().filter(|v| !v.trim().is_empty()) {
+        Some(url) => Some(url),
+        None => {
+            assert!(
+                !services_required(),
+                "{variable} is not set but ROWGATE_REQUIRE_SERVICES=1: {test} cannot run"
+            );
+            eprintln!("SKIPPED: {test} on this service ({variable} is not set)");
+            None
+        }
+    }
+}
+
+/// The backends every end-to-end test runs on.
+pub fn backends(test: &str) -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if service_url("DATABASE_URL", &format!("{test} [PostgreSQL]")).is_some() {
+        all.push(Backend::Postgres);
+    }
+    all
+}
+
+/// A fixed HMAC secret for test tokens.
+pub const TEST_SECRET: &str = "rowgate-test-secret-0123456789abcdef0123456789abcdef";
+
+/// A database created for one test, dropped when the guard goes.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL the gateway connects to.
+    pub url: String,
+    backend: Backend,
+    admin_url: Option<String>,
+    name: Option<String>,
+    dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    /// Creates an empty database on `backend`.
+    pub async fn create(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+                backend,
+                admin_url: None,
+                name: None,
+                dir,
+            },
+            Backend::Postgres => {
+                let admin_url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+                let name = format!("rowgate_t_{}", Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url).await.expect("connect to DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                Self {
+                    url: replace_database_name(&admin_url, &name),
+                    backend,
+                    admin_url: Some(admin_url),
+                    name: Some(name),
+                    dir,
+                }
+            }
+        }
+    }
+
+    /// Which engine.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A temporary directory that lives as long as the database (the data dir).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (Some(admin_url), Some(name)) = (self.admin_url.take(), self.name.take()) else {
+            return;
+        };
+        // Drop runs outside any runtime guarantee: use a thread with its own runtime.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("warning: could not drop a test database");
+        }
+    }
+}
+
+/// `postgres://u@h:5432/db?x` with the database name replaced.
+pub fn replace_database_name(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Options for starting a [`TestApp`].
+#[derive(Debug, Clone, Default)]
+pub struct TestOptions {
+    /// Load the demo data after migrating (default in [`TestApp::spawn`]).
+    pub skip_demo: bool,
+    /// Adjust the settings before they are resolved.
+    pub settings: Option<fn(&mut Settings)>,
+}
+
+/// The gateway running in-process on a random port over a fresh, migrated database.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The resolved configuration.
+    pub config: Config,
+    /// A connection pool to the same database, for assertions.
+    pub db: DatabaseConnection,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    database: TestDatabase,
+}
+
+/// Which backend a test is on, for assertion messages.
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+impl TestApp {
+    /// Starts the gateway over a fresh database with the demo data loaded.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, TestOptions::default()).await
+    }
+
+    /// Starts the gateway with options.
+    pub async fn spawn_with(backend: Backend, options: TestOptions) -> Self {
+        let database = TestDatabase::create(backend).await;
+        let mut settings = Settings {
+            database_url: Some(database.url.clone()),
+            jwt_secret: Some(TEST_SECRET.to_owned()),
+            listen: Some("127.0.0.1:0".to_owned()),
+            data_dir: Some(database.dir().to_path_buf()),
+            redis_url: std::env::var("REDIS_URL").ok().filter(|v| !v.is_empty()),
+            ..Settings::default()
+        };
+        if let Some(adjust) = options.settings {
+            adjust(&mut settings);
+        }
+        let config = settings.resolve().expect("test configuration");
+        let db = rowgate::db::connect(&config).await.expect("connect");
+        rowgate::db::migrate_up(&db, None).await.expect("migrate");
+        if !options.skip_demo {
+            demo::seed_demo(&db).await.expect("seed demo");
+        }
+        let router = rowgate::build_app_with(config.clone(), db.clone()).expect("build app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.await;
+            };
+            rowgate::serve(listener, router, shutdown, Duration::from_secs(5))
+                .await
+                .expect("server");
+        });
+        Self {
+            base_url: format!("http://{addr}"),
+            config,
+            db,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            server: Some(server),
+            database,
+        }
+    }
+
+    /// The backend this app runs on.
+    pub fn backend(&self) -> Backend {
+        self.database.backend()
+    }
+
+    /// A token for `user` (authenticated), optionally naming the active tenant.
+    pub fn token(&self, user: Uuid, tenant: Option<Uuid>) -> String {
+        self.mint(Some(user), tenant, "authenticated", Duration::from_secs(3600))
+    }
+
+    /// A service-role token.
+    pub fn service_token(&self) -> String {
+        self.mint(None, None, "service_role", Duration::from_secs(3600))
+    }
+
+    /// A token with every claim chosen by the test.
+    pub fn mint(&self, user: Option<Uuid>, tenant: Option<Uuid>, role: &str, ttl: Duration) -> String {
+        mint_token(
+            &Secret::new(TEST_SECRET),
+            &TokenRequest {
+                user,
+                tenant,
+                role: role.to_owned(),
+                ttl,
+                audience: self.config.jwt.audience.clone(),
+                issuer: self.config.jwt.issuer.clone(),
+            },
+        )
+        .expect("mint token")
+    }
+
+    /// POSTs a GraphQL request; returns the status and the JSON body.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> (StatusCode, Value) {
+        self.graphql_with_headers(query, variables, token, &[]).await
+    }
+
+    /// POSTs a GraphQL request with extra headers.
+    pub async fn graphql_with_headers(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base_url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let body = response.json::<Value>().await.expect("JSON body");
+        (status, body)
+    }
+
+    /// GETs a path; returns the status, content type and body text.
+    pub async fn get(&self, path: &str) -> (StatusCode, String, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, content_type, response.text().await.expect("body"))
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.db.clone().close().await.ok();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// The `extensions.code` of the first error of a GraphQL response body.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
