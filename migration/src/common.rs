@@ -84,12 +84,17 @@ impl Conventions {
         self,
         table: &mut TableCreateStatement,
     ) -> &mut TableCreateStatement {
-        self.timestamps(table).col(timestamp_null(Common::DeletedAt))
+        self.timestamps(table)
+            .col(timestamp_null(Common::DeletedAt))
     }
 }
 
 /// Columns every table (or every soft-delete table) has under the same name.
 #[derive(DeriveIden, Clone, Copy)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are the column names, which all end in _at"
+)]
 pub(crate) enum Common {
     CreatedAt,
     UpdatedAt,
@@ -168,11 +173,7 @@ where
     K: IntoIden,
 {
     ForeignKey::create()
-        .name(format!(
-            "fk_{}_{}",
-            table.into_iden(),
-            column.into_iden()
-        ))
+        .name(format!("fk_{}_{}", table.into_iden(), column.into_iden()))
         .from(table, column)
         .to(parent, key)
         .on_delete(on_delete)

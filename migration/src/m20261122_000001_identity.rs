@@ -4,8 +4,8 @@
 use sea_orm_migration::prelude::*;
 
 use crate::common::{
-    Common, Conventions, create_indexes, desc, drop_tables, enum_check,
-    foreign_key, index, primary_key, text, text_null, unique, uuid, uuid_null,
+    Common, Conventions, create_indexes, desc, drop_tables, enum_check, foreign_key, index,
+    primary_key, text, text_null, unique, uuid, uuid_null,
 };
 
 #[derive(DeriveMigrationName)]

@@ -8,8 +8,8 @@
 use sea_orm_migration::prelude::*;
 
 use crate::common::{
-    Common, Conventions, check, create_indexes, desc, drop_tables, enum_check, foreign_key,
-    index, json_null, primary_key, text, unique, uuid, uuid_null,
+    Common, Conventions, check, create_indexes, desc, drop_tables, enum_check, foreign_key, index,
+    json_null, primary_key, text, unique, uuid, uuid_null,
 };
 use crate::m20261122_000001_identity::{Profiles, Tenants};
 
@@ -413,7 +413,9 @@ impl MigrationTrait for Migration {
                     .col(Reactions::TenantId)
                     .col(desc(Common::CreatedAt))
                     .take(),
-                index(Reactions::Table, "user_id").col(Reactions::UserId).take(),
+                index(Reactions::Table, "user_id")
+                    .col(Reactions::UserId)
+                    .take(),
             ],
         )
         .await?;

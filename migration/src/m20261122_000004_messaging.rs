@@ -207,7 +207,9 @@ impl MigrationTrait for Migration {
                     .col(Messages::ConversationId)
                     .col(desc(Common::CreatedAt))
                     .take(),
-                index(Messages::Table, "sender_id").col(Messages::SenderId).take(),
+                index(Messages::Table, "sender_id")
+                    .col(Messages::SenderId)
+                    .take(),
             ],
         )
         .await?;

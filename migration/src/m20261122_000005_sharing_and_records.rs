@@ -4,8 +4,8 @@
 use sea_orm_migration::prelude::*;
 
 use crate::common::{
-    Common, Conventions, create_indexes, desc, drop_tables, enum_check, foreign_key, index,
-    json, json_null, primary_key, text, text_null, uuid, uuid_null,
+    Common, Conventions, create_indexes, desc, drop_tables, enum_check, foreign_key, index, json,
+    json_null, primary_key, text, text_null, uuid, uuid_null,
 };
 use crate::m20261122_000001_identity::{Profiles, Tenants};
 

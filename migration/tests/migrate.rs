@@ -293,11 +293,20 @@ async fn constraints(url: String) {
 
     // profiles: unique email.
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
-    accepted(insert(&db, "profiles", profile(alice, "a@x.test")).await, "alice");
-    accepted(insert(&db, "profiles", profile(bob, "b@x.test")).await, "bob");
+    accepted(
+        insert(&db, "profiles", profile(alice, "a@x.test")).await,
+        "alice",
+    );
+    accepted(
+        insert(&db, "profiles", profile(bob, "b@x.test")).await,
+        "bob",
+    );
     assert_refused(
         insert(&db, "profiles", profile(Uuid::new_v4(), "a@x.test")).await,
-        &["uq_profiles_email", "UNIQUE constraint failed: profiles.email"],
+        &[
+            "uq_profiles_email",
+            "UNIQUE constraint failed: profiles.email",
+        ],
         "duplicate email",
     );
 
@@ -401,13 +410,23 @@ async fn constraints(url: String) {
     };
     for bad in [101_i16, -1] {
         assert_refused(
-            insert(&db, "feature_flags", with(flag(None), "rollout_percent", bad)).await,
+            insert(
+                &db,
+                "feature_flags",
+                with(flag(None), "rollout_percent", bad),
+            )
+            .await,
             &["ck_feature_flags_rollout_percent"],
             "rollout out of range",
         );
     }
     accepted(
-        insert(&db, "feature_flags", with(flag(None), "rollout_percent", 0_i16)).await,
+        insert(
+            &db,
+            "feature_flags",
+            with(flag(None), "rollout_percent", 0_i16),
+        )
+        .await,
         "global flag",
     );
     assert_refused(
@@ -457,7 +476,11 @@ async fn constraints(url: String) {
         insert(
             &db,
             "posts",
-            with(post(Uuid::new_v4(), tenant, alice), "visibility", "community"),
+            with(
+                post(Uuid::new_v4(), tenant, alice),
+                "visibility",
+                "community",
+            ),
         )
         .await,
         &["ck_posts_community_visibility"],
@@ -468,7 +491,10 @@ async fn constraints(url: String) {
         &["fk_posts_author_id", "FOREIGN KEY constraint failed"],
         "post by nobody",
     );
-    accepted(insert(&db, "posts", post(post_id, tenant, alice)).await, "post");
+    accepted(
+        insert(&db, "posts", post(post_id, tenant, alice)).await,
+        "post",
+    );
     let row = db
         .query_one(
             Query::select()
@@ -479,7 +505,10 @@ async fn constraints(url: String) {
         .await
         .expect("select post")
         .expect("post row");
-    assert_eq!(row.try_get::<String>("", "status").expect("status"), "draft");
+    assert_eq!(
+        row.try_get::<String>("", "status").expect("status"),
+        "draft"
+    );
     assert_eq!(
         row.try_get::<String>("", "visibility").expect("visibility"),
         "tenant"
@@ -502,7 +531,12 @@ async fn constraints(url: String) {
         );
     }
     accepted(
-        insert(&db, "reactions", reaction("👍👍👍👍👍👍👍👍👍👍👍👍👍👍👍👍")).await,
+        insert(
+            &db,
+            "reactions",
+            reaction("👍👍👍👍👍👍👍👍👍👍👍👍👍👍👍👍"),
+        )
+        .await,
         "16 emoji characters (64 bytes)",
     );
 

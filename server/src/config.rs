@@ -57,7 +57,12 @@ pub struct Settings {
     #[arg(long, env = "ROWGATE_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// HMAC secret for HS256/384/512 tokens (at least 32 bytes).
-    #[arg(long, env = "ROWGATE_JWT_SECRET", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ROWGATE_JWT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
     /// URL of a JWKS document (RS256/ES256 keys chosen by `kid`).
     #[arg(long, env = "ROWGATE_JWKS_URL", global = true)]
@@ -171,7 +176,11 @@ impl ConfigError {
     }
 }
 
-fn parse_bool(setting: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+fn parse_bool(
+    setting: &'static str,
+    value: Option<&str>,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match value.map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(default),
         Some(v) if v.is_empty() => Ok(default),
@@ -208,7 +217,11 @@ impl Settings {
             Some(dir) => dir.clone(),
             None => PathBuf::from("."),
         };
-        let non_empty = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let non_empty = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
 
         let (database_url, embedded_default) = match non_empty(&self.database_url) {
             Some(url) => (url, false),
@@ -242,7 +255,10 @@ impl Settings {
         if let Some(url) = &jwks_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(ConfigError::new("ROWGATE_JWKS_URL", "must be an http:// or https:// URL"));
+            return Err(ConfigError::new(
+                "ROWGATE_JWKS_URL",
+                "must be an http:// or https:// URL",
+            ));
         }
         let jwks_file = self.jwks_file.clone();
         if let Some(path) = &jwks_file
@@ -276,7 +292,10 @@ impl Settings {
         let grace = match non_empty(&self.shutdown_grace_secs) {
             None => Duration::from_secs(10),
             Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
-                ConfigError::new("ROWGATE_SHUTDOWN_GRACE_SECS", format!("`{v}` is not a whole number of seconds"))
+                ConfigError::new(
+                    "ROWGATE_SHUTDOWN_GRACE_SECS",
+                    format!("`{v}` is not a whole number of seconds"),
+                )
             })?),
         };
 
@@ -300,7 +319,11 @@ impl Settings {
                 self.auto_migrate.as_deref(),
                 database_kind == DatabaseKind::Sqlite,
             )?,
-            seed_demo: parse_bool("ROWGATE_SEED_DEMO", self.seed_demo.as_deref(), embedded_default)?,
+            seed_demo: parse_bool(
+                "ROWGATE_SEED_DEMO",
+                self.seed_demo.as_deref(),
+                embedded_default,
+            )?,
             graphiql: parse_bool("ROWGATE_GRAPHIQL", self.graphiql.as_deref(), true)?,
             shutdown_grace: grace,
             data_dir,
@@ -325,7 +348,10 @@ fn ensure_dir(dir: &Path) -> Result<(), ConfigError> {
     std::fs::create_dir_all(dir).map_err(|e| {
         ConfigError::new(
             "ROWGATE_DATA_DIR",
-            format!("cannot create {}: {e}; point it at a writable directory", dir.display()),
+            format!(
+                "cannot create {}: {e}; point it at a writable directory",
+                dir.display()
+            ),
         )
     })
 }
@@ -355,7 +381,10 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<(Secret, SecretSource), Co
             write_private(&path, &secret).map_err(|e| {
                 ConfigError::new(
                     "ROWGATE_DATA_DIR",
-                    format!("cannot write {}: {e}; point it at a writable directory", path.display()),
+                    format!(
+                        "cannot write {}: {e}; point it at a writable directory",
+                        path.display()
+                    ),
                 )
             })?;
             Ok((Secret::new(secret), SecretSource::Generated))
@@ -409,13 +438,46 @@ mod tests {
     fn bad_values_name_their_setting() {
         let dir = std::env::temp_dir().join(format!("rowgate-config-{}", uuid::Uuid::new_v4()));
         let cases: Vec<(Settings, &str)> = vec![
-            (Settings { listen: Some("nowhere".into()), ..settings_in(&dir) }, "ROWGATE_LISTEN"),
-            (Settings { jwt_secret: Some("short".into()), ..settings_in(&dir) }, "ROWGATE_JWT_SECRET"),
-            (Settings { database_url: Some("mysql://x".into()), ..settings_in(&dir) }, "DATABASE_URL"),
-            (Settings { redis_url: Some("http://x".into()), ..settings_in(&dir) }, "REDIS_URL"),
-            (Settings { auto_migrate: Some("maybe".into()), ..settings_in(&dir) }, "ROWGATE_AUTO_MIGRATE"),
             (
-                Settings { database_url: Some("postgres://h/db".into()), ..settings_in(&dir) },
+                Settings {
+                    listen: Some("nowhere".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_LISTEN",
+            ),
+            (
+                Settings {
+                    jwt_secret: Some("short".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWT_SECRET",
+            ),
+            (
+                Settings {
+                    database_url: Some("mysql://x".into()),
+                    ..settings_in(&dir)
+                },
+                "DATABASE_URL",
+            ),
+            (
+                Settings {
+                    redis_url: Some("http://x".into()),
+                    ..settings_in(&dir)
+                },
+                "REDIS_URL",
+            ),
+            (
+                Settings {
+                    auto_migrate: Some("maybe".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_AUTO_MIGRATE",
+            ),
+            (
+                Settings {
+                    database_url: Some("postgres://h/db".into()),
+                    ..settings_in(&dir)
+                },
                 "ROWGATE_JWT_SECRET",
             ),
         ];

@@ -11,7 +11,9 @@ use crate::config::{Config, DatabaseKind};
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
     /// The database cannot be reached.
-    #[error("DATABASE_URL: cannot connect to the {kind} database ({cause}); check that it is running and the URL is right")]
+    #[error(
+        "DATABASE_URL: cannot connect to the {kind} database ({cause}); check that it is running and the URL is right"
+    )]
     Connect {
         /// Engine name.
         kind: &'static str,
@@ -19,7 +21,9 @@ pub enum DbSetupError {
         cause: String,
     },
     /// A migration failed.
-    #[error("migration failed: {0}; the database was left at the last migration that succeeded (see `rowgate migrate status`)")]
+    #[error(
+        "migration failed: {0}; the database was left at the last migration that succeeded (see `rowgate migrate status`)"
+    )]
     Migrate(String),
 }
 
@@ -41,17 +45,25 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError
             "SQLite"
         }
     };
-    let db = Database::connect(options).await.map_err(|e| DbSetupError::Connect {
-        kind,
-        cause: redact(&e.to_string(), url),
-    })?;
+    let db = Database::connect(options)
+        .await
+        .map_err(|e| DbSetupError::Connect {
+            kind,
+            cause: redact(&e.to_string(), url),
+        })?;
     if config.database_kind == DatabaseKind::Sqlite {
         use sea_orm::ConnectionTrait;
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
-            db.execute_unprepared(pragma).await.map_err(|e| DbSetupError::Connect {
-                kind,
-                cause: e.to_string(),
-            })?;
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA busy_timeout = 5000",
+            "PRAGMA foreign_keys = ON",
+        ] {
+            db.execute_unprepared(pragma)
+                .await
+                .map_err(|e| DbSetupError::Connect {
+                    kind,
+                    cause: e.to_string(),
+                })?;
         }
     }
     Ok(db)
@@ -84,7 +96,9 @@ pub async fn migrate_fresh(db: &DatabaseConnection) -> Result<(), DbSetupError> 
 }
 
 /// Each known migration and whether it is applied.
-pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbSetupError> {
+pub async fn migration_status(
+    db: &DatabaseConnection,
+) -> Result<Vec<(String, bool)>, DbSetupError> {
     let applied: Vec<String> = migration::Migrator::get_applied_migrations(db)
         .await
         .map_err(|e| DbSetupError::Migrate(e.to_string()))?

@@ -73,12 +73,18 @@ fn request_id(headers: &HeaderMap) -> String {
     headers
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
 
 fn error_response(err: &AppError, request_id: &str) -> Response {
-    let mut response = (err.code().http_status(), Json(err.to_http_body(request_id))).into_response();
+    let mut response =
+        (err.code().http_status(), Json(err.to_http_body(request_id))).into_response();
     with_request_id(&mut response, request_id);
     response
 }
@@ -95,9 +101,13 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    if !content_type.starts_with("application/json") && !content_type.starts_with("application/graphql-response+json") {
+    if !content_type.starts_with("application/json")
+        && !content_type.starts_with("application/graphql-response+json")
+    {
         return error_response(
-            &AppError::BadUserInput("the body must be a JSON GraphQL request (content-type: application/json)".into()),
+            &AppError::BadUserInput(
+                "the body must be a JSON GraphQL request (content-type: application/json)".into(),
+            ),
             &request_id,
         );
     }
@@ -115,23 +125,43 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     execute(&state, &headers, batch, request_id).await
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let request_id = request_id(&headers);
     let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(request) => request,
         Err(_) => {
             return error_response(
-                &AppError::BadUserInput("the query string must carry `query` (and JSON `variables`)".into()),
+                &AppError::BadUserInput(
+                    "the query string must carry `query` (and JSON `variables`)".into(),
+                ),
                 &request_id,
             );
         }
     };
-    execute(&state, &headers, async_graphql::BatchRequest::Single(request), request_id).await
+    execute(
+        &state,
+        &headers,
+        async_graphql::BatchRequest::Single(request),
+        request_id,
+    )
+    .await
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, batch: async_graphql::BatchRequest, request_id: String) -> Response {
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    batch: async_graphql::BatchRequest,
+    request_id: String,
+) -> Response {
     let header_text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let bearer = match header_text(header::AUTHORIZATION).map(bearer_token).transpose() {
+    let bearer = match header_text(header::AUTHORIZATION)
+        .map(bearer_token)
+        .transpose()
+    {
         Ok(bearer) => bearer,
         Err(err) => return error_response(&err, &request_id),
     };
@@ -183,16 +213,25 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "database": if database { "up" } else { "down" },
         "redis": match redis { None => "not configured", Some(true) => "up", Some(false) => "down" },
     });
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
 async fn redis_ping(client: &redis::Client) -> bool {
     let ping = async {
         let mut connection = client.get_multiplexed_async_connection().await?;
-        redis::cmd("PING").query_async::<String>(&mut connection).await
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
     };
-    matches!(tokio::time::timeout(Duration::from_secs(1), ping).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), ping).await,
+        Ok(Ok(_))
+    )
 }
 
 async fn not_found() -> Response {
@@ -207,7 +246,10 @@ const GRAPHIQL_HTML: &str = include_str!("../assets/graphiql/index.html");
 
 async fn graphiql_page() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         GRAPHIQL_HTML,
     )
         .into_response()
@@ -240,7 +282,10 @@ const GRAPHIQL_ASSETS: [(&str, &str, &[u8]); 4] = [
 async fn graphiql_asset(Path(file): Path<String>) -> Response {
     match GRAPHIQL_ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, bytes)) => (
-            [(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=86400")],
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
             *bytes,
         )
             .into_response(),

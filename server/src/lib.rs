@@ -32,7 +32,9 @@ pub enum StartupError {
     #[error("seeding failed: {0}")]
     Seed(String),
     /// The listen address cannot be bound.
-    #[error("ROWGATE_LISTEN: cannot listen on {addr}: {cause}; stop the other process or choose another address")]
+    #[error(
+        "ROWGATE_LISTEN: cannot listen on {addr}: {cause}; stop the other process or choose another address"
+    )]
     Listen {
         /// The address.
         addr: std::net::SocketAddr,
@@ -58,7 +60,8 @@ pub async fn build_app(config: Config) -> Result<Router, StartupError> {
 
 /// Builds the router over an existing connection pool.
 pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, StartupError> {
-    let schema = graphql::build_schema(db.clone()).map_err(|e| StartupError::Schema(e.to_string()))?;
+    let schema =
+        graphql::build_schema(db.clone()).map_err(|e| StartupError::Schema(e.to_string()))?;
     let verifier = auth::TokenVerifier::new(&config.jwt);
     let redis = config
         .redis_url

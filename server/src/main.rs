@@ -10,7 +10,11 @@ use rowgate::{StartupError, db, seed};
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
-#[command(name = "rowgate", version, about = "GraphQL gateway with row-level authorization")]
+#[command(
+    name = "rowgate",
+    version,
+    about = "GraphQL gateway with row-level authorization"
+)]
 struct Cli {
     #[command(flatten)]
     settings: Settings,
@@ -80,9 +84,13 @@ enum MigrateAction {
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a duration like 30m, 1h or 7d"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 1h or 7d"))?;
     let factor = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -130,11 +138,15 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             let db = db::connect(&config).await?;
             match scale {
                 Some(n) => {
-                    let report = seed::scale::seed_scale(&db, n).await.map_err(|e| StartupError::Seed(e.to_string()))?;
+                    let report = seed::scale::seed_scale(&db, n)
+                        .await
+                        .map_err(|e| StartupError::Seed(e.to_string()))?;
                     println!("{report}");
                 }
                 None => {
-                    seed::demo::seed_demo(&db).await.map_err(|e| StartupError::Seed(e.to_string()))?;
+                    seed::demo::seed_demo(&db)
+                        .await
+                        .map_err(|e| StartupError::Seed(e.to_string()))?;
                     println!("demo data loaded");
                     if let Some(secret) = &config.jwt.secret {
                         print_demo_tokens(&config, secret);
@@ -145,11 +157,17 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
         }
         Command::PrintSchema => {
             let db = sea_orm::DatabaseConnection::default();
-            let schema = rowgate::graphql::build_schema(db).map_err(|e| StartupError::Schema(e.to_string()))?;
+            let schema = rowgate::graphql::build_schema(db)
+                .map_err(|e| StartupError::Schema(e.to_string()))?;
             print!("{}", schema.sdl());
             Ok(())
         }
-        Command::Token { user, tenant, role, ttl } => {
+        Command::Token {
+            user,
+            tenant,
+            role,
+            ttl,
+        } => {
             let secret = config.jwt.secret.as_ref().ok_or_else(|| {
                 StartupError::Config(rowgate::config::ConfigError {
                     setting: "ROWGATE_JWT_SECRET",
@@ -209,13 +227,22 @@ async fn serve(config: Config) -> Result<(), StartupError> {
     if config.auto_migrate {
         db::migrate_up(&db, None).await?;
     }
-    if config.seed_demo && seed::demo::is_empty(&db).await.map_err(|e| StartupError::Seed(e.to_string()))? {
-        seed::demo::seed_demo(&db).await.map_err(|e| StartupError::Seed(e.to_string()))?;
+    if config.seed_demo
+        && seed::demo::is_empty(&db)
+            .await
+            .map_err(|e| StartupError::Seed(e.to_string()))?
+    {
+        seed::demo::seed_demo(&db)
+            .await
+            .map_err(|e| StartupError::Seed(e.to_string()))?;
         tracing::info!("demo data loaded");
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|cause| StartupError::Listen { addr: config.listen, cause })?;
+        .map_err(|cause| StartupError::Listen {
+            addr: config.listen,
+            cause,
+        })?;
     let demo_present = seed::demo::is_present(&db).await.unwrap_or(false);
     let grace = config.shutdown_grace;
     let router = rowgate::build_app_with(config.clone(), db)?;
@@ -228,7 +255,9 @@ async fn serve(config: Config) -> Result<(), StartupError> {
         println!("database: embedded SQLite in {}", config.data_dir.display());
     }
     match config.jwt.secret_source {
-        Some(SecretSource::Generated) => println!("JWT secret generated and kept in the data directory"),
+        Some(SecretSource::Generated) => {
+            println!("JWT secret generated and kept in the data directory")
+        }
         Some(SecretSource::Persisted) => println!("JWT secret read from the data directory"),
         _ => {}
     }
@@ -239,7 +268,9 @@ async fn serve(config: Config) -> Result<(), StartupError> {
 }
 
 fn print_demo_tokens(config: &Config, secret: &rowgate::config::Secret) {
-    println!("\nDemo tokens (valid 12h; paste into GraphiQL's headers as {{\"Authorization\": \"Bearer <token>\"}}):");
+    println!(
+        "\nDemo tokens (valid 12h; paste into GraphiQL's headers as {{\"Authorization\": \"Bearer <token>\"}}):"
+    );
     for account in seed::demo::token_accounts() {
         let request = TokenRequest {
             user: account.user,
@@ -251,7 +282,10 @@ fn print_demo_tokens(config: &Config, secret: &rowgate::config::Secret) {
         };
         match mint_token(secret, &request) {
             Ok(token) => println!("  {:<34} {token}", account.label),
-            Err(e) => eprintln!("rowgate: cannot mint the demo token for {}: {e}", account.label),
+            Err(e) => eprintln!(
+                "rowgate: cannot mint the demo token for {}: {e}",
+                account.label
+            ),
         }
     }
     println!();

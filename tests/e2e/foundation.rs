@@ -33,7 +33,10 @@ async fn unknown_paths_are_404_and_non_json_bodies_are_400() {
         let (status, _, _) = app.get("/no/such/path").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{backend}");
 
-        for (content_type, body) in [("application/json", "this is not json"), ("text/plain", "{ publicConfig }")] {
+        for (content_type, body) in [
+            ("application/json", "this is not json"),
+            ("text/plain", "{ publicConfig }"),
+        ] {
             let response = app
                 .http
                 .post(format!("{}/graphql", app.base_url))
@@ -42,7 +45,11 @@ async fn unknown_paths_are_404_and_non_json_bodies_are_400() {
                 .send()
                 .await
                 .expect("request");
-            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{backend} {content_type}");
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{backend} {content_type}"
+            );
             let body: Value = response.json().await.expect("GraphQL-shaped error");
             assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
         }
@@ -59,8 +66,14 @@ async fn public_config_serves_only_public_entries_to_anyone() {
             let (status, body) = app.graphql("{ publicConfig }", json!({}), token).await;
             assert_eq!(status, StatusCode::OK, "{backend}: {body}");
             let config = &body["data"]["publicConfig"];
-            assert!(config.get("billing.provider").is_none(), "private entry leaked: {config}");
-            assert!(config.get("limits.upload_mb").is_none(), "private entry leaked: {config}");
+            assert!(
+                config.get("billing.provider").is_none(),
+                "private entry leaked: {config}"
+            );
+            assert!(
+                config.get("limits.upload_mb").is_none(),
+                "private entry leaked: {config}"
+            );
             assert_eq!(config["app.name"], "rowgate demo");
             assert_eq!(config["app.maintenance"]["enabled"], false);
         }
@@ -81,7 +94,8 @@ async fn bad_tokens_are_401_never_anon() {
         let (payload, _signature) = rest.split_once('.').expect("jwt");
         // A token signed with another secret.
         let foreign = {
-            let secret = rowgate::config::Secret::new("another-secret-another-secret-another-secret");
+            let secret =
+                rowgate::config::Secret::new("another-secret-another-secret-another-secret");
             rowgate::auth::mint_token(
                 &secret,
                 &rowgate::auth::jwt::TokenRequest {
@@ -97,17 +111,25 @@ async fn bad_tokens_are_401_never_anon() {
         };
         // {"alg":"none","typ":"JWT"}
         let alg_none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-        let tampered = format!("{head}.{payload}x.{}", rest.rsplit_once('.').expect("sig").1);
+        let tampered = format!(
+            "{head}.{payload}x.{}",
+            rest.rsplit_once('.').expect("sig").1
+        );
         for (case, token) in [
             ("garbage", "not-a-jwt".to_owned()),
             ("signed with another secret", foreign),
             ("alg none", alg_none),
             ("tampered payload", tampered),
         ] {
-            let (status, body) = app.graphql("{ publicConfig }", json!({}), Some(&token)).await;
+            let (status, body) = app
+                .graphql("{ publicConfig }", json!({}), Some(&token))
+                .await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend} {case}: {body}");
             assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{case}");
-            assert!(body.get("data").is_none_or(Value::is_null), "{case}: executed anyway");
+            assert!(
+                body.get("data").is_none_or(Value::is_null),
+                "{case}: executed anyway"
+            );
         }
         // Expiry has a 30 s leeway; a token expired an hour ago is refused.
         let long_expired = {
@@ -128,7 +150,9 @@ async fn bad_tokens_are_401_never_anon() {
             )
             .expect("encode")
         };
-        let (status, body) = app.graphql("{ publicConfig }", json!({}), Some(&long_expired)).await;
+        let (status, body) = app
+            .graphql("{ publicConfig }", json!({}), Some(&long_expired))
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         // A header that is not `Bearer <token>` is refused too.
         let response = app
@@ -193,13 +217,18 @@ async fn me_describes_the_principal() {
         assert_eq!(me["tenants"], json!([]));
         assert!(me["profile"].is_null());
 
-        let (_, body) = app.graphql(ME, json!({}), Some(&app.token(BOB, Some(ACME)))).await;
+        let (_, body) = app
+            .graphql(ME, json!({}), Some(&app.token(BOB, Some(ACME))))
+            .await;
         let me = &body["data"]["me"];
         assert_eq!(me["role"], "AUTHENTICATED", "{body}");
         assert_eq!(me["userId"], BOB.to_string());
         assert_eq!(me["activeTenantId"], ACME.to_string());
         assert_eq!(me["platformRoles"], json!([]));
-        assert_eq!(me["tenants"], json!([{ "tenantId": ACME.to_string(), "role": "MEMBER", "active": true }]));
+        assert_eq!(
+            me["tenants"],
+            json!([{ "tenantId": ACME.to_string(), "role": "MEMBER", "active": true }])
+        );
         assert_eq!(me["profile"]["email"], "bob@example.com");
 
         // Active tenant from the header, and from the Host's subdomain.
@@ -208,19 +237,39 @@ async fn me_describes_the_principal() {
         let (status, body) = app
             .graphql_with_headers(ME, json!({}), Some(&token), &[("x-tenant-id", &globex)])
             .await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "alice is not in Globex: {body}");
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "alice is not in Globex: {body}"
+        );
         let (_, body) = app
             .graphql_with_headers(ME, json!({}), Some(&token), &[("host", "acme.localhost")])
             .await;
-        assert_eq!(body["data"]["me"]["activeTenantId"], ACME.to_string(), "{body}");
+        assert_eq!(
+            body["data"]["me"]["activeTenantId"],
+            ACME.to_string(),
+            "{body}"
+        );
         assert_eq!(body["data"]["me"]["tenants"][0]["role"], "OWNER");
 
         // Platform roles come from user_roles, not from the token.
-        let (_, body) = app.graphql(ME, json!({}), Some(&app.token(ERIN, None))).await;
-        assert_eq!(body["data"]["me"]["platformRoles"], json!(["ADMIN"]), "{body}");
-        let (_, body) = app.graphql(ME, json!({}), Some(&app.token(GINA, None))).await;
+        let (_, body) = app
+            .graphql(ME, json!({}), Some(&app.token(ERIN, None)))
+            .await;
+        assert_eq!(
+            body["data"]["me"]["platformRoles"],
+            json!(["ADMIN"]),
+            "{body}"
+        );
+        let (_, body) = app
+            .graphql(ME, json!({}), Some(&app.token(GINA, None)))
+            .await;
         assert_eq!(body["data"]["me"]["platformRoles"], json!([]));
-        assert_eq!(body["data"]["me"]["tenants"], json!([]), "a connected client is no member");
+        assert_eq!(
+            body["data"]["me"]["tenants"],
+            json!([]),
+            "a connected client is no member"
+        );
 
         let (_, body) = app.graphql(ME, json!({}), Some(&app.service_token())).await;
         assert_eq!(body["data"]["me"]["role"], "SERVICE_ROLE", "{body}");
@@ -246,7 +295,10 @@ async fn graphiql_is_served_from_the_binary() {
             let (status, _, body) = app.get(asset).await;
             assert_eq!(status, StatusCode::OK, "{asset}");
             assert!(body.len() > 1000, "{asset} is empty");
-            assert!(!body.contains("//cdn") && !body.contains("unpkg.com/"), "{asset} loads from a CDN");
+            assert!(
+                !body.contains("//cdn") && !body.contains("unpkg.com/"),
+                "{asset} loads from a CDN"
+            );
         }
         let (status, _, _) = app.get("/graphiql/nope.js").await;
         assert_eq!(status, StatusCode::NOT_FOUND);

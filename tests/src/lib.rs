@@ -29,12 +29,16 @@ pub enum Backend {
 
 /// Whether missing services fail the run (`ROWGATE_REQUIRE_SERVICES=1`, set by CI).
 pub fn services_required() -> bool {
-    std::env::var("ROWGATE_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    std::env::var("ROWGATE_REQUIRE_SERVICES")
+        .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
 /// The value of a service's URL variable; loud skip, or failure when services are required.
 pub fn service_url(variable: &str, test: &str) -> Option<String> {
-    match std::env::var(variable).ok().filter(|v| !v.trim().is_empty()) {
+    match std::env::var(variable)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
         Some(url) => Some(url),
         None => {
             assert!(
@@ -85,7 +89,9 @@ impl TestDatabase {
             Backend::Postgres => {
                 let admin_url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
                 let name = format!("rowgate_t_{}", Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url).await.expect("connect to DATABASE_URL");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to DATABASE_URL");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await
@@ -120,7 +126,10 @@ impl Drop for TestDatabase {
         };
         // Drop runs outside any runtime guarantee: use a thread with its own runtime.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let admin = Database::connect(&admin_url).await.ok()?;
                 admin
@@ -139,9 +148,13 @@ impl Drop for TestDatabase {
 
 /// `postgres://u@h:5432/db?x` with the database name replaced.
 pub fn replace_database_name(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(query) = query {
         out.push('?');
@@ -212,7 +225,9 @@ impl TestApp {
             demo::seed_demo(&db).await.expect("seed demo");
         }
         let router = rowgate::build_app_with(config.clone(), db.clone()).expect("build app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -241,7 +256,12 @@ impl TestApp {
 
     /// A token for `user` (authenticated), optionally naming the active tenant.
     pub fn token(&self, user: Uuid, tenant: Option<Uuid>) -> String {
-        self.mint(Some(user), tenant, "authenticated", Duration::from_secs(3600))
+        self.mint(
+            Some(user),
+            tenant,
+            "authenticated",
+            Duration::from_secs(3600),
+        )
     }
 
     /// A service-role token.
@@ -250,7 +270,13 @@ impl TestApp {
     }
 
     /// A token with every claim chosen by the test.
-    pub fn mint(&self, user: Option<Uuid>, tenant: Option<Uuid>, role: &str, ttl: Duration) -> String {
+    pub fn mint(
+        &self,
+        user: Option<Uuid>,
+        tenant: Option<Uuid>,
+        role: &str,
+        ttl: Duration,
+    ) -> String {
         mint_token(
             &Secret::new(TEST_SECRET),
             &TokenRequest {
@@ -266,8 +292,14 @@ impl TestApp {
     }
 
     /// POSTs a GraphQL request; returns the status and the JSON body.
-    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> (StatusCode, Value) {
-        self.graphql_with_headers(query, variables, token, &[]).await
+    pub async fn graphql(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        self.graphql_with_headers(query, variables, token, &[])
+            .await
     }
 
     /// POSTs a GraphQL request with extra headers.

@@ -2,6 +2,7 @@
 //! PostgreSQL database created from `DATABASE_URL` and dropped afterwards.
 
 use std::future::Future;
+use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -63,7 +64,7 @@ fn postgres_server_url(test: &str) -> Option<String> {
         Ok(url) => {
             let why = format!("DATABASE_URL is not a PostgreSQL URL ({url})");
             assert!(!required, "{test}: {why} and ROWGATE_REQUIRE_SERVICES=1");
-            eprintln!("SKIPPED: {test} on PostgreSQL: {why}");
+            skipped(&format!("{test} on PostgreSQL: {why}"));
             None
         }
         Err(_) => {
@@ -71,13 +72,20 @@ fn postgres_server_url(test: &str) -> Option<String> {
                 !required,
                 "{test}: DATABASE_URL not set and ROWGATE_REQUIRE_SERVICES=1"
             );
-            eprintln!(
-                "\n=====\nSKIPPED: {test} on PostgreSQL: DATABASE_URL not set \
-                 (e.g. postgres://postgres@127.0.0.1:5432/postgres)\n=====\n"
-            );
+            skipped(&format!(
+                "{test} on PostgreSQL: DATABASE_URL not set \
+                 (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+            ));
             None
         }
     }
+}
+
+/// Says loudly that a test did not run. Written to the process's stderr directly, not through
+/// `eprintln!`, which the test harness captures and shows only for failing tests.
+fn skipped(what: &str) {
+    let mut stderr = std::io::stderr().lock();
+    writeln!(stderr, "\n===== SKIPPED: {what} =====\n").ok();
 }
 
 /// A database name no other test run (or concurrent test) uses.
@@ -118,5 +126,8 @@ fn with_database_replaces_only_the_path() {
         with_database("postgres://u:p@h/db?sslmode=disable", "x"),
         "postgres://u:p@h/x?sslmode=disable"
     );
-    assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    assert_eq!(
+        with_database("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
 }

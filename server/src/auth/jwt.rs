@@ -63,7 +63,11 @@ impl TokenVerifier {
             .as_ref()
             .map(|s| DecodingKey::from_secret(s.expose().as_bytes()));
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = if hmac.is_some() { HMAC_ALGORITHMS.to_vec() } else { Vec::new() };
+        validation.algorithms = if hmac.is_some() {
+            HMAC_ALGORITHMS.to_vec()
+        } else {
+            Vec::new()
+        };
         validation.leeway = config.leeway.as_secs();
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
@@ -79,8 +83,10 @@ impl TokenVerifier {
 
     /// Verifies a compact JWS and returns its claims, or UNAUTHENTICATED saying why.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        let unauthenticated = |why: &str| AppError::Unauthenticated(format!("invalid token: {why}"));
-        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed header"))?;
+        let unauthenticated =
+            |why: &str| AppError::Unauthenticated(format!("invalid token: {why}"));
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed header"))?;
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(unauthenticated("algorithm not accepted"));
         }

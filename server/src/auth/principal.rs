@@ -142,7 +142,10 @@ impl Principal {
 
     /// The principal's role in `tenant`, if a member.
     pub fn tenant_role(&self, tenant: Uuid) -> Option<TenantRole> {
-        self.memberships.iter().find(|m| m.tenant_id == tenant).map(|m| m.role)
+        self.memberships
+            .iter()
+            .find(|m| m.tenant_id == tenant)
+            .map(|m| m.role)
     }
 
     /// Whether the principal is a platform admin.

@@ -21,12 +21,13 @@ pub struct RequestIdentity<'a> {
 /// Extracts the token from an `Authorization` header value; a header that is present but
 /// not `Bearer <token>` is UNAUTHENTICATED rather than ignored.
 pub fn bearer_token(header: &str) -> AppResult<&str> {
-    let (scheme, token) = header
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| AppError::Unauthenticated("Authorization must be `Bearer <token>`".into()))?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or_else(|| {
+        AppError::Unauthenticated("Authorization must be `Bearer <token>`".into())
+    })?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(AppError::Unauthenticated("Authorization must be `Bearer <token>`".into()));
+        return Err(AppError::Unauthenticated(
+            "Authorization must be `Bearer <token>`".into(),
+        ));
     }
     Ok(token.trim())
 }
@@ -48,7 +49,8 @@ pub fn host_subdomain(host: &str) -> Option<&str> {
 }
 
 fn parse_claim_uuid(value: &str, claim: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(value).map_err(|_| AppError::Unauthenticated(format!("invalid token: `{claim}` is not a UUID")))
+    Uuid::parse_str(value)
+        .map_err(|_| AppError::Unauthenticated(format!("invalid token: `{claim}` is not a UUID")))
 }
 
 /// Verifies the request's token and loads the principal's memberships, platform roles and
@@ -67,14 +69,24 @@ pub async fn resolve_principal(
         None | Some("authenticated") => Role::Authenticated,
         Some("service_role") => Role::ServiceRole,
         Some("anon") => Role::Anon,
-        Some(_) => return Err(AppError::Unauthenticated("invalid token: unsupported `role`".into())),
+        Some(_) => {
+            return Err(AppError::Unauthenticated(
+                "invalid token: unsupported `role`".into(),
+            ));
+        }
     };
-    let user_id = claims.sub.as_deref().map(|s| parse_claim_uuid(s, "sub")).transpose()?;
+    let user_id = claims
+        .sub
+        .as_deref()
+        .map(|s| parse_claim_uuid(s, "sub"))
+        .transpose()?;
     if role == Role::Anon {
         return Ok(Principal::anon());
     }
     if role == Role::Authenticated && user_id.is_none() {
-        return Err(AppError::Unauthenticated("invalid token: `sub` is required".into()));
+        return Err(AppError::Unauthenticated(
+            "invalid token: `sub` is required".into(),
+        ));
     }
 
     let requested_tenant = match (claims.tenant_id.as_deref(), identity.tenant_header) {
@@ -101,7 +113,9 @@ pub async fn resolve_principal(
     if let Some(tenant) = requested_tenant
         && !memberships.iter().any(|m| m.tenant_id == tenant)
     {
-        return Err(AppError::Forbidden("not a member of the requested tenant".into()));
+        return Err(AppError::Forbidden(
+            "not a member of the requested tenant".into(),
+        ));
     }
     Ok(Principal {
         role,
@@ -137,7 +151,9 @@ async fn load_memberships(db: &DatabaseConnection, user: Uuid) -> AppResult<Vec<
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(tenant_id, role)| TenantRole::parse(&role).map(|role| Membership { tenant_id, role }))
+        .filter_map(|(tenant_id, role)| {
+            TenantRole::parse(&role).map(|role| Membership { tenant_id, role })
+        })
         .collect())
 }
 

@@ -20,25 +20,77 @@ const TENANT_ROLE: &str = "TenantRole";
 pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
     let me = Object::new(ME)
         .description("Who is asking: the request's principal.")
-        .field(value_field("userId", "userId", TypeRef::named(scalars::UUID)))
-        .field(value_field("role", "role", TypeRef::named_nn(PRINCIPAL_ROLE)))
-        .field(value_field("activeTenantId", "activeTenantId", TypeRef::named(scalars::UUID)))
-        .field(value_field("platformRoles", "platformRoles", TypeRef::named_nn_list_nn(PLATFORM_ROLE)))
-        .field(value_field("tenants", "tenants", TypeRef::named_nn_list_nn(ME_TENANT)))
-        .field(value_field("profile", "profile", TypeRef::named(ME_PROFILE)));
+        .field(value_field(
+            "userId",
+            "userId",
+            TypeRef::named(scalars::UUID),
+        ))
+        .field(value_field(
+            "role",
+            "role",
+            TypeRef::named_nn(PRINCIPAL_ROLE),
+        ))
+        .field(value_field(
+            "activeTenantId",
+            "activeTenantId",
+            TypeRef::named(scalars::UUID),
+        ))
+        .field(value_field(
+            "platformRoles",
+            "platformRoles",
+            TypeRef::named_nn_list_nn(PLATFORM_ROLE),
+        ))
+        .field(value_field(
+            "tenants",
+            "tenants",
+            TypeRef::named_nn_list_nn(ME_TENANT),
+        ))
+        .field(value_field(
+            "profile",
+            "profile",
+            TypeRef::named(ME_PROFILE),
+        ));
     let tenant = Object::new(ME_TENANT)
         .description("A tenant the principal belongs to, with their role there.")
-        .field(value_field("tenantId", "tenantId", TypeRef::named_nn(scalars::UUID)))
-        .field(value_field("name", "name", TypeRef::named_nn(TypeRef::STRING)))
-        .field(value_field("subdomain", "subdomain", TypeRef::named_nn(TypeRef::STRING)))
+        .field(value_field(
+            "tenantId",
+            "tenantId",
+            TypeRef::named_nn(scalars::UUID),
+        ))
+        .field(value_field(
+            "name",
+            "name",
+            TypeRef::named_nn(TypeRef::STRING),
+        ))
+        .field(value_field(
+            "subdomain",
+            "subdomain",
+            TypeRef::named_nn(TypeRef::STRING),
+        ))
         .field(value_field("role", "role", TypeRef::named_nn(TENANT_ROLE)))
-        .field(value_field("active", "active", TypeRef::named_nn(TypeRef::BOOLEAN)));
+        .field(value_field(
+            "active",
+            "active",
+            TypeRef::named_nn(TypeRef::BOOLEAN),
+        ));
     let profile = Object::new(ME_PROFILE)
         .description("The principal's own profile.")
         .field(value_field("id", "id", TypeRef::named_nn(scalars::UUID)))
-        .field(value_field("email", "email", TypeRef::named_nn(TypeRef::STRING)))
-        .field(value_field("displayName", "displayName", TypeRef::named_nn(TypeRef::STRING)))
-        .field(value_field("avatarUrl", "avatarUrl", TypeRef::named(TypeRef::STRING)))
+        .field(value_field(
+            "email",
+            "email",
+            TypeRef::named_nn(TypeRef::STRING),
+        ))
+        .field(value_field(
+            "displayName",
+            "displayName",
+            TypeRef::named_nn(TypeRef::STRING),
+        ))
+        .field(value_field(
+            "avatarUrl",
+            "avatarUrl",
+            TypeRef::named(TypeRef::STRING),
+        ))
         .field(value_field("bio", "bio", TypeRef::named(TypeRef::STRING)));
     builder
         .register(me)
@@ -65,7 +117,10 @@ fn opt_string(value: Option<String>) -> Value {
 pub async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Value> {
     let mut tenants = Vec::new();
     let mut profile = Value::Null;
-    if let Some(user) = principal.user_id.filter(|_| principal.role == Role::Authenticated) {
+    if let Some(user) = principal
+        .user_id
+        .filter(|_| principal.role == Role::Authenticated)
+    {
         let ids: Vec<_> = principal.memberships.iter().map(|m| m.tenant_id).collect();
         let rows = entities::tenants::Entity::find()
             .filter(entities::tenants::Column::Id.is_in(ids))
@@ -79,7 +134,10 @@ pub async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResul
                     ("name", Value::String(t.name.clone())),
                     ("subdomain", Value::String(t.subdomain.clone())),
                     ("role", enum_value(membership.role.as_str())),
-                    ("active", Value::Boolean(principal.active_tenant == Some(t.id))),
+                    (
+                        "active",
+                        Value::Boolean(principal.active_tenant == Some(t.id)),
+                    ),
                 ]));
             }
         }
@@ -98,15 +156,28 @@ pub async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResul
         }
     }
     Ok(object([
-        ("userId", principal.user_id.map_or(Value::Null, |u| Value::String(u.to_string()))),
+        (
+            "userId",
+            principal
+                .user_id
+                .map_or(Value::Null, |u| Value::String(u.to_string())),
+        ),
         ("role", enum_value(principal.role.as_str())),
         (
             "activeTenantId",
-            principal.active_tenant.map_or(Value::Null, |t| Value::String(t.to_string())),
+            principal
+                .active_tenant
+                .map_or(Value::Null, |t| Value::String(t.to_string())),
         ),
         (
             "platformRoles",
-            Value::List(principal.platform_roles.iter().map(|r| enum_value(r.as_str())).collect()),
+            Value::List(
+                principal
+                    .platform_roles
+                    .iter()
+                    .map(|r| enum_value(r.as_str()))
+                    .collect(),
+            ),
         ),
         ("tenants", Value::List(tenants)),
         ("profile", profile),

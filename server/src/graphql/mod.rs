@@ -7,8 +7,10 @@ mod scalars;
 use std::future::Future;
 use std::pin::Pin;
 
-use async_graphql::dynamic::{Field, FieldFuture, FieldValue, Object, ResolverContext, Schema, SchemaError, TypeRef};
 use async_graphql::Value;
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, Object, ResolverContext, Schema, SchemaError, TypeRef,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Principal;
@@ -57,7 +59,8 @@ pub fn build_schema(db: DatabaseConnection) -> Result<GatewaySchema, SchemaError
 }
 
 /// The future a [`Resolver`] returns.
-pub(crate) type ResolverFuture<'a> = Pin<Box<dyn Future<Output = AppResult<Option<FieldValue<'static>>>> + Send + 'a>>;
+pub(crate) type ResolverFuture<'a> =
+    Pin<Box<dyn Future<Output = AppResult<Option<FieldValue<'static>>>> + Send + 'a>>;
 
 /// A resolver of the gateway: returns `AppResult`, never an async-graphql error.
 pub(crate) type Resolver = for<'a> fn(&'a ResolverContext<'a>) -> ResolverFuture<'a>;
@@ -85,7 +88,9 @@ pub(crate) fn value_field(name: &str, key: &'static str, ty: TypeRef) -> Field {
             };
             Ok(match value {
                 Value::Null => None,
-                Value::List(items) => Some(FieldValue::list(items.into_iter().map(FieldValue::value))),
+                Value::List(items) => {
+                    Some(FieldValue::list(items.into_iter().map(FieldValue::value)))
+                }
                 other => Some(FieldValue::value(other)),
             })
         })
@@ -99,6 +104,8 @@ async fn public_config(db: &DatabaseConnection) -> AppResult<Value> {
         .order_by_asc(Column::Key)
         .all(db)
         .await?;
-    let object: serde_json::Map<String, serde_json::Value> = rows.into_iter().map(|r| (r.key, r.value)).collect();
-    Value::from_json(serde_json::Value::Object(object)).map_err(|e| AppError::Internal(e.to_string()))
+    let object: serde_json::Map<String, serde_json::Value> =
+        rows.into_iter().map(|r| (r.key, r.value)).collect();
+    Value::from_json(serde_json::Value::Object(object))
+        .map_err(|e| AppError::Internal(e.to_string()))
 }

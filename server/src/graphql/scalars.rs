@@ -1,7 +1,7 @@
 //! Custom scalars shared by every type: `UUID`, `DateTime`, `JSON`.
 
-use async_graphql::dynamic::{Scalar, SchemaBuilder};
 use async_graphql::Value;
+use async_graphql::dynamic::{Scalar, SchemaBuilder};
 
 /// Name of the UUID scalar.
 pub const UUID: &str = "UUID";

@@ -14,7 +14,10 @@
 //! | heidi   | member of Acme, blocked by bob                                        |
 //! | gina    | a client connected to Acme (not a member), sharing her user_details  |
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait,
+    Value,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -98,7 +101,10 @@ pub async fn is_empty(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
 
 /// Whether the demo users are present (so their tokens are worth printing).
 pub async fn is_present(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
-    Ok(entities::profiles::Entity::find_by_id(BOB).one(db).await?.is_some())
+    Ok(entities::profiles::Entity::find_by_id(BOB)
+        .one(db)
+        .await?
+        .is_some())
 }
 
 fn uuid(id: Uuid) -> Value {
@@ -145,7 +151,12 @@ async fn insert_identity(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         (FRANK, "frank", "Frank Member", "Globex engineer."),
         (GINA, "gina", "Gina Client", "Getting married in June."),
         (HEIDI, "heidi", "Heidi Member", "Posts a lot."),
-        (MALLORY, "mallory", "Mallory Moderator", "Platform moderator."),
+        (
+            MALLORY,
+            "mallory",
+            "Mallory Moderator",
+            "Platform moderator.",
+        ),
     ];
     for (i, (id, handle, name, bio)) in (0i64..).zip(people) {
         rows.push(vec![
@@ -205,7 +216,13 @@ async fn insert_identity(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         (GLOBEX, DAVE, "owner"),
         (GLOBEX, FRANK, "member"),
     ] {
-        rows.push(vec![uuid(tenant), uuid(user), text(role), at(8_000), at(8_000)]);
+        rows.push(vec![
+            uuid(tenant),
+            uuid(user),
+            text(role),
+            at(8_000),
+            at(8_000),
+        ]);
     }
     rows.insert(db).await?;
 
@@ -216,8 +233,20 @@ async fn insert_identity(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         user_roles::Column::CreatedAt,
         user_roles::Column::UpdatedAt,
     ]);
-    rows.push(vec![uuid(ERIN), text("admin"), null::<Uuid>(), at(9_500), at(9_500)]);
-    rows.push(vec![uuid(MALLORY), text("moderator"), uuid(ERIN), at(9_400), at(9_400)]);
+    rows.push(vec![
+        uuid(ERIN),
+        text("admin"),
+        null::<Uuid>(),
+        at(9_500),
+        at(9_500),
+    ]);
+    rows.push(vec![
+        uuid(MALLORY),
+        text("moderator"),
+        uuid(ERIN),
+        at(9_400),
+        at(9_400),
+    ]);
     rows.insert(db).await?;
 
     let mut rows = Rows::<user_settings::Entity>::new([
@@ -232,7 +261,12 @@ async fn insert_identity(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         at(7_000),
         at(7_000),
     ]);
-    rows.push(vec![uuid(ALICE), json!({"theme": "light"}).into(), at(7_000), at(7_000)]);
+    rows.push(vec![
+        uuid(ALICE),
+        json!({"theme": "light"}).into(),
+        at(7_000),
+        at(7_000),
+    ]);
     rows.insert(db).await?;
     Ok(())
 }
@@ -251,11 +285,35 @@ async fn insert_config(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         feature_flags::Column::UpdatedAt,
     ]);
     let flags = [
-        ("new_editor", None, true, 50i16, "The rich-text editor, rolled out to half of users."),
-        ("new_editor", Some(ACME), true, 100, "Acme opted every user in."),
+        (
+            "new_editor",
+            None,
+            true,
+            50i16,
+            "The rich-text editor, rolled out to half of users.",
+        ),
+        (
+            "new_editor",
+            Some(ACME),
+            true,
+            100,
+            "Acme opted every user in.",
+        ),
         ("dark_mode", None, true, 100, "Dark theme."),
-        ("beta_search", None, false, 100, "Search v2, off by default."),
-        ("beta_search", Some(GLOBEX), true, 25, "Globex tries search v2 on a quarter of users."),
+        (
+            "beta_search",
+            None,
+            false,
+            100,
+            "Search v2, off by default.",
+        ),
+        (
+            "beta_search",
+            Some(GLOBEX),
+            true,
+            25,
+            "Globex tries search v2 on a quarter of users.",
+        ),
         ("realtime_feed", None, true, 100, "Live feed updates."),
     ];
     for (n, (key, tenant, enabled, rollout, description)) in (1u128..).zip(flags) {
@@ -281,11 +339,36 @@ async fn insert_config(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         system_config::Column::UpdatedAt,
     ]);
     let entries = [
-        ("app.name", json!("rowgate demo"), true, "Product name shown in the header."),
-        ("app.support_email", json!("support@example.com"), true, "Where users write to."),
-        ("app.maintenance", json!({"enabled": false, "message": null}), true, "Maintenance banner."),
-        ("limits.upload_mb", json!(25), false, "Upload limit for authenticated users."),
-        ("billing.provider", json!({"name": "stripe", "mode": "test"}), false, "Billing integration."),
+        (
+            "app.name",
+            json!("rowgate demo"),
+            true,
+            "Product name shown in the header.",
+        ),
+        (
+            "app.support_email",
+            json!("support@example.com"),
+            true,
+            "Where users write to.",
+        ),
+        (
+            "app.maintenance",
+            json!({"enabled": false, "message": null}),
+            true,
+            "Maintenance banner.",
+        ),
+        (
+            "limits.upload_mb",
+            json!(25),
+            false,
+            "Upload limit for authenticated users.",
+        ),
+        (
+            "billing.provider",
+            json!({"name": "stripe", "mode": "test"}),
+            false,
+            "Billing integration.",
+        ),
     ];
     for (key, value, public, description) in entries {
         rows.push(vec![
@@ -302,25 +385,144 @@ async fn insert_config(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 }
 
 /// (id, tenant, community, author, title, status, visibility, minutes ago)
-type DemoPost = (Uuid, Uuid, Option<Uuid>, Uuid, &'static str, &'static str, &'static str, i64);
+type DemoPost = (
+    Uuid,
+    Uuid,
+    Option<Uuid>,
+    Uuid,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+);
 
 const POSTS: [DemoPost; 12] = [
-    (demo_id(4, 1), ACME, None, ALICE, "Welcome to Acme", "published", "public", 5_000),
-    (demo_id(4, 2), ACME, None, ALICE, "Q3 roadmap", "published", "tenant", 4_900),
-    (demo_id(4, 3), ACME, None, ALICE, "Reorg plans (draft)", "draft", "tenant", 4_800),
-    (demo_id(4, 4), ACME, None, ALICE, "Old announcement", "archived", "tenant", 4_700),
-    (demo_id(4, 5), ACME, Some(RUNNERS), BOB, "Saturday long run", "published", "community", 4_600),
-    (demo_id(4, 6), ACME, None, BOB, "Half-written thoughts", "draft", "tenant", 4_500),
-    (demo_id(4, 7), ACME, None, HEIDI, "Heidi's hot take", "published", "tenant", 4_400),
-    (demo_id(4, 8), ACME, Some(GENERAL), CAROL, "Office plants", "published", "community", 4_300),
-    (demo_id(4, 9), GLOBEX, None, DAVE, "Globex is hiring", "published", "public", 4_200),
-    (demo_id(4, 10), GLOBEX, None, DAVE, "Globex internal memo", "published", "tenant", 4_100),
-    (demo_id(4, 11), GLOBEX, None, FRANK, "Frank's draft", "draft", "tenant", 4_000),
-    (demo_id(4, 12), ACME, None, HEIDI, "Heidi's public note", "published", "public", 3_900),
+    (
+        demo_id(4, 1),
+        ACME,
+        None,
+        ALICE,
+        "Welcome to Acme",
+        "published",
+        "public",
+        5_000,
+    ),
+    (
+        demo_id(4, 2),
+        ACME,
+        None,
+        ALICE,
+        "Q3 roadmap",
+        "published",
+        "tenant",
+        4_900,
+    ),
+    (
+        demo_id(4, 3),
+        ACME,
+        None,
+        ALICE,
+        "Reorg plans (draft)",
+        "draft",
+        "tenant",
+        4_800,
+    ),
+    (
+        demo_id(4, 4),
+        ACME,
+        None,
+        ALICE,
+        "Old announcement",
+        "archived",
+        "tenant",
+        4_700,
+    ),
+    (
+        demo_id(4, 5),
+        ACME,
+        Some(RUNNERS),
+        BOB,
+        "Saturday long run",
+        "published",
+        "community",
+        4_600,
+    ),
+    (
+        demo_id(4, 6),
+        ACME,
+        None,
+        BOB,
+        "Half-written thoughts",
+        "draft",
+        "tenant",
+        4_500,
+    ),
+    (
+        demo_id(4, 7),
+        ACME,
+        None,
+        HEIDI,
+        "Heidi's hot take",
+        "published",
+        "tenant",
+        4_400,
+    ),
+    (
+        demo_id(4, 8),
+        ACME,
+        Some(GENERAL),
+        CAROL,
+        "Office plants",
+        "published",
+        "community",
+        4_300,
+    ),
+    (
+        demo_id(4, 9),
+        GLOBEX,
+        None,
+        DAVE,
+        "Globex is hiring",
+        "published",
+        "public",
+        4_200,
+    ),
+    (
+        demo_id(4, 10),
+        GLOBEX,
+        None,
+        DAVE,
+        "Globex internal memo",
+        "published",
+        "tenant",
+        4_100,
+    ),
+    (
+        demo_id(4, 11),
+        GLOBEX,
+        None,
+        FRANK,
+        "Frank's draft",
+        "draft",
+        "tenant",
+        4_000,
+    ),
+    (
+        demo_id(4, 12),
+        ACME,
+        None,
+        HEIDI,
+        "Heidi's public note",
+        "published",
+        "public",
+        3_900,
+    ),
 ];
 
 async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    use entities::{blocks, comments, communities, community_members, posts, reactions, user_follows};
+    use entities::{
+        blocks, comments, communities, community_members, posts, reactions, user_follows,
+    };
 
     let mut rows = Rows::<communities::Entity>::new([
         communities::Column::Id,
@@ -368,7 +570,13 @@ async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         (GENERAL, CAROL, "member"),
         (GENERAL, HEIDI, "member"),
     ] {
-        rows.push(vec![uuid(community), uuid(user), text(role), at(5_300), at(5_300)]);
+        rows.push(vec![
+            uuid(community),
+            uuid(user),
+            text(role),
+            at(5_300),
+            at(5_300),
+        ]);
     }
     rows.insert(db).await?;
 
@@ -392,7 +600,9 @@ async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
             community.map_or_else(null::<Uuid>, uuid),
             uuid(author),
             text(title),
-            text(&format!("{title}: the body of this {status} {visibility} post.")),
+            text(&format!(
+                "{title}: the body of this {status} {visibility} post."
+            )),
             text(status),
             text(visibility),
             json!({"tags": [visibility, status], "readingMinutes": 2}).into(),
@@ -414,10 +624,38 @@ async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     ]);
     let roadmap = POSTS[1].0;
     let comments = [
-        (demo_id(5, 1), ACME, roadmap, None, BOB, "Looking forward to it!"),
-        (demo_id(5, 2), ACME, roadmap, Some(demo_id(5, 1)), ALICE, "Thanks Bob."),
-        (demo_id(5, 3), ACME, roadmap, None, HEIDI, "What about the mobile app?"),
-        (demo_id(5, 4), ACME, POSTS[0].0, None, CAROL, "Welcome everyone."),
+        (
+            demo_id(5, 1),
+            ACME,
+            roadmap,
+            None,
+            BOB,
+            "Looking forward to it!",
+        ),
+        (
+            demo_id(5, 2),
+            ACME,
+            roadmap,
+            Some(demo_id(5, 1)),
+            ALICE,
+            "Thanks Bob.",
+        ),
+        (
+            demo_id(5, 3),
+            ACME,
+            roadmap,
+            None,
+            HEIDI,
+            "What about the mobile app?",
+        ),
+        (
+            demo_id(5, 4),
+            ACME,
+            POSTS[0].0,
+            None,
+            CAROL,
+            "Welcome everyone.",
+        ),
         (demo_id(5, 5), ACME, POSTS[4].0, None, CAROL, "Count me in."),
         (demo_id(5, 6), GLOBEX, POSTS[9].0, None, FRANK, "Noted."),
     ];
@@ -449,7 +687,14 @@ async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         (POSTS[0].0, HEIDI, "❤️", ACME),
         (POSTS[9].0, FRANK, "👀", GLOBEX),
     ] {
-        rows.push(vec![uuid(post), uuid(user), text(emoji), uuid(tenant), at(2_900), at(2_900)]);
+        rows.push(vec![
+            uuid(post),
+            uuid(user),
+            text(emoji),
+            uuid(tenant),
+            at(2_900),
+            at(2_900),
+        ]);
     }
     rows.insert(db).await?;
 
@@ -505,9 +750,27 @@ async fn insert_messaging(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         conversation_participants::Column::CreatedAt,
         conversation_participants::Column::UpdatedAt,
     ]);
-    rows.push(vec![uuid(ACME_CHAT), uuid(ALICE), at(1_000), at(2_000), at(2_000)]);
-    rows.push(vec![uuid(ACME_CHAT), uuid(BOB), at(1_500), at(2_000), at(2_000)]);
-    rows.push(vec![uuid(ACME_CHAT), uuid(HEIDI), null::<sea_orm::prelude::DateTimeWithTimeZone>(), at(2_000), at(2_000)]);
+    rows.push(vec![
+        uuid(ACME_CHAT),
+        uuid(ALICE),
+        at(1_000),
+        at(2_000),
+        at(2_000),
+    ]);
+    rows.push(vec![
+        uuid(ACME_CHAT),
+        uuid(BOB),
+        at(1_500),
+        at(2_000),
+        at(2_000),
+    ]);
+    rows.push(vec![
+        uuid(ACME_CHAT),
+        uuid(HEIDI),
+        null::<sea_orm::prelude::DateTimeWithTimeZone>(),
+        at(2_000),
+        at(2_000),
+    ]);
     rows.insert(db).await?;
 
     let mut rows = Rows::<messages::Entity>::new([
@@ -554,8 +817,18 @@ async fn insert_messaging(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         (ALICE, "comment", "Heidi commented on Q3 roadmap", None),
         (BOB, "message", "New message from Alice", None),
         (HEIDI, "message", "New message from Alice", None),
-        (BOB, "mention", "Carol mentioned you in Runners", Some(2_000)),
-        (DAVE, "comment", "Frank commented on Globex internal memo", None),
+        (
+            BOB,
+            "mention",
+            "Carol mentioned you in Runners",
+            Some(2_000),
+        ),
+        (
+            DAVE,
+            "comment",
+            "Frank commented on Globex internal memo",
+            None,
+        ),
     ];
     for (n, (user, kind, title, read)) in (1u128..).zip(notes) {
         rows.push(vec![
@@ -586,8 +859,22 @@ async fn insert_sharing(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         connections::Column::CreatedAt,
         connections::Column::UpdatedAt,
     ]);
-    rows.push(vec![uuid(ACME), uuid(GINA), text("active"), uuid(GINA), at(900), at(900)]);
-    rows.push(vec![uuid(GLOBEX), uuid(GINA), text("pending"), uuid(DAVE), at(800), at(800)]);
+    rows.push(vec![
+        uuid(ACME),
+        uuid(GINA),
+        text("active"),
+        uuid(GINA),
+        at(900),
+        at(900),
+    ]);
+    rows.push(vec![
+        uuid(GLOBEX),
+        uuid(GINA),
+        text("pending"),
+        uuid(DAVE),
+        at(800),
+        at(800),
+    ]);
     rows.insert(db).await?;
 
     let mut rows = Rows::<user_details::Entity>::new([

@@ -57,7 +57,9 @@ impl<E: EntityTrait> Rows<E> {
         let mut rows = self.values.into_iter().peekable();
         while rows.peek().is_some() {
             let mut statement = Query::insert();
-            statement.into_table(E::default()).columns(self.columns.iter().copied());
+            statement
+                .into_table(E::default())
+                .columns(self.columns.iter().copied());
             for row in rows.by_ref().take(per_statement) {
                 statement
                     .values(row.into_iter().map(SimpleExpr::from))

@@ -42,7 +42,12 @@ enum Kind {
 
 /// The id of the `n`th row of a kind: `5ca1e000-KKKK-4000-8000-NNNNNNNNNNNN`.
 fn sid(kind: Kind, n: u64) -> Uuid {
-    Uuid::from_u128((0x5ca1_e000_u128 << 96) | (u128::from(kind as u16) << 80) | (0x4000_8000_u128 << 48) | u128::from(n))
+    Uuid::from_u128(
+        (0x5ca1_e000_u128 << 96)
+            | (u128::from(kind as u16) << 80)
+            | (0x4000_8000_u128 << 48)
+            | u128::from(n),
+    )
 }
 
 /// The id of tenant `t` (0-based) in scale data.
@@ -104,7 +109,11 @@ fn at(minutes_ago: u64) -> Value {
 /// writing) when scale data is already present.
 pub async fn seed_scale(db: &DatabaseConnection, tenants: u32) -> Result<ScaleReport, DbErr> {
     let started = Instant::now();
-    if entities::tenants::Entity::find_by_id(tenant_id(0)).one(db).await?.is_some() {
+    if entities::tenants::Entity::find_by_id(tenant_id(0))
+        .one(db)
+        .await?
+        .is_some()
+    {
         return Err(DbErr::Custom(
             "scale data is already present; run `rowgate migrate fresh` first".into(),
         ));
@@ -195,7 +204,13 @@ async fn insert_memberships(db: &impl ConnectionTrait, n: u64) -> Result<usize, 
                 1 | 2 => "admin",
                 _ => "member",
             };
-            rows.push(vec![tenant_id(t).into(), user_id(t, u).into(), role.to_owned().into(), at(1_800_000), at(1_800_000)]);
+            rows.push(vec![
+                tenant_id(t).into(),
+                user_id(t, u).into(),
+                role.to_owned().into(),
+                at(1_800_000),
+                at(1_800_000),
+            ]);
             if u % 10 == 0 && n > 1 {
                 let next = (t + 1) % n;
                 rows.push(vec![
@@ -255,16 +270,29 @@ async fn insert_flags(db: &impl ConnectionTrait, n: u64) -> Result<usize, DbErr>
 
 async fn insert_blocks(db: &impl ConnectionTrait, n: u64) -> Result<usize, DbErr> {
     use entities::blocks::{Column, Entity};
-    let mut rows = Rows::<Entity>::new([Column::BlockerId, Column::BlockedId, Column::CreatedAt, Column::UpdatedAt]);
+    let mut rows = Rows::<Entity>::new([
+        Column::BlockerId,
+        Column::BlockedId,
+        Column::CreatedAt,
+        Column::UpdatedAt,
+    ]);
     for t in 0..n {
         for u in (1..USERS_PER_TENANT).step_by(25) {
-            rows.push(vec![user_id(t, u).into(), user_id(t, u + 1).into(), at(1_600_000), at(1_600_000)]);
+            rows.push(vec![
+                user_id(t, u).into(),
+                user_id(t, u + 1).into(),
+                at(1_600_000),
+                at(1_600_000),
+            ]);
         }
     }
     rows.insert(db).await
 }
 
-async fn insert_posts_and_comments(db: &impl ConnectionTrait, n: u64) -> Result<(usize, usize), DbErr> {
+async fn insert_posts_and_comments(
+    db: &impl ConnectionTrait,
+    n: u64,
+) -> Result<(usize, usize), DbErr> {
     use entities::{comments, posts};
     let mut post_rows = Rows::<posts::Entity>::new([
         posts::Column::Id,
@@ -325,8 +353,12 @@ async fn insert_posts_and_comments(db: &impl ConnectionTrait, n: u64) -> Result<
             }
         }
         // Flush per tenant so memory stays bounded for large N.
-        posts_done += std::mem::replace(&mut post_rows, Rows::new(post_columns())).insert(db).await?;
-        comments_done += std::mem::replace(&mut comment_rows, Rows::new(comment_columns())).insert(db).await?;
+        posts_done += std::mem::replace(&mut post_rows, Rows::new(post_columns()))
+            .insert(db)
+            .await?;
+        comments_done += std::mem::replace(&mut comment_rows, Rows::new(comment_columns()))
+            .insert(db)
+            .await?;
     }
     Ok((posts_done, comments_done))
 }
@@ -387,11 +419,17 @@ async fn insert_notifications(db: &impl ConnectionTrait, n: u64) -> Result<usize
                     sid(Kind::Notification, id).into(),
                     tenant_id(t).into(),
                     user_id(t, u).into(),
-                    if k % 2 == 0 { "comment" } else { "message" }.to_owned().into(),
+                    if k % 2 == 0 { "comment" } else { "message" }
+                        .to_owned()
+                        .into(),
                     format!("Notification {k}").into(),
                     format!("Something happened ({k}).").into(),
                     json!({"k": k}).into(),
-                    if k % 3 == 0 { at(minutes.saturating_sub(1)) } else { null::<sea_orm::prelude::DateTimeWithTimeZone>() },
+                    if k % 3 == 0 {
+                        at(minutes.saturating_sub(1))
+                    } else {
+                        null::<sea_orm::prelude::DateTimeWithTimeZone>()
+                    },
                     at(minutes),
                     at(minutes),
                 ]);
