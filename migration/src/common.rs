@@ -158,7 +158,8 @@ pub(crate) fn check<E: Into<Expr>>(table: &str, what: &str, expr: E) -> Check {
     Check::named(format!("ck_{table}_{what}"), expr)
 }
 
-/// A foreign key named `fk_<table>_<column>` from `table.column` to `parent.id`-like column.
+/// A foreign key `fk_<table>_<column>` from `table.column` to `parent.key`. (SQLite keeps
+/// foreign keys unnamed: its errors say `FOREIGN KEY constraint failed` without a name.)
 pub(crate) fn foreign_key<T, C, P, K>(
     table: T,
     column: C,

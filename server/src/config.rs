@@ -76,6 +76,19 @@ pub struct Settings {
     /// Required `iss` claim of incoming tokens.
     #[arg(long, env = "ROWGATE_JWT_ISSUER", global = true)]
     pub jwt_issuer: Option<String>,
+    /// Accepted token algorithms, comma-separated (default: HS256,HS384,HS512 when a secret is
+    /// configured, RS256,ES256 when a JWKS source is).
+    #[arg(long, env = "ROWGATE_JWT_ALGORITHMS", global = true)]
+    pub jwt_algorithms: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds (default: 30, at most 300).
+    #[arg(long, env = "ROWGATE_JWT_LEEWAY_SECS", global = true)]
+    pub jwt_leeway_secs: Option<String>,
+    /// Seconds JWKS keys are used before they are fetched (or the file checked) again (default: 300).
+    #[arg(long, env = "ROWGATE_JWKS_REFRESH_SECS", global = true)]
+    pub jwks_refresh_secs: Option<String>,
+    /// Least seconds between two JWKS refetches caused by an unknown `kid` (default: 30).
+    #[arg(long, env = "ROWGATE_JWKS_COOLDOWN_SECS", global = true)]
+    pub jwks_cooldown_secs: Option<String>,
     /// Run pending migrations when `serve` starts (default: true on SQLite, false on PostgreSQL).
     #[arg(long, env = "ROWGATE_AUTO_MIGRATE", global = true)]
     pub auto_migrate: Option<String>,
@@ -128,6 +141,13 @@ pub struct JwtConfig {
     pub issuer: Option<String>,
     /// Clock-skew leeway for `exp` and `nbf`.
     pub leeway: Duration,
+    /// The algorithms a token may use; its header only chooses among these. HS* appear only
+    /// with a secret, RS256/ES256 only with a JWKS source.
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// How long JWKS keys are used before they are fetched (or the file checked) again.
+    pub jwks_refresh: Duration,
+    /// Least time between two JWKS refetches caused by an unknown `kid`.
+    pub jwks_cooldown: Duration,
 }
 
 /// The validated configuration of one gateway process.
@@ -252,13 +272,8 @@ impl Settings {
         })?;
 
         let jwks_url = non_empty(&self.jwks_url);
-        if let Some(url) = &jwks_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(ConfigError::new(
-                "ROWGATE_JWKS_URL",
-                "must be an http:// or https:// URL",
-            ));
+        if let Some(url) = &jwks_url {
+            check_jwks_url(url)?;
         }
         let jwks_file = self.jwks_file.clone();
         if let Some(path) = &jwks_file
@@ -299,6 +314,30 @@ impl Settings {
             })?),
         };
 
+        let jwt_algorithms = pinned_algorithms(
+            non_empty(&self.jwt_algorithms).as_deref(),
+            secret.is_some(),
+            jwks_url.is_some() || jwks_file.is_some(),
+        )?;
+        let jwt_leeway = seconds(
+            "ROWGATE_JWT_LEEWAY_SECS",
+            non_empty(&self.jwt_leeway_secs).as_deref(),
+            30,
+            0..=MAX_JWT_LEEWAY_SECS,
+        )?;
+        let jwks_refresh = seconds(
+            "ROWGATE_JWKS_REFRESH_SECS",
+            non_empty(&self.jwks_refresh_secs).as_deref(),
+            300,
+            1..=u64::MAX,
+        )?;
+        let jwks_cooldown = seconds(
+            "ROWGATE_JWKS_COOLDOWN_SECS",
+            non_empty(&self.jwks_cooldown_secs).as_deref(),
+            30,
+            0..=u64::MAX,
+        )?;
+
         Ok(Config {
             database_url: Secret::new(database_url),
             database_kind,
@@ -312,7 +351,10 @@ impl Settings {
                 jwks_file,
                 audience: non_empty(&self.jwt_audience),
                 issuer: non_empty(&self.jwt_issuer),
-                leeway: Duration::from_secs(30),
+                leeway: jwt_leeway,
+                algorithms: jwt_algorithms,
+                jwks_refresh,
+                jwks_cooldown,
             },
             auto_migrate: parse_bool(
                 "ROWGATE_AUTO_MIGRATE",
@@ -328,6 +370,136 @@ impl Settings {
             shutdown_grace: grace,
             data_dir,
         })
+    }
+}
+
+/// The largest clock-skew leeway accepted: a leeway is for skew, not for extending tokens.
+pub const MAX_JWT_LEEWAY_SECS: u64 = 300;
+
+/// The algorithms `ROWGATE_JWT_ALGORITHMS` may name.
+const SUPPORTED_JWT_ALGORITHMS: &str = "HS256, HS384, HS512, RS256, ES256";
+
+/// The accepted algorithms: the configured list, or every algorithm a configured key source
+/// can verify. HS* need a secret and RS256/ES256 a JWKS source, so the list can never name
+/// an algorithm no key can check.
+fn pinned_algorithms(
+    list: Option<&str>,
+    has_secret: bool,
+    has_jwks: bool,
+) -> Result<Vec<jsonwebtoken::Algorithm>, ConfigError> {
+    use jsonwebtoken::Algorithm;
+    const SETTING: &str = "ROWGATE_JWT_ALGORITHMS";
+    let Some(list) = list else {
+        let mut algorithms = Vec::new();
+        if has_secret {
+            algorithms.extend([Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]);
+        }
+        if has_jwks {
+            algorithms.extend([Algorithm::RS256, Algorithm::ES256]);
+        }
+        return Ok(algorithms);
+    };
+    let mut algorithms = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let algorithm = match name.to_ascii_uppercase().as_str() {
+            "HS256" => Algorithm::HS256,
+            "HS384" => Algorithm::HS384,
+            "HS512" => Algorithm::HS512,
+            "RS256" => Algorithm::RS256,
+            "ES256" => Algorithm::ES256,
+            "NONE" => {
+                return Err(ConfigError::new(
+                    SETTING,
+                    "`none` is never accepted: unsigned tokens prove nothing",
+                ));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    SETTING,
+                    format!("`{name}` is not supported; use some of {SUPPORTED_JWT_ALGORITHMS}"),
+                ));
+            }
+        };
+        let hmac = matches!(
+            algorithm,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        );
+        if hmac && !has_secret {
+            return Err(ConfigError::new(
+                SETTING,
+                format!("`{name}` needs ROWGATE_JWT_SECRET; set it or remove `{name}`"),
+            ));
+        }
+        if !hmac && !has_jwks {
+            return Err(ConfigError::new(
+                SETTING,
+                format!(
+                    "`{name}` needs ROWGATE_JWKS_URL or ROWGATE_JWKS_FILE; set one or remove `{name}`"
+                ),
+            ));
+        }
+        if !algorithms.contains(&algorithm) {
+            algorithms.push(algorithm);
+        }
+    }
+    if algorithms.is_empty() {
+        return Err(ConfigError::new(
+            SETTING,
+            format!("names no algorithm; use some of {SUPPORTED_JWT_ALGORITHMS}"),
+        ));
+    }
+    Ok(algorithms)
+}
+
+/// A whole number of seconds within `range`, or `default` when unset.
+fn seconds(
+    setting: &'static str,
+    value: Option<&str>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Duration::from_secs(default));
+    };
+    match value.parse::<u64>() {
+        Ok(secs) if range.contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ if *range.end() == u64::MAX => Err(ConfigError::new(
+            setting,
+            format!(
+                "`{value}` is not a whole number of seconds of at least {}",
+                range.start()
+            ),
+        )),
+        _ => Err(ConfigError::new(
+            setting,
+            format!(
+                "`{value}` is not a whole number of seconds from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
+/// JWKS documents are fetched over plain HTTP only: the TLS stacks reqwest offers either
+/// build aws-lc-rs (cmake) or need a process-wide crypto provider installed before any
+/// client exists, so https is refused here with the way around it.
+fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
+    const SETTING: &str = "ROWGATE_JWKS_URL";
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ConfigError::new(SETTING, format!("is not a URL ({e})")))?;
+    match parsed.scheme() {
+        "http" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        "https" => Err(ConfigError::new(
+            SETTING,
+            "https:// is not supported by this build; fetch the JWKS through a TLS-terminating \
+             proxy (e.g. http://127.0.0.1:8081/jwks.json proxied to the issuer) or keep it in \
+             ROWGATE_JWKS_FILE, refreshed by a sidecar",
+        )),
+        _ => Err(ConfigError::new(
+            SETTING,
+            "must be an http:// URL with a host, e.g. http://127.0.0.1:8081/.well-known/jwks.json",
+        )),
     }
 }
 

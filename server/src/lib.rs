@@ -4,11 +4,14 @@
 //! verification and the GraphQL schema become one axum [`Router`].
 
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod planner;
+pub mod policy;
 pub mod seed;
 
 use std::future::Future;

@@ -1,0 +1,205 @@
+//! The only place SQL is built and run: reads and writes of any table, each through the
+//! principal's compiled policy.
+//!
+//! Every read path — lists, lookups by key, counts, the readability check before an update
+//! or delete — starts from [`Store::readable_select`], so one policy governs them all.
+
+pub mod values;
+mod write;
+
+use std::sync::Arc;
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::catalog::{Catalog, TableMeta};
+use crate::error::{AppError, AppResult};
+use crate::policy::compile::{Compiled, Compiler, Frame};
+use crate::policy::eval::Row;
+use crate::policy::{PolicySet, Principal};
+
+pub use write::WriteContext;
+
+/// The alias of the table a statement reads.
+pub const ROOT: &str = "t0";
+
+/// Reads and writes tables under the policies.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Connection pool.
+    pub db: DatabaseConnection,
+    /// Tables served.
+    pub catalog: Arc<Catalog>,
+    /// Their policies.
+    pub policies: Arc<PolicySet>,
+}
+
+/// A column to order by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderBy<'a> {
+    /// Column name.
+    pub column: &'a str,
+    /// Descending.
+    pub desc: bool,
+}
+
+/// What a list read asks for beyond the policy.
+#[derive(Debug, Clone, Default)]
+pub struct ListArgs<'a> {
+    /// Extra condition on the root table (aliased [`ROOT`]).
+    pub filter: Option<Expr>,
+    /// Ordering; the primary key is appended as tie-breaker.
+    pub order: Vec<OrderBy<'a>>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+    /// Skip this many rows.
+    pub offset: Option<u64>,
+}
+
+impl Store {
+    /// A store over `db` serving the generated entities with the declared policies.
+    pub fn new(db: DatabaseConnection, catalog: Arc<Catalog>, policies: Arc<PolicySet>) -> Self {
+        Self { db, catalog, policies }
+    }
+
+    /// The table named `name`, or BAD_USER_INPUT.
+    pub fn table(&self, name: &str) -> AppResult<&TableMeta> {
+        self.catalog
+            .table(name)
+            .ok_or_else(|| AppError::BadUserInput(format!("unknown table `{name}`")))
+    }
+
+    /// `SELECT <columns, masked> FROM table AS t0 WHERE <read policy>`: the start of every
+    /// read. With `masked` false the raw values are selected (internal use only: audit and
+    /// write checks), still only from readable rows.
+    pub fn readable_select(&self, compiler: &Compiler<'_>, table: &TableMeta, masked: bool) -> SelectStatement {
+        let mut select = Query::select();
+        select.from_as(Alias::new(table.name), Alias::new(ROOT));
+        let policy = self.policies.table(table.name);
+        let scope = [Frame::new(table.name, ROOT)];
+        for column in &table.columns {
+            let value = Expr::col((Alias::new(ROOT), Alias::new(column.name)));
+            let mask = masked
+                .then(|| policy.and_then(|p| p.masks.iter().find(|(c, _)| c.name == column.name)))
+                .flatten();
+            match mask.map(|(_, pred)| compiler.pred(pred, &scope)) {
+                None | Some(Compiled::True) => {
+                    select.expr_as(value, Alias::new(column.name));
+                }
+                Some(Compiled::False) => {
+                    select.expr_as(Expr::cust("NULL"), Alias::new(column.name));
+                }
+                Some(Compiled::Sql(condition)) => {
+                    select.expr_as(
+                        Expr::case(condition, value).finally(Expr::cust("NULL")),
+                        Alias::new(column.name),
+                    );
+                }
+            }
+        }
+        select.and_where(compiler.read(table.name, ROOT).into_expr());
+        select
+    }
+
+    /// Rows of `table` the principal may read, filtered, ordered and paged.
+    pub async fn list(&self, principal: &Principal, table: &str, args: ListArgs<'_>) -> AppResult<Vec<Row>> {
+        let meta = self.table(table)?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = self.readable_select(&compiler, meta, true);
+        if let Some(filter) = args.filter {
+            select.and_where(filter);
+        }
+        for order in &args.order {
+            if !meta.has(order.column) {
+                return Err(AppError::BadUserInput(format!("unknown column `{}`", order.column)));
+            }
+            select.order_by((Alias::new(ROOT), Alias::new(order.column)), direction(order.desc));
+        }
+        for key in &meta.primary_key {
+            if !args.order.iter().any(|o| o.column == *key) {
+                select.order_by((Alias::new(ROOT), Alias::new(*key)), Order::Asc);
+            }
+        }
+        if let Some(limit) = args.limit {
+            select.limit(limit);
+        }
+        if let Some(offset) = args.offset {
+            select.offset(offset);
+        }
+        self.fetch(&self.db, &compiler, meta, &select).await
+    }
+
+    /// The row of `table` with primary key `key`, if the principal may read it.
+    pub async fn find(&self, principal: &Principal, table: &str, key: &Row) -> AppResult<Option<Row>> {
+        let meta = self.table(table)?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = self.readable_select(&compiler, meta, true);
+        select.and_where(key_condition(meta, key)?);
+        Ok(self.fetch(&self.db, &compiler, meta, &select).await?.into_iter().next())
+    }
+
+    /// How many rows of `table` the principal may read (with an optional filter).
+    pub async fn count(&self, principal: &Principal, table: &str, filter: Option<Expr>) -> AppResult<i64> {
+        let meta = self.table(table)?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = Query::select();
+        select
+            .expr_as(Func::count(Expr::cust("*")), Alias::new("n"))
+            .from_as(Alias::new(meta.name), Alias::new(ROOT))
+            .and_where(compiler.read(meta.name, ROOT).into_expr());
+        if let Some(filter) = filter {
+            select.and_where(filter);
+        }
+        check_compiled(&compiler)?;
+        let row = self.db.query_one(&select).await?;
+        Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+    }
+
+    async fn fetch(
+        &self,
+        db: &impl ConnectionTrait,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        select: &SelectStatement,
+    ) -> AppResult<Vec<Row>> {
+        check_compiled(compiler)?;
+        let rows = db.query_all(select).await?;
+        rows.iter()
+            .map(|r| values::decode_row(r, &meta.columns).map_err(AppError::from))
+            .collect()
+    }
+}
+
+fn direction(desc: bool) -> Order {
+    if desc { Order::Desc } else { Order::Asc }
+}
+
+/// A declaration error found while compiling fails the request closed, as INTERNAL.
+fn check_compiled(compiler: &Compiler<'_>) -> AppResult<()> {
+    let problems = compiler.problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Internal(format!("policy declaration error: {}", problems.join("; "))))
+    }
+}
+
+/// `t0.k1 = $1 AND t0.k2 = $2` for a primary key given as a row.
+pub fn key_condition(meta: &TableMeta, key: &Row) -> AppResult<Expr> {
+    let mut condition: Option<Expr> = None;
+    for name in &meta.primary_key {
+        let column = meta
+            .column(name)
+            .ok_or_else(|| AppError::Internal(format!("primary key column {name} missing")))?;
+        let json = key
+            .get(*name)
+            .ok_or_else(|| AppError::BadUserInput(format!("`{name}` is required to name the row")))?;
+        let value = values::to_value(column, json)?;
+        let term = Expr::col((Alias::new(ROOT), Alias::new(*name))).eq(Expr::val(value));
+        condition = Some(match condition {
+            Some(c) => c.and(term),
+            None => term,
+        });
+    }
+    condition.ok_or_else(|| AppError::Internal(format!("{} has no primary key", meta.name)))
+}

@@ -1,0 +1,145 @@
+//! Values between the three shapes they take: JSON (GraphQL and audit), SeaQuery values
+//! (bind parameters) and database rows.
+
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+use sea_orm::sea_query::Value;
+use sea_orm::{DbErr, QueryResult};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::catalog::{ColType, ColumnMeta};
+use crate::error::{AppError, AppResult};
+use crate::policy::eval::Row;
+
+/// A typed NULL of the column's type.
+pub fn null_of(ty: ColType) -> Value {
+    match ty {
+        ColType::Uuid => Value::Uuid(None),
+        ColType::Text => Value::String(None),
+        ColType::Bool => Value::Bool(None),
+        ColType::SmallInt => Value::SmallInt(None),
+        ColType::Int => Value::Int(None),
+        ColType::BigInt => Value::BigInt(None),
+        ColType::Json => Value::Json(None),
+        ColType::Timestamp => Value::ChronoDateTimeWithTimeZone(None),
+    }
+}
+
+fn bad(column: &str, expected: &str) -> AppError {
+    AppError::BadUserInput(format!("`{column}` must be {expected}"))
+}
+
+/// Converts a JSON input value into a bind parameter of the column's type.
+pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
+    if json.is_null() {
+        if !column.nullable {
+            return Err(AppError::BadUserInput(format!("`{}` cannot be null", column.name)));
+        }
+        return Ok(null_of(column.ty));
+    }
+    let name = column.name;
+    Ok(match column.ty {
+        ColType::Uuid => {
+            let text = json.as_str().ok_or_else(|| bad(name, "a UUID"))?;
+            Value::from(Uuid::parse_str(text).map_err(|_| bad(name, "a UUID"))?)
+        }
+        ColType::Text => Value::from(json.as_str().ok_or_else(|| bad(name, "a string"))?.to_owned()),
+        ColType::Bool => Value::from(json.as_bool().ok_or_else(|| bad(name, "a boolean"))?),
+        ColType::SmallInt => {
+            let n = json.as_i64().and_then(|n| i16::try_from(n).ok());
+            Value::from(n.ok_or_else(|| bad(name, "a 16-bit integer"))?)
+        }
+        ColType::Int => {
+            let n = json.as_i64().and_then(|n| i32::try_from(n).ok());
+            Value::from(n.ok_or_else(|| bad(name, "a 32-bit integer"))?)
+        }
+        ColType::BigInt => Value::from(json.as_i64().ok_or_else(|| bad(name, "an integer"))?),
+        ColType::Json => Value::Json(Some(Box::new(json.clone()))),
+        ColType::Timestamp => {
+            let text = json.as_str().ok_or_else(|| bad(name, "an RFC 3339 date-time"))?;
+            Value::from(DateTime::parse_from_rfc3339(text).map_err(|_| bad(name, "an RFC 3339 date-time"))?)
+        }
+    })
+}
+
+/// The current time as a timestamp value (UTC, so text order is time order on SQLite).
+pub fn now() -> DateTime<FixedOffset> {
+    chrono::Utc::now().fixed_offset()
+}
+
+/// A timestamp as the JSON text clients see.
+pub fn timestamp_json(t: DateTime<FixedOffset>) -> Json {
+    Json::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
+}
+
+/// Reads one column of a result row as JSON.
+pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, DbErr> {
+    Ok(match ty {
+        ColType::Uuid => row.try_get::<Option<Uuid>>("", alias)?.map_or(Json::Null, |u| Json::String(u.to_string())),
+        ColType::Text => row.try_get::<Option<String>>("", alias)?.map_or(Json::Null, Json::String),
+        ColType::Bool => row.try_get::<Option<bool>>("", alias)?.map_or(Json::Null, Json::Bool),
+        ColType::SmallInt => row.try_get::<Option<i16>>("", alias)?.map_or(Json::Null, Json::from),
+        ColType::Int => row.try_get::<Option<i32>>("", alias)?.map_or(Json::Null, Json::from),
+        ColType::BigInt => row.try_get::<Option<i64>>("", alias)?.map_or(Json::Null, Json::from),
+        ColType::Json => row.try_get::<Option<Json>>("", alias)?.unwrap_or(Json::Null),
+        ColType::Timestamp => row
+            .try_get::<Option<DateTime<FixedOffset>>>("", alias)?
+            .map_or(Json::Null, timestamp_json),
+    })
+}
+
+/// Reads the given columns of a result row into a [`Row`].
+pub fn decode_row<'a>(row: &QueryResult, columns: impl IntoIterator<Item = &'a ColumnMeta>) -> Result<Row, DbErr> {
+    let mut out = Row::new();
+    for column in columns {
+        out.insert(column.name.to_owned(), column_json(row, column.name, column.ty)?);
+    }
+    Ok(out)
+}
+
+/// The bind parameters of a row's values, for the given columns (missing ones are NULL).
+pub fn row_value(column: &ColumnMeta, row: &Row) -> AppResult<Value> {
+    match row.get(column.name) {
+        Some(json) if !json.is_null() => to_value(column, json),
+        _ => Ok(null_of(column.ty)),
+    }
+}
+
+/// Maps a database error of a write to the client's error: constraint violations are the
+/// client's input (CONFLICT for uniqueness, BAD_USER_INPUT for references and checks); the
+/// rest stays INTERNAL.
+pub fn write_error(err: DbErr) -> AppError {
+    use sea_orm::SqlErr;
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            return AppError::Conflict("a row with the same key already exists".into());
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            return AppError::BadUserInput("a referenced row does not exist".into());
+        }
+        _ => {}
+    }
+    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = &err
+        && let sea_orm::sqlx::Error::Database(db) = e.as_ref()
+    {
+        let code = db.code().unwrap_or_default();
+        // PostgreSQL check_violation / not_null_violation; SQLite SQLITE_CONSTRAINT_CHECK /
+        // SQLITE_CONSTRAINT_NOTNULL.
+        if matches!(code.as_ref(), "23514" | "23502" | "275" | "1299") {
+            let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| constraint_name(db.message()));
+            return AppError::BadUserInput(format!("the value violates a constraint ({constraint})"));
+        }
+    }
+    AppError::Database(err)
+}
+
+/// The constraint a SQLite message names (`CHECK constraint failed: ck_posts_status`).
+fn constraint_name(message: &str) -> String {
+    message
+        .rsplit(':')
+        .next()
+        .map(str::trim)
+        .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or("check")
+        .to_owned()
+}

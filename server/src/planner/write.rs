@@ -1,0 +1,613 @@
+//! Inserts, updates and deletes under the policies, each in one transaction with its audit
+//! row and side effects: either all of it lands or none.
+//!
+//! Order of checks, as PostgreSQL RLS does it: a row the principal cannot read is NOT_FOUND;
+//! one it can read but not change is FORBIDDEN; the row as it would be written must satisfy
+//! the write check (`WITH CHECK`), else FORBIDDEN and nothing is written.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+use super::values::{self, now, row_value, timestamp_json, write_error};
+use super::{ROOT, Store, check_compiled, key_condition};
+use crate::catalog::{ColType, TableMeta};
+use crate::error::{AppError, AppResult};
+use crate::policy::compile::{Compiled, Compiler, Frame};
+use crate::policy::eval::{self, Row};
+use crate::policy::{Access, Col, Effect, Pred, Preset, Principal, Role, TablePolicy};
+
+/// Who writes, and the request the write belongs to (for the audit trail).
+#[derive(Debug, Clone, Copy)]
+pub struct WriteContext<'a> {
+    /// The principal.
+    pub principal: &'a Principal,
+    /// The request id recorded in `audit_logs`.
+    pub request_id: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Insert => "insert",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+fn forbidden(what: &str) -> AppError {
+    AppError::Forbidden(format!("not allowed to {what}"))
+}
+
+impl Store {
+    fn policy(&self, table: &str) -> AppResult<&TablePolicy> {
+        self.policies
+            .table(table)
+            .ok_or_else(|| AppError::Internal(format!("no policy for {table}")))
+    }
+
+    /// Inserts one row; `input` holds the client's columns. Returns the row as written.
+    pub async fn insert(&self, ctx: WriteContext<'_>, table: &str, input: Row) -> AppResult<Row> {
+        let meta = self.table(table)?;
+        let policy = self.policy(table)?;
+        let rule = policy
+            .insert
+            .as_ref()
+            .ok_or_else(|| forbidden(&format!("insert into {table}")))?;
+        let service = ctx.principal.role == Role::ServiceRole;
+        if rule.check == Access::Never {
+            return Err(forbidden(&format!("insert into {table}")));
+        }
+        check_columns(meta, &input, &rule.columns, service, "set")?;
+
+        let txn = self.db.begin().await?;
+        let mut row = input;
+        self.apply_presets(&txn, ctx.principal, meta, &rule.presets, &mut row, service).await?;
+        let stamp = timestamp_json(now());
+        if meta.has("id") && meta.primary_key == ["id"] && row.get("id").is_none_or(Json::is_null) {
+            if let Some(ColType::Uuid) = meta.column("id").map(|c| c.ty) {
+                row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
+            }
+        }
+        for stamp_column in ["created_at", "updated_at"] {
+            if meta.has(stamp_column) && !row.contains_key(stamp_column) {
+                row.insert(stamp_column.into(), stamp.clone());
+            }
+        }
+
+        if !service {
+            let mut check = vec![access_pred(&rule.check)];
+            for (column, pred) in &rule.column_checks {
+                if row.get(column.name).is_some_and(|v| !v.is_null()) {
+                    check.push(pred.clone());
+                }
+            }
+            if !self.candidate_satisfies(&txn, ctx.principal, meta, &row, &Pred::All(check)).await? {
+                return Err(forbidden(&format!("insert this row into {table}")));
+            }
+        }
+
+        let written = self.insert_row(&txn, meta, &row).await?;
+        self.audit(&txn, ctx, meta, Action::Insert, None, Some(&written)).await?;
+        self.after_insert(&txn, ctx, policy, &written).await?;
+        txn.commit().await?;
+        Ok(self.mask(ctx.principal, meta, written))
+    }
+
+    /// Updates the row with primary key `key` with `patch`. Returns the row as written.
+    pub async fn update(&self, ctx: WriteContext<'_>, table: &str, key: &Row, patch: Row) -> AppResult<Row> {
+        let meta = self.table(table)?;
+        let policy = self.policy(table)?;
+        let rule = policy
+            .update
+            .as_ref()
+            .ok_or_else(|| forbidden(&format!("update {table}")))?;
+        let service = ctx.principal.role == Role::ServiceRole;
+        if rule.using == Access::Never {
+            return Err(forbidden(&format!("update {table}")));
+        }
+        let allowed: Vec<Col> = if service {
+            meta.columns
+                .iter()
+                .filter(|c| !meta.primary_key.contains(&c.name))
+                .map(|c| Col {
+                    table: meta.name,
+                    name: c.name,
+                })
+                .collect()
+        } else {
+            rule.columns.clone()
+        };
+        check_columns(meta, &patch, &allowed, true, "change")?;
+        if patch.is_empty() {
+            return Err(AppError::BadUserInput("the patch changes nothing".into()));
+        }
+
+        let txn = self.db.begin().await?;
+        let old = self.load_readable(&txn, ctx.principal, meta, key).await?;
+        if !service {
+            let mut using = vec![access_pred(&rule.using)];
+            for (column, pred) in &rule.column_checks {
+                if patch.contains_key(column.name) {
+                    using.push(pred.clone());
+                }
+            }
+            if !self.candidate_satisfies(&txn, ctx.principal, meta, &old, &Pred::All(using)).await? {
+                return Err(forbidden(&format!("change this row of {table}")));
+            }
+        }
+        let mut new = old.clone();
+        for (column, value) in patch {
+            new.insert(column, value);
+        }
+        for (column, preset) in &rule.presets {
+            if *preset == Preset::Now {
+                new.insert(column.name.to_owned(), timestamp_json(now()));
+            }
+        }
+        if meta.has("updated_at") {
+            new.insert("updated_at".into(), timestamp_json(now()));
+        }
+        if !service && !self.candidate_satisfies(&txn, ctx.principal, meta, &new, &rule.check).await? {
+            return Err(forbidden(&format!("write this row into {table}")));
+        }
+        if policy.effects.contains(&Effect::KeepLastOwner) {
+            keep_last_owner(&txn, &old, Some(&new)).await?;
+        }
+        let written = self.update_row(&txn, meta, key, &old, &new).await?;
+        self.audit(&txn, ctx, meta, Action::Update, Some(&old), Some(&written)).await?;
+        txn.commit().await?;
+        Ok(self.mask(ctx.principal, meta, written))
+    }
+
+    /// Deletes the row with primary key `key` (soft on tables with `deleted_at`). Returns
+    /// the row as it was (with `deleted_at` set, for a soft delete).
+    pub async fn delete(&self, ctx: WriteContext<'_>, table: &str, key: &Row) -> AppResult<Row> {
+        let meta = self.table(table)?;
+        let policy = self.policy(table)?;
+        if policy.delete == Access::Never {
+            return Err(forbidden(&format!("delete from {table}")));
+        }
+        let service = ctx.principal.role == Role::ServiceRole;
+        let txn = self.db.begin().await?;
+        let old = self.load_readable(&txn, ctx.principal, meta, key).await?;
+        if !service
+            && !self
+                .candidate_satisfies(&txn, ctx.principal, meta, &old, &access_pred(&policy.delete))
+                .await?
+        {
+            return Err(forbidden(&format!("delete this row of {table}")));
+        }
+        if policy.effects.contains(&Effect::KeepLastOwner) {
+            keep_last_owner(&txn, &old, None).await?;
+        }
+        let result = match policy.soft_delete {
+            Some(deleted_at) => {
+                let mut new = old.clone();
+                let stamp = timestamp_json(now());
+                new.insert(deleted_at.name.to_owned(), stamp.clone());
+                if meta.has("updated_at") {
+                    new.insert("updated_at".into(), stamp);
+                }
+                let written = self.update_row(&txn, meta, key, &old, &new).await?;
+                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), Some(&written)).await?;
+                written
+            }
+            None => {
+                let mut delete = Query::delete();
+                delete.from_table(Alias::new(meta.name));
+                for name in &meta.primary_key {
+                    let column = meta.column(name).ok_or_else(|| AppError::Internal("key".into()))?;
+                    delete.and_where(Expr::col(Alias::new(*name)).eq(Expr::val(row_value(column, &old)?)));
+                }
+                txn.execute(&delete).await.map_err(write_error)?;
+                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), None).await?;
+                old
+            }
+        };
+        txn.commit().await?;
+        Ok(self.mask(ctx.principal, meta, result))
+    }
+
+    /// The raw row with primary key `key`, if the principal may read it; else NOT_FOUND.
+    async fn load_readable(
+        &self,
+        txn: &DatabaseTransaction,
+        principal: &Principal,
+        meta: &TableMeta,
+        key: &Row,
+    ) -> AppResult<Row> {
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = self.readable_select(&compiler, meta, false);
+        select.and_where(key_condition(meta, key)?);
+        self.fetch(txn, &compiler, meta, &select)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::NotFound(format!("no such row in {}", meta.name)))
+    }
+
+    /// Whether `row` (as it is or would be written) satisfies `pred`, evaluated by the
+    /// database on the row's values: `SELECT 1 FROM (SELECT $1 AS c1, …) AS t0 WHERE …`.
+    async fn candidate_satisfies(
+        &self,
+        txn: &DatabaseTransaction,
+        principal: &Principal,
+        meta: &TableMeta,
+        row: &Row,
+        pred: &Pred,
+    ) -> AppResult<bool> {
+        let compiler = Compiler::new(&self.policies, principal);
+        let condition = compiler.pred(pred, &[Frame::new(meta.name, ROOT)]);
+        check_compiled(&compiler)?;
+        match condition {
+            Compiled::True => Ok(true),
+            Compiled::False => Ok(false),
+            Compiled::Sql(condition) => {
+                let mut check = Query::select();
+                check
+                    .expr(Expr::cust("1"))
+                    .from_subquery(candidate(meta, row)?, Alias::new(ROOT))
+                    .and_where(condition);
+                Ok(txn.query_one(&check).await?.is_some())
+            }
+        }
+    }
+
+    async fn apply_presets(
+        &self,
+        txn: &DatabaseTransaction,
+        principal: &Principal,
+        meta: &TableMeta,
+        presets: &[(Col, Preset)],
+        row: &mut Row,
+        service: bool,
+    ) -> AppResult<()> {
+        for (column, preset) in presets {
+            let value = match preset {
+                Preset::UserId => match principal.user_id {
+                    Some(user) => Json::String(user.to_string()),
+                    None if service => continue,
+                    None => return Err(AppError::Forbidden("signing in is required".into())),
+                },
+                Preset::ActiveTenant => match principal.active_tenant {
+                    Some(tenant) => Json::String(tenant.to_string()),
+                    None if service => continue,
+                    None => {
+                        return Err(AppError::Forbidden(
+                            "an active tenant is required (tenant_id claim, X-Tenant-Id or subdomain)".into(),
+                        ));
+                    }
+                },
+                Preset::Now => timestamp_json(now()),
+                Preset::FromParent { fk, parent_key, source } => {
+                    let Some(fk_value) = row.get(fk.name).filter(|v| !v.is_null()) else {
+                        continue;
+                    };
+                    let parent = self.table(parent_key.table)?;
+                    let key_column = parent
+                        .column(parent_key.name)
+                        .ok_or_else(|| AppError::Internal("preset parent key".into()))?;
+                    let source_column = parent
+                        .column(source.name)
+                        .ok_or_else(|| AppError::Internal("preset source".into()))?;
+                    let mut select = Query::select();
+                    select
+                        .column(Alias::new(source.name))
+                        .from(Alias::new(parent.name))
+                        .and_where(Expr::col(Alias::new(parent_key.name)).eq(Expr::val(values::to_value(key_column, fk_value)?)));
+                    match txn.query_one(&select).await? {
+                        Some(found) => values::column_json(&found, source.name, source_column.ty)?,
+                        None => Json::Null,
+                    }
+                }
+            };
+            if service && row.get(column.name).is_some_and(|v| !v.is_null()) {
+                continue;
+            }
+            let _ = meta;
+            row.insert(column.name.to_owned(), value);
+        }
+        Ok(())
+    }
+
+    async fn insert_row(&self, txn: &DatabaseTransaction, meta: &TableMeta, row: &Row) -> AppResult<Row> {
+        let mut insert = Query::insert();
+        let present: Vec<_> = meta.columns.iter().filter(|c| row.contains_key(c.name)).collect();
+        insert
+            .into_table(Alias::new(meta.name))
+            .columns(present.iter().map(|c| Alias::new(c.name)));
+        let values: Vec<Expr> = present
+            .iter()
+            .map(|c| row_value(c, row).map(Expr::val))
+            .collect::<AppResult<_>>()?;
+        insert
+            .values(values)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        insert.returning(Query::returning().columns(meta.columns.iter().map(|c| Alias::new(c.name))));
+        let written = txn.query_one(&insert).await.map_err(write_error)?;
+        let written = written.ok_or_else(|| AppError::Internal("insert returned no row".into()))?;
+        Ok(values::decode_row(&written, &meta.columns)?)
+    }
+
+    async fn update_row(
+        &self,
+        txn: &DatabaseTransaction,
+        meta: &TableMeta,
+        key: &Row,
+        old: &Row,
+        new: &Row,
+    ) -> AppResult<Row> {
+        let mut update = Query::update();
+        update.table(Alias::new(meta.name));
+        for column in &meta.columns {
+            if new.get(column.name) != old.get(column.name) {
+                update.value(Alias::new(column.name), Expr::val(row_value(column, new)?));
+            }
+        }
+        for name in &meta.primary_key {
+            let column = meta.column(name).ok_or_else(|| AppError::Internal("key".into()))?;
+            let value = values::to_value(column, key.get(*name).unwrap_or(&Json::Null))?;
+            update.and_where(Expr::col(Alias::new(*name)).eq(Expr::val(value)));
+        }
+        update.returning(Query::returning().columns(meta.columns.iter().map(|c| Alias::new(c.name))));
+        let written = txn.query_one(&update).await.map_err(write_error)?;
+        let written = written.ok_or_else(|| AppError::NotFound(format!("no such row in {}", meta.name)))?;
+        Ok(values::decode_row(&written, &meta.columns)?)
+    }
+
+    /// Writes the `audit_logs` row of a change, in the change's transaction.
+    async fn audit(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: WriteContext<'_>,
+        meta: &TableMeta,
+        action: Action,
+        old: Option<&Row>,
+        new: Option<&Row>,
+    ) -> AppResult<()> {
+        let row = new.or(old).cloned().unwrap_or_default();
+        let row_id = meta
+            .primary_key
+            .iter()
+            .map(|k| match row.get(*k) {
+                Some(Json::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let tenant = row
+            .get("tenant_id")
+            .and_then(Json::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .or_else(|| (meta.name == "tenants").then(|| row.get("id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok())).flatten());
+        let audit_row: Row = serde_json::from_value(json!({
+            "id": Uuid::new_v4().to_string(),
+            "tenant_id": tenant.map(|t| t.to_string()),
+            "actor_id": ctx.principal.user_id.map(|u| u.to_string()),
+            "actor_role": ctx.principal.role.as_str(),
+            "action": action.as_str(),
+            "table_name": meta.name,
+            "row_id": row_id,
+            "old_values": old.map(|r| Json::Object(r.clone())),
+            "new_values": new.map(|r| Json::Object(r.clone())),
+            "request_id": ctx.request_id,
+            "created_at": timestamp_json(now()),
+            "updated_at": timestamp_json(now()),
+        }))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let audit = self.table("audit_logs")?;
+        self.insert_row(txn, audit, &audit_row).await.map(|_| ())
+    }
+
+    /// Side effects of an insert, in its transaction (each audited like any write).
+    async fn after_insert(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: WriteContext<'_>,
+        policy: &TablePolicy,
+        written: &Row,
+    ) -> AppResult<()> {
+        let str_of = |row: &Row, k: &str| row.get(k).and_then(Json::as_str).map(str::to_owned);
+        for effect in &policy.effects {
+            match effect {
+                Effect::CreatorBecomesOwner => {
+                    if let (Some(user), Some(tenant)) = (ctx.principal.user_id, str_of(written, "id")) {
+                        self.effect_insert(txn, ctx, "tenant_members", json!({
+                            "tenant_id": tenant, "user_id": user.to_string(), "role": "owner",
+                        }))
+                        .await?;
+                    }
+                }
+                Effect::CreatorBecomesParticipant => {
+                    if let (Some(user), Some(conversation)) = (ctx.principal.user_id, str_of(written, "id")) {
+                        self.effect_insert(txn, ctx, "conversation_participants", json!({
+                            "conversation_id": conversation, "user_id": user.to_string(),
+                        }))
+                        .await?;
+                    }
+                }
+                Effect::CommentPosted => self.notify_post_author(txn, ctx, written).await?,
+                Effect::MessageSent => self.message_sent(txn, ctx, written).await?,
+                Effect::KeepLastOwner => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn effect_insert(&self, txn: &DatabaseTransaction, ctx: WriteContext<'_>, table: &str, row: Json) -> AppResult<Row> {
+        let meta = self.table(table)?;
+        let mut row: Row = serde_json::from_value(row).map_err(|e| AppError::Internal(e.to_string()))?;
+        if meta.primary_key == ["id"] && !row.contains_key("id") {
+            row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
+        }
+        let stamp = timestamp_json(now());
+        for column in ["created_at", "updated_at"] {
+            if meta.has(column) {
+                row.entry(column).or_insert_with(|| stamp.clone());
+            }
+        }
+        let written = self.insert_row(txn, meta, &row).await?;
+        self.audit(txn, ctx, meta, Action::Insert, None, Some(&written)).await?;
+        Ok(written)
+    }
+
+    async fn notify_post_author(&self, txn: &DatabaseTransaction, ctx: WriteContext<'_>, comment: &Row) -> AppResult<()> {
+        let Some(post_id) = comment.get("post_id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok()) else {
+            return Ok(());
+        };
+        let mut select = Query::select();
+        select
+            .columns([Alias::new("author_id"), Alias::new("title"), Alias::new("tenant_id")])
+            .from(Alias::new("posts"))
+            .and_where(Expr::col(Alias::new("id")).eq(Expr::val(post_id)));
+        let Some(post) = txn.query_one(&select).await? else {
+            return Ok(());
+        };
+        let author: Uuid = post.try_get("", "author_id")?;
+        let title: String = post.try_get("", "title")?;
+        let tenant: Uuid = post.try_get("", "tenant_id")?;
+        if Some(author) == ctx.principal.user_id {
+            return Ok(());
+        }
+        self.effect_insert(txn, ctx, "notifications", json!({
+            "tenant_id": tenant.to_string(),
+            "user_id": author.to_string(),
+            "kind": "comment",
+            "title": format!("New comment on {title}"),
+            "body": comment.get("body").and_then(Json::as_str).unwrap_or_default(),
+            "data": { "postId": post_id.to_string(), "commentId": comment.get("id") },
+        }))
+        .await
+        .map(|_| ())
+    }
+
+    async fn message_sent(&self, txn: &DatabaseTransaction, ctx: WriteContext<'_>, message: &Row) -> AppResult<()> {
+        let Some(conversation) = message
+            .get("conversation_id")
+            .and_then(Json::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            return Ok(());
+        };
+        let sent_at = message.get("created_at").cloned().unwrap_or_else(|| timestamp_json(now()));
+        let sent_at = values::to_value(
+            &crate::catalog::ColumnMeta {
+                name: "created_at",
+                ty: ColType::Timestamp,
+                nullable: false,
+            },
+            &sent_at,
+        )?;
+        let mut bump = Query::update();
+        bump.table(Alias::new("conversations"))
+            .value(Alias::new("last_message_at"), Expr::val(sent_at.clone()))
+            .value(Alias::new("updated_at"), Expr::val(sent_at))
+            .and_where(Expr::col(Alias::new("id")).eq(Expr::val(conversation)));
+        txn.execute(&bump).await?;
+
+        let mut select = Query::select();
+        select
+            .column(Alias::new("user_id"))
+            .from(Alias::new("conversation_participants"))
+            .and_where(Expr::col(Alias::new("conversation_id")).eq(Expr::val(conversation)));
+        let participants = txn.query_all(&select).await?;
+        for participant in participants {
+            let user: Uuid = participant.try_get("", "user_id")?;
+            if Some(user) == ctx.principal.user_id {
+                continue;
+            }
+            self.effect_insert(txn, ctx, "notifications", json!({
+                "tenant_id": message.get("tenant_id"),
+                "user_id": user.to_string(),
+                "kind": "message",
+                "title": "New message",
+                "body": message.get("body").and_then(Json::as_str).unwrap_or_default(),
+                "data": { "conversationId": conversation.to_string(), "messageId": message.get("id") },
+            }))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Applies the column masks to a row returned by a write, in memory. A mask whose rule
+    /// needs the database hides the value (fail closed).
+    fn mask(&self, principal: &Principal, meta: &TableMeta, mut row: Row) -> Row {
+        if let Some(policy) = self.policies.table(meta.name)
+            && principal.role != Role::ServiceRole
+        {
+            for (column, pred) in &policy.masks {
+                if eval::pred(pred, principal, &row) != Some(true) {
+                    row.insert(column.name.to_owned(), Json::Null);
+                }
+            }
+        }
+        row
+    }
+}
+
+fn access_pred(access: &Access) -> Pred {
+    match access {
+        Access::Allow(pred) => pred.clone(),
+        Access::Deny | Access::Never => Pred::Never,
+    }
+}
+
+/// Refuses columns the table lacks, and (unless `any` — the service role) columns outside
+/// `allowed`.
+fn check_columns(meta: &TableMeta, row: &Row, allowed: &[Col], any: bool, verb: &str) -> AppResult<()> {
+    for name in row.keys() {
+        if !meta.has(name) {
+            return Err(AppError::BadUserInput(format!("{} has no column `{name}`", meta.name)));
+        }
+        if !any && !allowed.iter().any(|c| c.name == name) {
+            return Err(AppError::BadUserInput(format!("`{name}` of {} cannot be {verb} here", meta.name)));
+        }
+    }
+    Ok(())
+}
+
+/// `(SELECT $1 AS c1, $2 AS c2, …)`: a row's values as a one-row derived table.
+fn candidate(meta: &TableMeta, row: &Row) -> AppResult<SelectStatement> {
+    let mut select = Query::select();
+    for column in &meta.columns {
+        select.expr_as(Expr::val(row_value(column, row)?), Alias::new(column.name));
+    }
+    Ok(select)
+}
+
+/// The last owner of a tenant can be neither removed nor demoted.
+async fn keep_last_owner(txn: &DatabaseTransaction, old: &Row, new: Option<&Row>) -> AppResult<()> {
+    let was_owner = old.get("role").and_then(Json::as_str) == Some("owner");
+    let stays_owner = new.is_some_and(|n| n.get("role").and_then(Json::as_str) == Some("owner"));
+    if !was_owner || stays_owner {
+        return Ok(());
+    }
+    let uuid = |k: &str| old.get(k).and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok());
+    let (Some(tenant), Some(user)) = (uuid("tenant_id"), uuid("user_id")) else {
+        return Ok(());
+    };
+    let mut select = Query::select();
+    select
+        .expr(Expr::cust("1"))
+        .from(Alias::new("tenant_members"))
+        .and_where(Expr::col(Alias::new("tenant_id")).eq(Expr::val(tenant)))
+        .and_where(Expr::col(Alias::new("role")).eq("owner"))
+        .and_where(Expr::col(Alias::new("user_id")).ne(Expr::val(user)));
+    if txn.query_one(&select).await?.is_none() {
+        return Err(AppError::Conflict(
+            "the last owner of a tenant can be neither removed nor demoted".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Compilation of a policy, for one principal, into SQL conditions (SeaQuery).
+//!
+//! Principal facts become bind parameters (`tenant_id = $1`, `author_id NOT IN ($2, $3)`);
+//! declaration constants become literals (`status = 'published'`); relational rules become
+//! `EXISTS` subqueries. Facts that settle a branch at compile time fold it away: a principal
+//! with no memberships gets no `tenant_id IN ()` at all, only `FALSE` for that branch.
+
+use std::cell::{Cell, RefCell};
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, Value};
+
+use super::{Access, Col, Lit, PolicySet, Pred, Principal, Role};
+
+/// A compiled condition, constant-folded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Compiled {
+    /// Holds for every row.
+    True,
+    /// Holds for no row.
+    False,
+    /// Holds where the SQL expression is true.
+    Sql(Expr),
+}
+
+impl Compiled {
+    /// The condition as one SQL expression (`TRUE`/`FALSE` constants for folded ones).
+    pub fn into_expr(self) -> Expr {
+        match self {
+            Self::True => Expr::Constant(Value::from(true)),
+            Self::False => Expr::Constant(Value::from(false)),
+            Self::Sql(expr) => expr,
+        }
+    }
+
+    fn and(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::False, _) | (_, Self::False) => Self::False,
+            (Self::True, x) | (x, Self::True) => x,
+            (Self::Sql(a), Self::Sql(b)) => Self::Sql(a.and(b)),
+        }
+    }
+
+    fn or(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::True, _) | (_, Self::True) => Self::True,
+            (Self::False, x) | (x, Self::False) => x,
+            (Self::Sql(a), Self::Sql(b)) => Self::Sql(a.or(b)),
+        }
+    }
+
+    fn negate(self) -> Self {
+        match self {
+            Self::True => Self::False,
+            Self::False => Self::True,
+            Self::Sql(e) => Self::Sql(e.not()),
+        }
+    }
+}
+
+/// One table in scope: its name and the alias it has in the statement.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Table name.
+    pub table: &'static str,
+    /// Alias in the statement.
+    pub alias: String,
+}
+
+impl Frame {
+    /// A frame for `table` aliased `alias`.
+    pub fn new(table: &'static str, alias: impl Into<String>) -> Self {
+        Self {
+            table,
+            alias: alias.into(),
+        }
+    }
+}
+
+/// Deepest nesting of relational rules; deeper is a declaration error (and compiles FALSE).
+const MAX_DEPTH: usize = 6;
+
+/// Compiles predicates for one principal.
+#[derive(Debug)]
+pub struct Compiler<'a> {
+    policies: &'a PolicySet,
+    principal: &'a Principal,
+    next_alias: Cell<usize>,
+    problems: RefCell<Vec<String>>,
+}
+
+impl<'a> Compiler<'a> {
+    /// A compiler for `principal` under `policies`.
+    pub fn new(policies: &'a PolicySet, principal: &'a Principal) -> Self {
+        Self {
+            policies,
+            principal,
+            next_alias: Cell::new(0),
+            problems: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Declaration errors met while compiling (unresolvable columns, recursion too deep).
+    /// Each one compiled to FALSE: the gateway fails closed.
+    pub fn problems(&self) -> Vec<String> {
+        self.problems.borrow().clone()
+    }
+
+    fn problem(&self, text: String) -> Compiled {
+        self.problems.borrow_mut().push(text);
+        Compiled::False
+    }
+
+    fn fresh_alias(&self) -> String {
+        let n = self.next_alias.get();
+        self.next_alias.set(n + 1);
+        format!("p{n}")
+    }
+
+    /// Which rows of `table` (aliased `alias`) the principal may read: the read policy and,
+    /// on soft-delete tables, `deleted_at IS NULL`. The service role bypasses the policy but
+    /// not soft deletes.
+    pub fn read(&self, table: &'static str, alias: &str) -> Compiled {
+        self.read_in(&[Frame::new(table, alias)], 0)
+    }
+
+    fn read_in(&self, scope: &[Frame], depth: usize) -> Compiled {
+        let Some(frame) = scope.last() else {
+            return self.problem("read outside any table".into());
+        };
+        let Some(policy) = self.policies.table(frame.table) else {
+            return self.problem(format!("no policy for {}", frame.table));
+        };
+        let live = match policy.soft_delete {
+            Some(deleted_at) => Compiled::Sql(self.column(deleted_at, scope, false).is_null()),
+            None => Compiled::True,
+        };
+        let rule = match &policy.read {
+            Access::Never => Compiled::False,
+            _ if self.principal.role == Role::ServiceRole => Compiled::True,
+            Access::Deny => Compiled::False,
+            Access::Allow(pred) => self.pred_in(pred, scope, depth),
+        };
+        live.and(rule)
+    }
+
+    /// Compiles `access` for rows in `scope` (the service role bypasses `Deny`, not `Never`).
+    pub fn access(&self, access: &Access, scope: &[Frame]) -> Compiled {
+        match access {
+            Access::Never => Compiled::False,
+            _ if self.principal.role == Role::ServiceRole => Compiled::True,
+            Access::Deny => Compiled::False,
+            Access::Allow(pred) => self.pred_in(pred, scope, 0),
+        }
+    }
+
+    /// Compiles `pred` for the innermost table of `scope`.
+    pub fn pred(&self, pred: &Pred, scope: &[Frame]) -> Compiled {
+        self.pred_in(pred, scope, 0)
+    }
+
+    fn column(&self, col: Col, scope: &[Frame], outer: bool) -> Expr {
+        let frames = if outer { &scope[..scope.len().saturating_sub(1)] } else { scope };
+        match frames.iter().rev().find(|f| f.table == col.table) {
+            Some(frame) => Expr::col((Alias::new(frame.alias.clone()), Alias::new(col.name))),
+            None => {
+                self.problems
+                    .borrow_mut()
+                    .push(format!("column {}.{} is not in scope", col.table, col.name));
+                Expr::Constant(Value::from(false))
+            }
+        }
+    }
+
+    fn pred_in(&self, pred: &Pred, scope: &[Frame], depth: usize) -> Compiled {
+        let p = self.principal;
+        match pred {
+            Pred::Always => Compiled::True,
+            Pred::Never => Compiled::False,
+            Pred::All(preds) => preds
+                .iter()
+                .fold(Compiled::True, |acc, x| acc.and(self.pred_in(x, scope, depth))),
+            Pred::Any(preds) => preds
+                .iter()
+                .fold(Compiled::False, |acc, x| acc.or(self.pred_in(x, scope, depth))),
+            Pred::Not(inner) => self.pred_in(inner, scope, depth).negate(),
+            Pred::Authenticated => fold(p.role == Role::Authenticated && p.user_id.is_some()),
+            Pred::PlatformAdmin => fold(p.is_platform_admin()),
+            Pred::PlatformModerator => fold(p.platform_roles.contains(&crate::auth::PlatformRole::Moderator)),
+            Pred::IsSelf(c) => match p.user_id {
+                Some(user) if p.role == Role::Authenticated => {
+                    Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(user)))
+                }
+                _ => Compiled::False,
+            },
+            Pred::ActiveTenant(c) => match p.active_tenant {
+                Some(tenant) => Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(tenant))),
+                None => Compiled::False,
+            },
+            Pred::MemberOf(c, roles) => {
+                let tenants: Vec<_> = p
+                    .memberships
+                    .iter()
+                    .filter(|m| roles.admits(m.role))
+                    .map(|m| m.tenant_id)
+                    .collect();
+                match tenants.as_slice() {
+                    [] => Compiled::False,
+                    [one] => Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(*one))),
+                    many => Compiled::Sql(self.column(*c, scope, false).is_in(many.iter().copied())),
+                }
+            }
+            Pred::NotBlocked(c) => match p.blocked.as_slice() {
+                [] => Compiled::True,
+                [one] => Compiled::Sql(self.column(*c, scope, false).ne(Expr::val(*one))),
+                many => Compiled::Sql(self.column(*c, scope, false).is_not_in(many.iter().copied())),
+            },
+            Pred::Eq(c, lit) => Compiled::Sql(self.column(*c, scope, false).eq(literal(*lit))),
+            Pred::In(c, lits) => Compiled::Sql(
+                self.column(*c, scope, false)
+                    .is_in(lits.iter().map(|l| literal(*l))),
+            ),
+            Pred::IsNull(c) => Compiled::Sql(self.column(*c, scope, false).is_null()),
+            Pred::Exists { table, links, pred } => {
+                if depth >= MAX_DEPTH {
+                    return self.problem(format!("relational rules nest deeper than {MAX_DEPTH} at {table}"));
+                }
+                let alias = self.fresh_alias();
+                let mut inner_scope = scope.to_vec();
+                inner_scope.push(Frame::new(table, alias.clone()));
+                let inner = self.pred_in(pred, &inner_scope, depth + 1);
+                self.exists(&inner_scope, links, inner)
+            }
+            Pred::ReadableVia { fk, parent_key } => {
+                if depth >= MAX_DEPTH {
+                    return self.problem(format!("relational rules nest deeper than {MAX_DEPTH} at {}", parent_key.table));
+                }
+                let alias = self.fresh_alias();
+                let mut inner_scope = scope.to_vec();
+                inner_scope.push(Frame::new(parent_key.table, alias));
+                let inner = self.read_in(&inner_scope, depth + 1);
+                self.exists(&inner_scope, &[(*parent_key, *fk)], inner)
+            }
+        }
+    }
+
+    /// `EXISTS (SELECT 1 FROM <innermost of scope> WHERE links AND inner)`.
+    fn exists(&self, scope: &[Frame], links: &[(Col, Col)], inner: Compiled) -> Compiled {
+        if inner == Compiled::False {
+            return Compiled::False;
+        }
+        let Some(frame) = scope.last() else {
+            return self.problem("exists outside any table".into());
+        };
+        let mut select = Query::select();
+        select
+            .expr(Expr::cust("1"))
+            .from_as(Alias::new(frame.table), Alias::new(frame.alias.clone()));
+        for (inner_col, outer_col) in links {
+            select.and_where(self.column(*inner_col, scope, false).eq(self.column(*outer_col, scope, true)));
+        }
+        if let Compiled::Sql(expr) = inner {
+            select.and_where(expr);
+        }
+        Compiled::Sql(Expr::exists(select))
+    }
+}
+
+fn fold(value: bool) -> Compiled {
+    if value { Compiled::True } else { Compiled::False }
+}
+
+/// A declaration constant as an inline SQL literal.
+pub fn literal(lit: Lit) -> Expr {
+    match lit {
+        Lit::Text(s) => Expr::Constant(Value::from(s)),
+        Lit::Bool(b) => Expr::Constant(Value::from(b)),
+    }
+}

@@ -1,0 +1,313 @@
+//! Row-level policy: a small typed language, declared once per table in [`rules`], compiled
+//! per principal to a SeaQuery condition ([`compile`]) and evaluated in memory against a
+//! loaded row ([`eval`]).
+//!
+//! Pure: no axum, no async-graphql, no I/O. Columns are named through the generated
+//! entities' `Column` enums ([`col`]), so renaming a column breaks the build, not a policy.
+//!
+//! Facts known before the query — the active tenant, memberships, platform roles, blocked
+//! users — are resolved from the [`Principal`] at compile time and bound as parameters;
+//! relational rules become `EXISTS` subqueries; constants from the declarations (`'published'`)
+//! are emitted as literals so partial indexes keep matching.
+
+pub mod compile;
+pub mod eval;
+pub mod rules;
+
+use sea_orm::{ColumnTrait, EntityName};
+
+pub use crate::auth::{Principal, Role, TenantRole};
+
+/// A column of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Col {
+    /// Table name.
+    pub table: &'static str,
+    /// Column name.
+    pub name: &'static str,
+}
+
+/// Names a column through its entity's `Column` enum.
+pub fn col<C: ColumnTrait>(column: C) -> Col {
+    Col {
+        table: C::EntityName::default().table_name(),
+        name: column.as_str(),
+    }
+}
+
+/// A constant from a declaration; emitted as an SQL literal, never a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lit {
+    /// A text constant (enumeration values).
+    Text(&'static str),
+    /// A boolean constant.
+    Bool(bool),
+}
+
+/// Which tenant roles satisfy a membership rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roles {
+    /// Any member.
+    Any,
+    /// Owner or admin.
+    Admin,
+    /// Owner only.
+    Owner,
+}
+
+impl Roles {
+    /// Whether `role` satisfies this set.
+    pub fn admits(self, role: TenantRole) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Admin => role.is_admin(),
+            Self::Owner => role == TenantRole::Owner,
+        }
+    }
+}
+
+/// A predicate over one row of a table and the principal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pred {
+    /// Always true.
+    Always,
+    /// Always false.
+    Never,
+    /// Every one holds.
+    All(Vec<Pred>),
+    /// At least one holds.
+    Any(Vec<Pred>),
+    /// Negation.
+    Not(Box<Pred>),
+    /// The principal is authenticated (has a user).
+    Authenticated,
+    /// The principal is a platform admin.
+    PlatformAdmin,
+    /// The principal is a platform moderator.
+    PlatformModerator,
+    /// The column equals the principal's user id.
+    IsSelf(Col),
+    /// The column equals the principal's active tenant.
+    ActiveTenant(Col),
+    /// The column is a tenant where the principal has one of the roles.
+    MemberOf(Col, Roles),
+    /// The column is not a user the principal has blocked.
+    NotBlocked(Col),
+    /// The column equals a constant.
+    Eq(Col, Lit),
+    /// The column is one of the constants.
+    In(Col, Vec<Lit>),
+    /// The column is NULL.
+    IsNull(Col),
+    /// Some row of another table (or the same table, aliased) satisfies `pred`, linked
+    /// by `links`: each pair is (column of that row, column of the enclosing row).
+    Exists {
+        /// The table searched.
+        table: &'static str,
+        /// Join columns: (inner, outer).
+        links: Vec<(Col, Col)>,
+        /// What the found row must satisfy.
+        pred: Box<Pred>,
+    },
+    /// The parent row that `fk` references (at `parent_key`) is readable by the principal:
+    /// expands to an `Exists` with the parent table's read policy.
+    ReadableVia {
+        /// Foreign-key column of this row.
+        fk: Col,
+        /// Key column of the parent.
+        parent_key: Col,
+    },
+}
+
+impl Pred {
+    /// All of `preds`.
+    pub fn all(preds: impl IntoIterator<Item = Pred>) -> Self {
+        Self::All(preds.into_iter().collect())
+    }
+
+    /// Any of `preds`.
+    pub fn any(preds: impl IntoIterator<Item = Pred>) -> Self {
+        Self::Any(preds.into_iter().collect())
+    }
+
+    /// Negation of `pred`.
+    #[expect(clippy::should_implement_trait, reason = "a constructor of the policy language, not ops::Not")]
+    pub fn not(pred: Pred) -> Self {
+        Self::Not(Box::new(pred))
+    }
+
+    /// `EXISTS (SELECT 1 FROM table WHERE links AND pred)`.
+    pub fn exists(table: &'static str, links: impl IntoIterator<Item = (Col, Col)>, pred: Pred) -> Self {
+        Self::Exists {
+            table,
+            links: links.into_iter().collect(),
+            pred: Box::new(pred),
+        }
+    }
+}
+
+/// Who may perform an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// Nobody but the service role.
+    Deny,
+    /// Nobody at all, the service role included (append-only records).
+    Never,
+    /// Rows satisfying the predicate.
+    Allow(Pred),
+}
+
+/// A value the gateway sets on a write; the client cannot set these columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// The principal's user id.
+    UserId,
+    /// The principal's active tenant (required).
+    ActiveTenant,
+    /// The current time.
+    Now,
+    /// A column of the parent row that `fk` references (e.g. a reaction's tenant is its
+    /// post's tenant).
+    FromParent {
+        /// Foreign-key column of the written row.
+        fk: Col,
+        /// Key column of the parent.
+        parent_key: Col,
+        /// The parent's column copied.
+        source: Col,
+    },
+}
+
+/// An insert rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertRule {
+    /// Who may insert; checked against the candidate row before it is written.
+    pub check: Access,
+    /// Columns the client may set.
+    pub columns: Vec<Col>,
+    /// Columns set by the gateway.
+    pub presets: Vec<(Col, Preset)>,
+    /// Extra conditions for setting particular columns.
+    pub column_checks: Vec<(Col, Pred)>,
+}
+
+/// An update rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateRule {
+    /// Which readable rows may be changed (else FORBIDDEN).
+    pub using: Access,
+    /// What the row must satisfy after the change (RLS `WITH CHECK`).
+    pub check: Pred,
+    /// Columns the client may change.
+    pub columns: Vec<Col>,
+    /// Columns set by the gateway on every update.
+    pub presets: Vec<(Col, Preset)>,
+    /// Extra conditions (on the current row) for changing particular columns.
+    pub column_checks: Vec<(Col, Pred)>,
+}
+
+/// Side effects a write has, in the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A new tenant's creator becomes its `owner` member.
+    CreatorBecomesOwner,
+    /// A new conversation's creator becomes a participant.
+    CreatorBecomesParticipant,
+    /// The last owner of a tenant can be neither removed nor demoted (CONFLICT).
+    KeepLastOwner,
+    /// A new message bumps its conversation's `last_message_at` and notifies the other
+    /// participants.
+    MessageSent,
+    /// A new comment notifies the post's author.
+    CommentPosted,
+}
+
+/// The whole policy of one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablePolicy {
+    /// Table name.
+    pub table: &'static str,
+    /// The `deleted_at` column of a soft-delete table: no read returns a row where it is set.
+    pub soft_delete: Option<Col>,
+    /// Who reads which rows.
+    pub read: Access,
+    /// Columns readable only under a condition (NULL otherwise).
+    pub masks: Vec<(Col, Pred)>,
+    /// Inserts.
+    pub insert: Option<InsertRule>,
+    /// Updates.
+    pub update: Option<UpdateRule>,
+    /// Deletes (soft on tables with `deleted_at`).
+    pub delete: Access,
+    /// Side effects.
+    pub effects: Vec<Effect>,
+}
+
+/// The operations a policy covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Reads (lists, lookups, counts, relations, events).
+    Read,
+    /// Inserts.
+    Insert,
+    /// Updates.
+    Update,
+    /// Deletes.
+    Delete,
+}
+
+/// Every table's policy.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    tables: Vec<TablePolicy>,
+}
+
+/// A table or operation without a declared policy: the gateway refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no policy declared for {missing}; declare one (an explicit deny counts) in policy/rules.rs")]
+pub struct CoverageError {
+    /// `table.operation` items without a policy.
+    pub missing: String,
+}
+
+impl PolicySet {
+    /// Wraps the declarations.
+    pub fn new(tables: Vec<TablePolicy>) -> Self {
+        Self { tables }
+    }
+
+    /// The policy of `table`, if declared.
+    pub fn table(&self, table: &str) -> Option<&TablePolicy> {
+        self.tables.iter().find(|t| t.table == table)
+    }
+
+    /// All declarations.
+    pub fn tables(&self) -> &[TablePolicy] {
+        &self.tables
+    }
+
+    /// Checks that every table in `tables` has a policy for every operation (fail closed).
+    pub fn check_coverage<'a>(&self, tables: impl IntoIterator<Item = &'a str>) -> Result<(), CoverageError> {
+        let mut missing = Vec::new();
+        for table in tables {
+            match self.table(table) {
+                None => missing.push(format!("{table} (every operation)")),
+                Some(policy) => {
+                    if policy.insert.is_none() {
+                        missing.push(format!("{table}.insert"));
+                    }
+                    if policy.update.is_none() {
+                        missing.push(format!("{table}.update"));
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(CoverageError {
+                missing: missing.join(", "),
+            })
+        }
+    }
+}
