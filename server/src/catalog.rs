@@ -59,7 +59,9 @@ impl TableMeta {
                 }
             })
             .collect();
-        let primary_key = E::PrimaryKey::iter().map(|k| k.into_column().as_str()).collect();
+        let primary_key = E::PrimaryKey::iter()
+            .map(|k| k.into_column().as_str())
+            .collect();
         Self {
             name: E::default().table_name(),
             columns,
@@ -86,7 +88,9 @@ fn col_type(ty: &ColumnType) -> ColType {
         ColumnType::Integer => ColType::Int,
         ColumnType::BigInteger => ColType::BigInt,
         ColumnType::Json | ColumnType::JsonBinary => ColType::Json,
-        ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => ColType::Timestamp,
+        ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => {
+            ColType::Timestamp
+        }
         _ => ColType::Text,
     }
 }
@@ -138,10 +142,16 @@ mod tests {
         let members = catalog.table("tenant_members").expect("tenant_members");
         assert_eq!(members.primary_key, ["tenant_id", "user_id"]);
         let posts = catalog.table("posts").expect("posts");
-        assert_eq!(posts.column("metadata").map(|c| (c.ty, c.nullable)), Some((ColType::Json, true)));
+        assert_eq!(
+            posts.column("metadata").map(|c| (c.ty, c.nullable)),
+            Some((ColType::Json, true))
+        );
         assert_eq!(posts.column("id").map(|c| c.ty), Some(ColType::Uuid));
         let flags = catalog.table("feature_flags").expect("flags");
-        assert_eq!(flags.column("rollout_percent").map(|c| c.ty), Some(ColType::SmallInt));
+        assert_eq!(
+            flags.column("rollout_percent").map(|c| c.ty),
+            Some(ColType::SmallInt)
+        );
     }
 
     #[test]

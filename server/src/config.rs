@@ -276,6 +276,12 @@ impl Settings {
             check_jwks_url(url)?;
         }
         let jwks_file = self.jwks_file.clone();
+        if jwks_url.is_some() && jwks_file.is_some() {
+            return Err(ConfigError::new(
+                "ROWGATE_JWKS_FILE",
+                "set ROWGATE_JWKS_URL or ROWGATE_JWKS_FILE, not both",
+            ));
+        }
         if let Some(path) = &jwks_file
             && !path.is_file()
         {
@@ -654,6 +660,138 @@ mod tests {
             ),
         ];
         for (settings, setting) in cases {
+            let err = settings.resolve().expect_err(setting);
+            assert_eq!(err.setting, setting, "{err}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn jwt_algorithms_are_pinned_to_configured_key_sources() {
+        use jsonwebtoken::Algorithm;
+        let dir = std::env::temp_dir().join(format!("rowgate-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let jwks = dir.join("jwks.json");
+        std::fs::write(&jwks, r#"{"keys":[]}"#).expect("jwks file");
+        let secret = Some("0123456789abcdef0123456789abcdef".to_owned());
+
+        let config = Settings {
+            jwt_secret: secret.clone(),
+            ..settings_in(&dir)
+        }
+        .resolve()
+        .expect("secret only");
+        assert_eq!(
+            config.jwt.algorithms,
+            [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
+        );
+        let config = Settings {
+            jwks_file: Some(jwks.clone()),
+            ..settings_in(&dir)
+        }
+        .resolve()
+        .expect("JWKS only");
+        assert_eq!(config.jwt.algorithms, [Algorithm::RS256, Algorithm::ES256]);
+        assert!(
+            config.jwt.secret.is_none(),
+            "no secret is generated beside a JWKS"
+        );
+        let config = Settings {
+            jwt_secret: secret.clone(),
+            jwks_file: Some(jwks.clone()),
+            jwt_algorithms: Some(" es256 , HS512,ES256".into()),
+            ..settings_in(&dir)
+        }
+        .resolve()
+        .expect("pinned");
+        assert_eq!(config.jwt.algorithms, [Algorithm::ES256, Algorithm::HS512]);
+
+        let refused: Vec<(Settings, &str)> = vec![
+            (
+                Settings {
+                    jwt_secret: secret.clone(),
+                    jwt_algorithms: Some("RS256".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWT_ALGORITHMS",
+            ),
+            (
+                Settings {
+                    jwks_file: Some(jwks.clone()),
+                    jwt_algorithms: Some("HS256".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWT_ALGORITHMS",
+            ),
+            (
+                Settings {
+                    jwt_secret: secret.clone(),
+                    jwt_algorithms: Some("none".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWT_ALGORITHMS",
+            ),
+            (
+                Settings {
+                    jwt_secret: secret.clone(),
+                    jwt_algorithms: Some("PS256".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWT_ALGORITHMS",
+            ),
+            (
+                Settings {
+                    jwt_secret: secret.clone(),
+                    jwt_algorithms: Some(" , ".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWT_ALGORITHMS",
+            ),
+            (
+                Settings {
+                    jwks_url: Some("https://issuer.example/.well-known/jwks.json".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWKS_URL",
+            ),
+            (
+                Settings {
+                    jwks_url: Some("ftp://issuer.example/jwks.json".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWKS_URL",
+            ),
+            (
+                Settings {
+                    jwks_url: Some("http://127.0.0.1:1/jwks.json".into()),
+                    jwks_file: Some(jwks.clone()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWKS_FILE",
+            ),
+            (
+                Settings {
+                    jwt_leeway_secs: Some("3600".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWT_LEEWAY_SECS",
+            ),
+            (
+                Settings {
+                    jwks_refresh_secs: Some("0".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWKS_REFRESH_SECS",
+            ),
+            (
+                Settings {
+                    jwks_cooldown_secs: Some("soon".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_JWKS_COOLDOWN_SECS",
+            ),
+        ];
+        for (settings, setting) in refused {
             let err = settings.resolve().expect_err(setting);
             assert_eq!(err.setting, setting, "{err}");
         }

@@ -30,6 +30,8 @@ pub struct Shared {
     pub config: Config,
     /// Connection pool.
     pub db: DatabaseConnection,
+    /// Reads and writes under the policies.
+    pub store: crate::planner::Store,
     /// The GraphQL schema.
     pub schema: GatewaySchema,
     /// Token verification.

@@ -44,6 +44,9 @@ pub enum StartupError {
         /// Why.
         cause: std::io::Error,
     },
+    /// A table lacks a policy, or a declaration does not compile (fail closed).
+    #[error("policy: {0}")]
+    Policy(String),
     /// The GraphQL schema cannot be built (a declaration is inconsistent).
     #[error("schema: {0}")]
     Schema(String),
@@ -63,9 +66,10 @@ pub async fn build_app(config: Config) -> Result<Router, StartupError> {
 
 /// Builds the router over an existing connection pool.
 pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, StartupError> {
+    let store = build_store(db.clone())?;
     let schema =
         graphql::build_schema(db.clone()).map_err(|e| StartupError::Schema(e.to_string()))?;
-    let verifier = auth::TokenVerifier::new(&config.jwt);
+    let verifier = auth::TokenVerifier::new(&config.jwt)?;
     let redis = config
         .redis_url
         .as_ref()
@@ -75,10 +79,31 @@ pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, 
     Ok(http::router(AppState::new(Shared {
         config,
         db,
+        store,
         schema,
         verifier,
         redis,
     })))
+}
+
+/// The store over `db` with the catalog of the generated entities and the declared
+/// policies; refuses (fail closed) when a table lacks a policy for an operation or a
+/// declaration does not compile.
+pub fn build_store(db: DatabaseConnection) -> Result<planner::Store, StartupError> {
+    let catalog = catalog::Catalog::from_entities();
+    let policies = policy::rules::policies();
+    policies
+        .check_coverage(catalog.tables().iter().map(|t| t.name))
+        .map_err(|e| StartupError::Policy(e.to_string()))?;
+    let problems = policy::declaration_problems(&policies);
+    if !problems.is_empty() {
+        return Err(StartupError::Policy(problems.join("; ")));
+    }
+    Ok(planner::Store::new(
+        db,
+        std::sync::Arc::new(catalog),
+        std::sync::Arc::new(policies),
+    ))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; in-flight requests then get

@@ -1,4 +1,6 @@
 //! End-to-end tests: the gateway on a random port over a fresh database, real HTTP.
 //! Every test runs on SQLite, and on PostgreSQL when `DATABASE_URL` is set.
 
+mod auth;
 mod foundation;
+mod policy_matrix;

@@ -371,3 +371,34 @@ impl Drop for TestApp {
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
 }
+
+impl TestApp {
+    /// The store (reads and writes under the policies) over this app's database: the same
+    /// code path the API uses.
+    pub fn store(&self) -> rowgate::planner::Store {
+        rowgate::build_store(self.db.clone()).expect("store")
+    }
+
+    /// The principal a token for `user` (and `tenant`) resolves to, through the same
+    /// verification and fact loading as a request.
+    pub async fn principal(
+        &self,
+        user: Option<Uuid>,
+        tenant: Option<Uuid>,
+        role: &str,
+    ) -> rowgate::auth::Principal {
+        let token =
+            (role != "anon").then(|| self.mint(user, tenant, role, Duration::from_secs(600)));
+        let verifier = rowgate::auth::TokenVerifier::new(&self.config.jwt).expect("verifier");
+        rowgate::auth::resolve::resolve_principal(
+            &self.db,
+            &verifier,
+            rowgate::auth::resolve::RequestIdentity {
+                bearer: token.as_deref(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("principal")
+    }
+}

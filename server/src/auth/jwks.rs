@@ -7,7 +7,8 @@
 //! - a token whose `kid` is not cached causes one refetch, and then no other refetch for an
 //!   unknown `kid` until `ROWGATE_JWKS_COOLDOWN_SECS` have passed, so a flood of made-up kids
 //!   costs the issuer at most one request per cooldown. A file that changed on disk is re-read
-//!   at once (it costs one `stat`), an unchanged one at most once per cooldown;
+//!   at once (it costs one `stat`), an unchanged one at most once per cooldown. Until a first
+//!   document was read (the start-up fetch failed), a fetch is tried at most once per cooldown;
 //! - a failed fetch, an error status or an unreadable document keeps the cached keys.
 //!
 //! Which keys are kept: RSA keys (verified as RS256, modulus of at least [`MIN_RSA_BITS`]) and
@@ -262,6 +263,22 @@ impl JwksKeys {
             self.load(&mut state).await;
             return;
         }
+        let never_loaded = self
+            .fresh_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none();
+        if never_loaded {
+            // The first load (the start-up fetch failed or has not run yet) is not a refetch
+            // for an unknown kid; retried at most once per cooldown all the same.
+            if state
+                .last_attempt
+                .is_none_or(|at| at.elapsed() >= self.cooldown)
+            {
+                self.load(&mut state).await;
+            }
+            return;
+        }
         if state
             .last_unknown_kid_fetch
             .is_some_and(|at| at.elapsed() < self.cooldown)
@@ -369,7 +386,10 @@ async fn read_file(path: &Path) -> Result<(Vec<u8>, FileStamp), String> {
         .await
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if stamp.len > MAX_JWKS_BYTES as u64 {
-        return Err(format!("{} is larger than {MAX_JWKS_BYTES} bytes", path.display()));
+        return Err(format!(
+            "{} is larger than {MAX_JWKS_BYTES} bytes",
+            path.display()
+        ));
     }
     let bytes = tokio::fs::read(path)
         .await
@@ -391,7 +411,9 @@ async fn fetch(client: &reqwest::Client, url: &reqwest::Url) -> Result<Vec<u8>, 
         .content_length()
         .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
     {
-        return Err(format!("the document is larger than {MAX_JWKS_BYTES} bytes"));
+        return Err(format!(
+            "the document is larger than {MAX_JWKS_BYTES} bytes"
+        ));
     }
     let mut body = Vec::new();
     while let Some(chunk) = response
@@ -400,7 +422,9 @@ async fn fetch(client: &reqwest::Client, url: &reqwest::Url) -> Result<Vec<u8>, 
         .map_err(|e| format!("reading the body failed: {}", e.without_url()))?
     {
         if body.len() + chunk.len() > MAX_JWKS_BYTES {
-            return Err(format!("the document is larger than {MAX_JWKS_BYTES} bytes"));
+            return Err(format!(
+                "the document is larger than {MAX_JWKS_BYTES} bytes"
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -458,7 +482,10 @@ fn verifying_key(jwk: &Jwk) -> Result<(String, VerifyingKey), String> {
             Algorithm::ES256
         }
         AlgorithmParameters::EllipticCurve(params) => {
-            return Err(format!("curve {:?} is not supported (P-256 only)", params.curve));
+            return Err(format!(
+                "curve {:?} is not supported (P-256 only)",
+                params.curve
+            ));
         }
         AlgorithmParameters::OctetKey(_) => {
             return Err("symmetric keys are never taken from a JWKS".into());
@@ -509,6 +536,41 @@ mod tests {
         assert_eq!(bit_length(&[0, 1]), 1);
         assert_eq!(bit_length(&[0x80, 0]), 16);
         assert_eq!(bit_length(&[0, 0x7f, 0xff]), 15);
+    }
+
+    fn config_with_file(path: PathBuf) -> JwtConfig {
+        JwtConfig {
+            secret: None,
+            secret_source: None,
+            jwks_url: None,
+            jwks_file: Some(path),
+            audience: None,
+            issuer: None,
+            leeway: Duration::from_secs(30),
+            algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+            jwks_refresh: Duration::from_secs(300),
+            jwks_cooldown: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn a_jwks_file_without_a_usable_key_stops_the_start() {
+        let dir = std::env::temp_dir().join(format!("rowgate-jwks-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("jwks.json");
+        for document in [
+            r#"{"keys":[{"kty":"oct","kid":"k","k":"c2VjcmV0"}]}"#,
+            r#"{"keys":[]}"#,
+            "not json",
+        ] {
+            std::fs::write(&path, document).expect("write");
+            let err = JwksKeys::from_config(&config_with_file(path.clone())).expect_err(document);
+            assert_eq!(err.setting, "ROWGATE_JWKS_FILE", "{err}");
+        }
+        let err = JwksKeys::from_config(&config_with_file(dir.join("missing.json")))
+            .expect_err("missing file");
+        assert_eq!(err.setting, "ROWGATE_JWKS_FILE");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -1,18 +1,36 @@
-//! JWT verification and minting (HS256/384/512 with the configured secret).
+//! JWT verification and minting.
 //!
-//! Algorithms are pinned by configuration: the token header only selects among the
-//! algorithms the gateway accepts, never adds one. `alg: none` cannot even be parsed.
+//! Algorithms are pinned by configuration (`ROWGATE_JWT_ALGORITHMS`, by default every
+//! algorithm a configured key source can verify): the token header only selects among them,
+//! never adds one, and `alg: none` cannot even be parsed. HS256/384/512 are verified with
+//! `ROWGATE_JWT_SECRET` only; RS256/ES256 with JWKS keys only, chosen by the header's `kid`,
+//! and only by a key whose own type (and `alg`, when it has one) is for the token's algorithm.
+//! So an RS256 public key can never be used as an HMAC secret. Header fields that would let a
+//! token name its own key (`jwk`, `jku`, `x5u`, `x5c`) are ignored.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config::{JwtConfig, Secret};
+use super::jwks::{JwksKeys, KeyError};
+use crate::config::{ConfigError, JwtConfig, Secret};
 use crate::error::AppError;
 
+/// The `aud` claim: one audience (Supabase) or several (RFC 7519 allows both).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience.
+    One(String),
+    /// Several audiences.
+    Many(Vec<String>),
+}
+
 /// The claims rowgate reads; Supabase-compatible (`sub`, `role`, `exp`, `aud`, `tenant_id`).
+/// A claim of the wrong JSON type makes the whole token invalid.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
     /// The user id (a profile id); absent on service-role tokens.
@@ -28,7 +46,7 @@ pub struct Claims {
     pub iat: Option<i64>,
     /// Audience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -37,64 +55,126 @@ pub struct Claims {
     pub tenant_id: Option<String>,
 }
 
-/// Checks bearer tokens against the configured keys, audience and issuer.
+/// Checks bearer tokens against the configured keys, algorithms, audience and issuer.
+/// Cheap to clone: clones share the JWKS cache.
 #[derive(Clone)]
 pub struct TokenVerifier {
     hmac: Option<DecodingKey>,
-    validation: Validation,
+    jwks: Option<Arc<JwksKeys>>,
+    /// One validation per accepted algorithm; an algorithm not here is refused.
+    validations: Vec<(Algorithm, Validation)>,
 }
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenVerifier")
             .field("hmac", &self.hmac.is_some())
-            .field("algorithms", &self.validation.algorithms)
+            .field("jwks", &self.jwks)
+            .field(
+                "algorithms",
+                &self.validations.iter().map(|(a, _)| a).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
-const HMAC_ALGORITHMS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+fn is_hmac(algorithm: Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    )
+}
+
+fn unauthenticated(why: &str) -> AppError {
+    AppError::Unauthenticated(format!("invalid token: {why}"))
+}
 
 impl TokenVerifier {
-    /// Builds the verifier from configuration.
-    pub fn new(config: &JwtConfig) -> Self {
+    /// Builds the verifier from configuration. A JWKS file is read here, so a missing or
+    /// unusable one stops the start; a JWKS URL is fetched in the background.
+    pub fn new(config: &JwtConfig) -> Result<Self, ConfigError> {
         let hmac = config
             .secret
             .as_ref()
             .map(|s| DecodingKey::from_secret(s.expose().as_bytes()));
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = if hmac.is_some() {
-            HMAC_ALGORITHMS.to_vec()
-        } else {
-            Vec::new()
-        };
-        validation.leeway = config.leeway.as_secs();
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
-        match &config.audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
-        }
-        if let Some(iss) = &config.issuer {
-            validation.set_issuer(&[iss]);
-        }
-        Self { hmac, validation }
+        let jwks = JwksKeys::from_config(config)?;
+        let validations = config
+            .algorithms
+            .iter()
+            // Configuration already refuses an algorithm without its key source; this keeps
+            // the verifier closed even if it were handed such a list.
+            .filter(|a| {
+                if is_hmac(**a) {
+                    hmac.is_some()
+                } else {
+                    jwks.is_some()
+                }
+            })
+            .map(|&algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.leeway = config.leeway.as_secs();
+                validation.validate_nbf = true;
+                // A configured audience or issuer must be present, not only right when present
+                // (jsonwebtoken checks `aud` and `iss` only if the token carries them).
+                let mut required = vec!["exp"];
+                match &config.audience {
+                    Some(aud) => {
+                        validation.set_audience(&[aud]);
+                        required.push("aud");
+                    }
+                    None => validation.validate_aud = false,
+                }
+                if let Some(iss) = &config.issuer {
+                    validation.set_issuer(&[iss]);
+                    required.push("iss");
+                }
+                validation.set_required_spec_claims(&required);
+                (algorithm, validation)
+            })
+            .collect();
+        Ok(Self {
+            hmac,
+            jwks,
+            validations,
+        })
     }
 
-    /// Verifies a compact JWS and returns its claims, or UNAUTHENTICATED saying why.
-    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        let unauthenticated =
-            |why: &str| AppError::Unauthenticated(format!("invalid token: {why}"));
+    /// Verifies a compact JWS and returns its claims, or UNAUTHENTICATED saying why. May
+    /// refetch the JWKS once for an unknown `kid` (rate-limited, see [`JwksKeys`]).
+    pub async fn verify(&self, token: &str) -> Result<Claims, AppError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed header"))?;
-        if !self.validation.algorithms.contains(&header.alg) {
-            return Err(unauthenticated("algorithm not accepted"));
+        if header.crit.as_ref().is_some_and(|c| !c.is_empty()) {
+            return Err(unauthenticated(
+                "critical header extensions are not supported",
+            ));
         }
-        let key = self
-            .hmac
-            .as_ref()
-            .ok_or_else(|| unauthenticated("algorithm not accepted"))?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+        let Some((_, validation)) = self.validations.iter().find(|(a, _)| *a == header.alg) else {
+            return Err(unauthenticated("algorithm not accepted"));
+        };
+        let jwks_key;
+        let key = if is_hmac(header.alg) {
+            self.hmac
+                .as_ref()
+                .ok_or_else(|| unauthenticated("algorithm not accepted"))?
+        } else {
+            let jwks = self
+                .jwks
+                .as_ref()
+                .ok_or_else(|| unauthenticated("algorithm not accepted"))?;
+            let kid = header
+                .kid
+                .as_deref()
+                .ok_or_else(|| unauthenticated("no `kid` in the header"))?;
+            jwks_key = jwks.key(kid, header.alg).await.map_err(|e| match e {
+                KeyError::UnknownKid => unauthenticated("unknown key id"),
+                KeyError::AlgorithmMismatch => {
+                    unauthenticated("the key is not for the token's algorithm")
+                }
+            })?;
+            &jwks_key
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             unauthenticated(match e.kind() {
                 ErrorKind::ExpiredSignature => "expired",
@@ -104,7 +184,7 @@ impl TokenVerifier {
                 ErrorKind::InvalidIssuer => "wrong issuer",
                 ErrorKind::MissingRequiredClaim(_) => "missing claim",
                 ErrorKind::InvalidAlgorithm => "algorithm not accepted",
-                ErrorKind::Json(_) => "claims of the wrong type",
+                ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => "claims of the wrong type",
                 _ => "malformed",
             })
         })?;
@@ -138,7 +218,7 @@ pub fn mint_token(secret: &Secret, request: &TokenRequest) -> Result<String, App
         role: Some(request.role.clone()),
         exp: now.saturating_add(ttl),
         iat: Some(now),
-        aud: request.audience.clone(),
+        aud: request.audience.clone().map(Audience::One),
         iss: request.issuer.clone(),
         tenant_id: request.tenant.map(|t| t.to_string()),
     };

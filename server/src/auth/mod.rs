@@ -3,9 +3,10 @@
 //! Claims from a verified token win over anything the client sends. A bad token is an
 //! error (HTTP 401), never a silent downgrade to anon; no token at all is anon.
 
+pub mod jwks;
 pub mod jwt;
 pub mod principal;
 pub mod resolve;
 
-pub use jwt::{Claims, TokenVerifier, mint_token};
+pub use jwt::{Audience, Claims, TokenVerifier, mint_token};
 pub use principal::{Membership, PlatformRole, Principal, Role, TenantRole};

@@ -64,7 +64,7 @@ pub async fn resolve_principal(
     let Some(token) = identity.bearer else {
         return Ok(Principal::anon());
     };
-    let claims = verifier.verify(token)?;
+    let claims = verifier.verify(token).await?;
     let role = match claims.role.as_deref() {
         None | Some("authenticated") => Role::Authenticated,
         Some("service_role") => Role::ServiceRole,

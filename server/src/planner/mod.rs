@@ -59,7 +59,11 @@ pub struct ListArgs<'a> {
 impl Store {
     /// A store over `db` serving the generated entities with the declared policies.
     pub fn new(db: DatabaseConnection, catalog: Arc<Catalog>, policies: Arc<PolicySet>) -> Self {
-        Self { db, catalog, policies }
+        Self {
+            db,
+            catalog,
+            policies,
+        }
     }
 
     /// The table named `name`, or BAD_USER_INPUT.
@@ -72,7 +76,12 @@ impl Store {
     /// `SELECT <columns, masked> FROM table AS t0 WHERE <read policy>`: the start of every
     /// read. With `masked` false the raw values are selected (internal use only: audit and
     /// write checks), still only from readable rows.
-    pub fn readable_select(&self, compiler: &Compiler<'_>, table: &TableMeta, masked: bool) -> SelectStatement {
+    pub fn readable_select(
+        &self,
+        compiler: &Compiler<'_>,
+        table: &TableMeta,
+        masked: bool,
+    ) -> SelectStatement {
         let mut select = Query::select();
         select.from_as(Alias::new(table.name), Alias::new(ROOT));
         let policy = self.policies.table(table.name);
@@ -102,18 +111,40 @@ impl Store {
     }
 
     /// Rows of `table` the principal may read, filtered, ordered and paged.
-    pub async fn list(&self, principal: &Principal, table: &str, args: ListArgs<'_>) -> AppResult<Vec<Row>> {
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        table: &str,
+        args: ListArgs<'_>,
+    ) -> AppResult<Vec<Row>> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
-        let mut select = self.readable_select(&compiler, meta, true);
+        let select = self.list_statement(&compiler, meta, args)?;
+        self.fetch(&self.db, &compiler, meta, &select).await
+    }
+
+    /// The statement [`Store::list`] runs (exposed for SQL snapshots and EXPLAIN).
+    pub fn list_statement(
+        &self,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        args: ListArgs<'_>,
+    ) -> AppResult<SelectStatement> {
+        let mut select = self.readable_select(compiler, meta, true);
         if let Some(filter) = args.filter {
             select.and_where(filter);
         }
         for order in &args.order {
             if !meta.has(order.column) {
-                return Err(AppError::BadUserInput(format!("unknown column `{}`", order.column)));
+                return Err(AppError::BadUserInput(format!(
+                    "unknown column `{}`",
+                    order.column
+                )));
             }
-            select.order_by((Alias::new(ROOT), Alias::new(order.column)), direction(order.desc));
+            select.order_by(
+                (Alias::new(ROOT), Alias::new(order.column)),
+                direction(order.desc),
+            );
         }
         for key in &meta.primary_key {
             if !args.order.iter().any(|o| o.column == *key) {
@@ -126,20 +157,35 @@ impl Store {
         if let Some(offset) = args.offset {
             select.offset(offset);
         }
-        self.fetch(&self.db, &compiler, meta, &select).await
+        check_compiled(compiler)?;
+        Ok(select)
     }
 
     /// The row of `table` with primary key `key`, if the principal may read it.
-    pub async fn find(&self, principal: &Principal, table: &str, key: &Row) -> AppResult<Option<Row>> {
+    pub async fn find(
+        &self,
+        principal: &Principal,
+        table: &str,
+        key: &Row,
+    ) -> AppResult<Option<Row>> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
         let mut select = self.readable_select(&compiler, meta, true);
         select.and_where(key_condition(meta, key)?);
-        Ok(self.fetch(&self.db, &compiler, meta, &select).await?.into_iter().next())
+        Ok(self
+            .fetch(&self.db, &compiler, meta, &select)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// How many rows of `table` the principal may read (with an optional filter).
-    pub async fn count(&self, principal: &Principal, table: &str, filter: Option<Expr>) -> AppResult<i64> {
+    pub async fn count(
+        &self,
+        principal: &Principal,
+        table: &str,
+        filter: Option<Expr>,
+    ) -> AppResult<i64> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
         let mut select = Query::select();
@@ -152,7 +198,10 @@ impl Store {
         }
         check_compiled(&compiler)?;
         let row = self.db.query_one(&select).await?;
-        Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+        Ok(row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0))
     }
 
     async fn fetch(
@@ -180,7 +229,10 @@ fn check_compiled(compiler: &Compiler<'_>) -> AppResult<()> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(AppError::Internal(format!("policy declaration error: {}", problems.join("; "))))
+        Err(AppError::Internal(format!(
+            "policy declaration error: {}",
+            problems.join("; ")
+        )))
     }
 }
 
@@ -191,9 +243,9 @@ pub fn key_condition(meta: &TableMeta, key: &Row) -> AppResult<Expr> {
         let column = meta
             .column(name)
             .ok_or_else(|| AppError::Internal(format!("primary key column {name} missing")))?;
-        let json = key
-            .get(*name)
-            .ok_or_else(|| AppError::BadUserInput(format!("`{name}` is required to name the row")))?;
+        let json = key.get(*name).ok_or_else(|| {
+            AppError::BadUserInput(format!("`{name}` is required to name the row"))
+        })?;
         let value = values::to_value(column, json)?;
         let term = Expr::col((Alias::new(ROOT), Alias::new(*name))).eq(Expr::val(value));
         condition = Some(match condition {

@@ -33,7 +33,10 @@ fn bad(column: &str, expected: &str) -> AppError {
 pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
     if json.is_null() {
         if !column.nullable {
-            return Err(AppError::BadUserInput(format!("`{}` cannot be null", column.name)));
+            return Err(AppError::BadUserInput(format!(
+                "`{}` cannot be null",
+                column.name
+            )));
         }
         return Ok(null_of(column.ty));
     }
@@ -43,7 +46,11 @@ pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
             let text = json.as_str().ok_or_else(|| bad(name, "a UUID"))?;
             Value::from(Uuid::parse_str(text).map_err(|_| bad(name, "a UUID"))?)
         }
-        ColType::Text => Value::from(json.as_str().ok_or_else(|| bad(name, "a string"))?.to_owned()),
+        ColType::Text => Value::from(
+            json.as_str()
+                .ok_or_else(|| bad(name, "a string"))?
+                .to_owned(),
+        ),
         ColType::Bool => Value::from(json.as_bool().ok_or_else(|| bad(name, "a boolean"))?),
         ColType::SmallInt => {
             let n = json.as_i64().and_then(|n| i16::try_from(n).ok());
@@ -56,8 +63,13 @@ pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
         ColType::BigInt => Value::from(json.as_i64().ok_or_else(|| bad(name, "an integer"))?),
         ColType::Json => Value::Json(Some(Box::new(json.clone()))),
         ColType::Timestamp => {
-            let text = json.as_str().ok_or_else(|| bad(name, "an RFC 3339 date-time"))?;
-            Value::from(DateTime::parse_from_rfc3339(text).map_err(|_| bad(name, "an RFC 3339 date-time"))?)
+            let text = json
+                .as_str()
+                .ok_or_else(|| bad(name, "an RFC 3339 date-time"))?;
+            Value::from(
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| bad(name, "an RFC 3339 date-time"))?,
+            )
         }
     })
 }
@@ -75,13 +87,27 @@ pub fn timestamp_json(t: DateTime<FixedOffset>) -> Json {
 /// Reads one column of a result row as JSON.
 pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, DbErr> {
     Ok(match ty {
-        ColType::Uuid => row.try_get::<Option<Uuid>>("", alias)?.map_or(Json::Null, |u| Json::String(u.to_string())),
-        ColType::Text => row.try_get::<Option<String>>("", alias)?.map_or(Json::Null, Json::String),
-        ColType::Bool => row.try_get::<Option<bool>>("", alias)?.map_or(Json::Null, Json::Bool),
-        ColType::SmallInt => row.try_get::<Option<i16>>("", alias)?.map_or(Json::Null, Json::from),
-        ColType::Int => row.try_get::<Option<i32>>("", alias)?.map_or(Json::Null, Json::from),
-        ColType::BigInt => row.try_get::<Option<i64>>("", alias)?.map_or(Json::Null, Json::from),
-        ColType::Json => row.try_get::<Option<Json>>("", alias)?.unwrap_or(Json::Null),
+        ColType::Uuid => row
+            .try_get::<Option<Uuid>>("", alias)?
+            .map_or(Json::Null, |u| Json::String(u.to_string())),
+        ColType::Text => row
+            .try_get::<Option<String>>("", alias)?
+            .map_or(Json::Null, Json::String),
+        ColType::Bool => row
+            .try_get::<Option<bool>>("", alias)?
+            .map_or(Json::Null, Json::Bool),
+        ColType::SmallInt => row
+            .try_get::<Option<i16>>("", alias)?
+            .map_or(Json::Null, Json::from),
+        ColType::Int => row
+            .try_get::<Option<i32>>("", alias)?
+            .map_or(Json::Null, Json::from),
+        ColType::BigInt => row
+            .try_get::<Option<i64>>("", alias)?
+            .map_or(Json::Null, Json::from),
+        ColType::Json => row
+            .try_get::<Option<Json>>("", alias)?
+            .unwrap_or(Json::Null),
         ColType::Timestamp => row
             .try_get::<Option<DateTime<FixedOffset>>>("", alias)?
             .map_or(Json::Null, timestamp_json),
@@ -89,10 +115,16 @@ pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, 
 }
 
 /// Reads the given columns of a result row into a [`Row`].
-pub fn decode_row<'a>(row: &QueryResult, columns: impl IntoIterator<Item = &'a ColumnMeta>) -> Result<Row, DbErr> {
+pub fn decode_row<'a>(
+    row: &QueryResult,
+    columns: impl IntoIterator<Item = &'a ColumnMeta>,
+) -> Result<Row, DbErr> {
     let mut out = Row::new();
     for column in columns {
-        out.insert(column.name.to_owned(), column_json(row, column.name, column.ty)?);
+        out.insert(
+            column.name.to_owned(),
+            column_json(row, column.name, column.ty)?,
+        );
     }
     Ok(out)
 }
@@ -119,15 +151,21 @@ pub fn write_error(err: DbErr) -> AppError {
         }
         _ => {}
     }
-    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = &err
+    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = &err
         && let sea_orm::sqlx::Error::Database(db) = e.as_ref()
     {
         let code = db.code().unwrap_or_default();
         // PostgreSQL check_violation / not_null_violation; SQLite SQLITE_CONSTRAINT_CHECK /
         // SQLITE_CONSTRAINT_NOTNULL.
         if matches!(code.as_ref(), "23514" | "23502" | "275" | "1299") {
-            let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| constraint_name(db.message()));
-            return AppError::BadUserInput(format!("the value violates a constraint ({constraint})"));
+            let constraint = db
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| constraint_name(db.message()));
+            return AppError::BadUserInput(format!(
+                "the value violates a constraint ({constraint})"
+            ));
         }
     }
     AppError::Database(err)
@@ -139,7 +177,10 @@ fn constraint_name(message: &str) -> String {
         .rsplit(':')
         .next()
         .map(str::trim)
-        .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .filter(|s| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
         .unwrap_or("check")
         .to_owned()
 }

@@ -71,7 +71,8 @@ impl Store {
 
         let txn = self.db.begin().await?;
         let mut row = input;
-        self.apply_presets(&txn, ctx.principal, meta, &rule.presets, &mut row, service).await?;
+        self.apply_presets(&txn, ctx.principal, meta, &rule.presets, &mut row, service)
+            .await?;
         let stamp = timestamp_json(now());
         if meta.has("id") && meta.primary_key == ["id"] && row.get("id").is_none_or(Json::is_null) {
             if let Some(ColType::Uuid) = meta.column("id").map(|c| c.ty) {
@@ -91,20 +92,30 @@ impl Store {
                     check.push(pred.clone());
                 }
             }
-            if !self.candidate_satisfies(&txn, ctx.principal, meta, &row, &Pred::All(check)).await? {
+            if !self
+                .candidate_satisfies(&txn, ctx.principal, meta, &row, &Pred::All(check))
+                .await?
+            {
                 return Err(forbidden(&format!("insert this row into {table}")));
             }
         }
 
         let written = self.insert_row(&txn, meta, &row).await?;
-        self.audit(&txn, ctx, meta, Action::Insert, None, Some(&written)).await?;
+        self.audit(&txn, ctx, meta, Action::Insert, None, Some(&written))
+            .await?;
         self.after_insert(&txn, ctx, policy, &written).await?;
         txn.commit().await?;
         Ok(self.mask(ctx.principal, meta, written))
     }
 
     /// Updates the row with primary key `key` with `patch`. Returns the row as written.
-    pub async fn update(&self, ctx: WriteContext<'_>, table: &str, key: &Row, patch: Row) -> AppResult<Row> {
+    pub async fn update(
+        &self,
+        ctx: WriteContext<'_>,
+        table: &str,
+        key: &Row,
+        patch: Row,
+    ) -> AppResult<Row> {
         let meta = self.table(table)?;
         let policy = self.policy(table)?;
         let rule = policy
@@ -127,7 +138,7 @@ impl Store {
         } else {
             rule.columns.clone()
         };
-        check_columns(meta, &patch, &allowed, true, "change")?;
+        check_columns(meta, &patch, &allowed, false, "change")?;
         if patch.is_empty() {
             return Err(AppError::BadUserInput("the patch changes nothing".into()));
         }
@@ -141,7 +152,10 @@ impl Store {
                     using.push(pred.clone());
                 }
             }
-            if !self.candidate_satisfies(&txn, ctx.principal, meta, &old, &Pred::All(using)).await? {
+            if !self
+                .candidate_satisfies(&txn, ctx.principal, meta, &old, &Pred::All(using))
+                .await?
+            {
                 return Err(forbidden(&format!("change this row of {table}")));
             }
         }
@@ -157,14 +171,19 @@ impl Store {
         if meta.has("updated_at") {
             new.insert("updated_at".into(), timestamp_json(now()));
         }
-        if !service && !self.candidate_satisfies(&txn, ctx.principal, meta, &new, &rule.check).await? {
+        if !service
+            && !self
+                .candidate_satisfies(&txn, ctx.principal, meta, &new, &rule.check)
+                .await?
+        {
             return Err(forbidden(&format!("write this row into {table}")));
         }
         if policy.effects.contains(&Effect::KeepLastOwner) {
             keep_last_owner(&txn, &old, Some(&new)).await?;
         }
         let written = self.update_row(&txn, meta, key, &old, &new).await?;
-        self.audit(&txn, ctx, meta, Action::Update, Some(&old), Some(&written)).await?;
+        self.audit(&txn, ctx, meta, Action::Update, Some(&old), Some(&written))
+            .await?;
         txn.commit().await?;
         Ok(self.mask(ctx.principal, meta, written))
     }
@@ -182,7 +201,13 @@ impl Store {
         let old = self.load_readable(&txn, ctx.principal, meta, key).await?;
         if !service
             && !self
-                .candidate_satisfies(&txn, ctx.principal, meta, &old, &access_pred(&policy.delete))
+                .candidate_satisfies(
+                    &txn,
+                    ctx.principal,
+                    meta,
+                    &old,
+                    &access_pred(&policy.delete),
+                )
                 .await?
         {
             return Err(forbidden(&format!("delete this row of {table}")));
@@ -199,18 +224,24 @@ impl Store {
                     new.insert("updated_at".into(), stamp);
                 }
                 let written = self.update_row(&txn, meta, key, &old, &new).await?;
-                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), Some(&written)).await?;
+                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), Some(&written))
+                    .await?;
                 written
             }
             None => {
                 let mut delete = Query::delete();
                 delete.from_table(Alias::new(meta.name));
                 for name in &meta.primary_key {
-                    let column = meta.column(name).ok_or_else(|| AppError::Internal("key".into()))?;
-                    delete.and_where(Expr::col(Alias::new(*name)).eq(Expr::val(row_value(column, &old)?)));
+                    let column = meta
+                        .column(name)
+                        .ok_or_else(|| AppError::Internal("key".into()))?;
+                    delete.and_where(
+                        Expr::col(Alias::new(*name)).eq(Expr::val(row_value(column, &old)?)),
+                    );
                 }
                 txn.execute(&delete).await.map_err(write_error)?;
-                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), None).await?;
+                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), None)
+                    .await?;
                 old
             }
         };
@@ -289,7 +320,11 @@ impl Store {
                     }
                 },
                 Preset::Now => timestamp_json(now()),
-                Preset::FromParent { fk, parent_key, source } => {
+                Preset::FromParent {
+                    fk,
+                    parent_key,
+                    source,
+                } => {
                     let Some(fk_value) = row.get(fk.name).filter(|v| !v.is_null()) else {
                         continue;
                     };
@@ -304,7 +339,10 @@ impl Store {
                     select
                         .column(Alias::new(source.name))
                         .from(Alias::new(parent.name))
-                        .and_where(Expr::col(Alias::new(parent_key.name)).eq(Expr::val(values::to_value(key_column, fk_value)?)));
+                        .and_where(
+                            Expr::col(Alias::new(parent_key.name))
+                                .eq(Expr::val(values::to_value(key_column, fk_value)?)),
+                        );
                     match txn.query_one(&select).await? {
                         Some(found) => values::column_json(&found, source.name, source_column.ty)?,
                         None => Json::Null,
@@ -320,9 +358,18 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_row(&self, txn: &DatabaseTransaction, meta: &TableMeta, row: &Row) -> AppResult<Row> {
+    async fn insert_row(
+        &self,
+        txn: &DatabaseTransaction,
+        meta: &TableMeta,
+        row: &Row,
+    ) -> AppResult<Row> {
         let mut insert = Query::insert();
-        let present: Vec<_> = meta.columns.iter().filter(|c| row.contains_key(c.name)).collect();
+        let present: Vec<_> = meta
+            .columns
+            .iter()
+            .filter(|c| row.contains_key(c.name))
+            .collect();
         insert
             .into_table(Alias::new(meta.name))
             .columns(present.iter().map(|c| Alias::new(c.name)));
@@ -333,7 +380,8 @@ impl Store {
         insert
             .values(values)
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        insert.returning(Query::returning().columns(meta.columns.iter().map(|c| Alias::new(c.name))));
+        insert
+            .returning(Query::returning().columns(meta.columns.iter().map(|c| Alias::new(c.name))));
         let written = txn.query_one(&insert).await.map_err(write_error)?;
         let written = written.ok_or_else(|| AppError::Internal("insert returned no row".into()))?;
         Ok(values::decode_row(&written, &meta.columns)?)
@@ -355,13 +403,17 @@ impl Store {
             }
         }
         for name in &meta.primary_key {
-            let column = meta.column(name).ok_or_else(|| AppError::Internal("key".into()))?;
+            let column = meta
+                .column(name)
+                .ok_or_else(|| AppError::Internal("key".into()))?;
             let value = values::to_value(column, key.get(*name).unwrap_or(&Json::Null))?;
             update.and_where(Expr::col(Alias::new(*name)).eq(Expr::val(value)));
         }
-        update.returning(Query::returning().columns(meta.columns.iter().map(|c| Alias::new(c.name))));
+        update
+            .returning(Query::returning().columns(meta.columns.iter().map(|c| Alias::new(c.name))));
         let written = txn.query_one(&update).await.map_err(write_error)?;
-        let written = written.ok_or_else(|| AppError::NotFound(format!("no such row in {}", meta.name)))?;
+        let written =
+            written.ok_or_else(|| AppError::NotFound(format!("no such row in {}", meta.name)))?;
         Ok(values::decode_row(&written, &meta.columns)?)
     }
 
@@ -390,7 +442,15 @@ impl Store {
             .get("tenant_id")
             .and_then(Json::as_str)
             .and_then(|s| Uuid::parse_str(s).ok())
-            .or_else(|| (meta.name == "tenants").then(|| row.get("id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok())).flatten());
+            .or_else(|| {
+                (meta.name == "tenants")
+                    .then(|| {
+                        row.get("id")
+                            .and_then(Json::as_str)
+                            .and_then(|s| Uuid::parse_str(s).ok())
+                    })
+                    .flatten()
+            });
         let audit_row: Row = serde_json::from_value(json!({
             "id": Uuid::new_v4().to_string(),
             "tenant_id": tenant.map(|t| t.to_string()),
@@ -422,18 +482,32 @@ impl Store {
         for effect in &policy.effects {
             match effect {
                 Effect::CreatorBecomesOwner => {
-                    if let (Some(user), Some(tenant)) = (ctx.principal.user_id, str_of(written, "id")) {
-                        self.effect_insert(txn, ctx, "tenant_members", json!({
-                            "tenant_id": tenant, "user_id": user.to_string(), "role": "owner",
-                        }))
+                    if let (Some(user), Some(tenant)) =
+                        (ctx.principal.user_id, str_of(written, "id"))
+                    {
+                        self.effect_insert(
+                            txn,
+                            ctx,
+                            "tenant_members",
+                            json!({
+                                "tenant_id": tenant, "user_id": user.to_string(), "role": "owner",
+                            }),
+                        )
                         .await?;
                     }
                 }
                 Effect::CreatorBecomesParticipant => {
-                    if let (Some(user), Some(conversation)) = (ctx.principal.user_id, str_of(written, "id")) {
-                        self.effect_insert(txn, ctx, "conversation_participants", json!({
-                            "conversation_id": conversation, "user_id": user.to_string(),
-                        }))
+                    if let (Some(user), Some(conversation)) =
+                        (ctx.principal.user_id, str_of(written, "id"))
+                    {
+                        self.effect_insert(
+                            txn,
+                            ctx,
+                            "conversation_participants",
+                            json!({
+                                "conversation_id": conversation, "user_id": user.to_string(),
+                            }),
+                        )
                         .await?;
                     }
                 }
@@ -445,9 +519,16 @@ impl Store {
         Ok(())
     }
 
-    async fn effect_insert(&self, txn: &DatabaseTransaction, ctx: WriteContext<'_>, table: &str, row: Json) -> AppResult<Row> {
+    async fn effect_insert(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: WriteContext<'_>,
+        table: &str,
+        row: Json,
+    ) -> AppResult<Row> {
         let meta = self.table(table)?;
-        let mut row: Row = serde_json::from_value(row).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut row: Row =
+            serde_json::from_value(row).map_err(|e| AppError::Internal(e.to_string()))?;
         if meta.primary_key == ["id"] && !row.contains_key("id") {
             row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
         }
@@ -458,17 +539,31 @@ impl Store {
             }
         }
         let written = self.insert_row(txn, meta, &row).await?;
-        self.audit(txn, ctx, meta, Action::Insert, None, Some(&written)).await?;
+        self.audit(txn, ctx, meta, Action::Insert, None, Some(&written))
+            .await?;
         Ok(written)
     }
 
-    async fn notify_post_author(&self, txn: &DatabaseTransaction, ctx: WriteContext<'_>, comment: &Row) -> AppResult<()> {
-        let Some(post_id) = comment.get("post_id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok()) else {
+    async fn notify_post_author(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: WriteContext<'_>,
+        comment: &Row,
+    ) -> AppResult<()> {
+        let Some(post_id) = comment
+            .get("post_id")
+            .and_then(Json::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
             return Ok(());
         };
         let mut select = Query::select();
         select
-            .columns([Alias::new("author_id"), Alias::new("title"), Alias::new("tenant_id")])
+            .columns([
+                Alias::new("author_id"),
+                Alias::new("title"),
+                Alias::new("tenant_id"),
+            ])
             .from(Alias::new("posts"))
             .and_where(Expr::col(Alias::new("id")).eq(Expr::val(post_id)));
         let Some(post) = txn.query_one(&select).await? else {
@@ -480,19 +575,29 @@ impl Store {
         if Some(author) == ctx.principal.user_id {
             return Ok(());
         }
-        self.effect_insert(txn, ctx, "notifications", json!({
-            "tenant_id": tenant.to_string(),
-            "user_id": author.to_string(),
-            "kind": "comment",
-            "title": format!("New comment on {title}"),
-            "body": comment.get("body").and_then(Json::as_str).unwrap_or_default(),
-            "data": { "postId": post_id.to_string(), "commentId": comment.get("id") },
-        }))
+        self.effect_insert(
+            txn,
+            ctx,
+            "notifications",
+            json!({
+                "tenant_id": tenant.to_string(),
+                "user_id": author.to_string(),
+                "kind": "comment",
+                "title": format!("New comment on {title}"),
+                "body": comment.get("body").and_then(Json::as_str).unwrap_or_default(),
+                "data": { "postId": post_id.to_string(), "commentId": comment.get("id") },
+            }),
+        )
         .await
         .map(|_| ())
     }
 
-    async fn message_sent(&self, txn: &DatabaseTransaction, ctx: WriteContext<'_>, message: &Row) -> AppResult<()> {
+    async fn message_sent(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: WriteContext<'_>,
+        message: &Row,
+    ) -> AppResult<()> {
         let Some(conversation) = message
             .get("conversation_id")
             .and_then(Json::as_str)
@@ -500,7 +605,10 @@ impl Store {
         else {
             return Ok(());
         };
-        let sent_at = message.get("created_at").cloned().unwrap_or_else(|| timestamp_json(now()));
+        let sent_at = message
+            .get("created_at")
+            .cloned()
+            .unwrap_or_else(|| timestamp_json(now()));
         let sent_at = values::to_value(
             &crate::catalog::ColumnMeta {
                 name: "created_at",
@@ -565,13 +673,25 @@ fn access_pred(access: &Access) -> Pred {
 
 /// Refuses columns the table lacks, and (unless `any` — the service role) columns outside
 /// `allowed`.
-fn check_columns(meta: &TableMeta, row: &Row, allowed: &[Col], any: bool, verb: &str) -> AppResult<()> {
+fn check_columns(
+    meta: &TableMeta,
+    row: &Row,
+    allowed: &[Col],
+    any: bool,
+    verb: &str,
+) -> AppResult<()> {
     for name in row.keys() {
         if !meta.has(name) {
-            return Err(AppError::BadUserInput(format!("{} has no column `{name}`", meta.name)));
+            return Err(AppError::BadUserInput(format!(
+                "{} has no column `{name}`",
+                meta.name
+            )));
         }
         if !any && !allowed.iter().any(|c| c.name == name) {
-            return Err(AppError::BadUserInput(format!("`{name}` of {} cannot be {verb} here", meta.name)));
+            return Err(AppError::BadUserInput(format!(
+                "`{name}` of {} cannot be {verb} here",
+                meta.name
+            )));
         }
     }
     Ok(())
@@ -593,7 +713,11 @@ async fn keep_last_owner(txn: &DatabaseTransaction, old: &Row, new: Option<&Row>
     if !was_owner || stays_owner {
         return Ok(());
     }
-    let uuid = |k: &str| old.get(k).and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok());
+    let uuid = |k: &str| {
+        old.get(k)
+            .and_then(Json::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    };
     let (Some(tenant), Some(user)) = (uuid("tenant_id"), uuid("user_id")) else {
         return Ok(());
     };

@@ -159,7 +159,11 @@ impl<'a> Compiler<'a> {
     }
 
     fn column(&self, col: Col, scope: &[Frame], outer: bool) -> Expr {
-        let frames = if outer { &scope[..scope.len().saturating_sub(1)] } else { scope };
+        let frames = if outer {
+            &scope[..scope.len().saturating_sub(1)]
+        } else {
+            scope
+        };
         match frames.iter().rev().find(|f| f.table == col.table) {
             Some(frame) => Expr::col((Alias::new(frame.alias.clone()), Alias::new(col.name))),
             None => {
@@ -176,16 +180,19 @@ impl<'a> Compiler<'a> {
         match pred {
             Pred::Always => Compiled::True,
             Pred::Never => Compiled::False,
-            Pred::All(preds) => preds
-                .iter()
-                .fold(Compiled::True, |acc, x| acc.and(self.pred_in(x, scope, depth))),
-            Pred::Any(preds) => preds
-                .iter()
-                .fold(Compiled::False, |acc, x| acc.or(self.pred_in(x, scope, depth))),
+            Pred::All(preds) => preds.iter().fold(Compiled::True, |acc, x| {
+                acc.and(self.pred_in(x, scope, depth))
+            }),
+            Pred::Any(preds) => preds.iter().fold(Compiled::False, |acc, x| {
+                acc.or(self.pred_in(x, scope, depth))
+            }),
             Pred::Not(inner) => self.pred_in(inner, scope, depth).negate(),
             Pred::Authenticated => fold(p.role == Role::Authenticated && p.user_id.is_some()),
             Pred::PlatformAdmin => fold(p.is_platform_admin()),
-            Pred::PlatformModerator => fold(p.platform_roles.contains(&crate::auth::PlatformRole::Moderator)),
+            Pred::PlatformModerator => fold(
+                p.platform_roles
+                    .contains(&crate::auth::PlatformRole::Moderator),
+            ),
             Pred::IsSelf(c) => match p.user_id {
                 Some(user) if p.role == Role::Authenticated => {
                     Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(user)))
@@ -206,13 +213,18 @@ impl<'a> Compiler<'a> {
                 match tenants.as_slice() {
                     [] => Compiled::False,
                     [one] => Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(*one))),
-                    many => Compiled::Sql(self.column(*c, scope, false).is_in(many.iter().copied())),
+                    many => {
+                        Compiled::Sql(self.column(*c, scope, false).is_in(many.iter().copied()))
+                    }
                 }
             }
             Pred::NotBlocked(c) => match p.blocked.as_slice() {
                 [] => Compiled::True,
                 [one] => Compiled::Sql(self.column(*c, scope, false).ne(Expr::val(*one))),
-                many => Compiled::Sql(self.column(*c, scope, false).is_not_in(many.iter().copied())),
+                many => Compiled::Sql(
+                    self.column(*c, scope, false)
+                        .is_not_in(many.iter().copied()),
+                ),
             },
             Pred::Eq(c, lit) => Compiled::Sql(self.column(*c, scope, false).eq(literal(*lit))),
             Pred::In(c, lits) => Compiled::Sql(
@@ -222,7 +234,9 @@ impl<'a> Compiler<'a> {
             Pred::IsNull(c) => Compiled::Sql(self.column(*c, scope, false).is_null()),
             Pred::Exists { table, links, pred } => {
                 if depth >= MAX_DEPTH {
-                    return self.problem(format!("relational rules nest deeper than {MAX_DEPTH} at {table}"));
+                    return self.problem(format!(
+                        "relational rules nest deeper than {MAX_DEPTH} at {table}"
+                    ));
                 }
                 let alias = self.fresh_alias();
                 let mut inner_scope = scope.to_vec();
@@ -232,7 +246,10 @@ impl<'a> Compiler<'a> {
             }
             Pred::ReadableVia { fk, parent_key } => {
                 if depth >= MAX_DEPTH {
-                    return self.problem(format!("relational rules nest deeper than {MAX_DEPTH} at {}", parent_key.table));
+                    return self.problem(format!(
+                        "relational rules nest deeper than {MAX_DEPTH} at {}",
+                        parent_key.table
+                    ));
                 }
                 let alias = self.fresh_alias();
                 let mut inner_scope = scope.to_vec();
@@ -256,7 +273,10 @@ impl<'a> Compiler<'a> {
             .expr(Expr::cust("1"))
             .from_as(Alias::new(frame.table), Alias::new(frame.alias.clone()));
         for (inner_col, outer_col) in links {
-            select.and_where(self.column(*inner_col, scope, false).eq(self.column(*outer_col, scope, true)));
+            select.and_where(
+                self.column(*inner_col, scope, false)
+                    .eq(self.column(*outer_col, scope, true)),
+            );
         }
         if let Compiled::Sql(expr) = inner {
             select.and_where(expr);
@@ -266,7 +286,11 @@ impl<'a> Compiler<'a> {
 }
 
 fn fold(value: bool) -> Compiled {
-    if value { Compiled::True } else { Compiled::False }
+    if value {
+        Compiled::True
+    } else {
+        Compiled::False
+    }
 }
 
 /// A declaration constant as an inline SQL literal.

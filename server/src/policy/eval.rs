@@ -12,7 +12,9 @@ use super::{Access, Col, Lit, PolicySet, Pred, Principal, Role};
 pub type Row = serde_json::Map<String, Value>;
 
 fn uuid_of(row: &Row, col: Col) -> Option<Uuid> {
-    row.get(col.name).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+    row.get(col.name)
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 fn all(values: impl IntoIterator<Item = Option<bool>>) -> Option<bool> {
@@ -58,12 +60,21 @@ pub fn pred(pred_: &Pred, principal: &Principal, row: &Row) -> Option<bool> {
         Pred::Not(inner) => pred(inner, p, row).map(|b| !b),
         Pred::Authenticated => Some(p.role == Role::Authenticated && p.user_id.is_some()),
         Pred::PlatformAdmin => Some(p.is_platform_admin()),
-        Pred::PlatformModerator => Some(p.platform_roles.contains(&crate::auth::PlatformRole::Moderator)),
-        Pred::IsSelf(c) => Some(p.role == Role::Authenticated && p.user_id.is_some() && uuid_of(row, *c) == p.user_id),
-        Pred::ActiveTenant(c) => Some(p.active_tenant.is_some() && uuid_of(row, *c) == p.active_tenant),
-        Pred::MemberOf(c, roles) => Some(
-            uuid_of(row, *c).is_some_and(|t| p.memberships.iter().any(|m| m.tenant_id == t && roles.admits(m.role))),
+        Pred::PlatformModerator => Some(
+            p.platform_roles
+                .contains(&crate::auth::PlatformRole::Moderator),
         ),
+        Pred::IsSelf(c) => Some(
+            p.role == Role::Authenticated && p.user_id.is_some() && uuid_of(row, *c) == p.user_id,
+        ),
+        Pred::ActiveTenant(c) => {
+            Some(p.active_tenant.is_some() && uuid_of(row, *c) == p.active_tenant)
+        }
+        Pred::MemberOf(c, roles) => Some(uuid_of(row, *c).is_some_and(|t| {
+            p.memberships
+                .iter()
+                .any(|m| m.tenant_id == t && roles.admits(m.role))
+        })),
         Pred::NotBlocked(c) => Some(uuid_of(row, *c).is_some_and(|u| !p.blocked.contains(&u))),
         Pred::Eq(c, lit) => Some(matches_lit(row.get(c.name), *lit)),
         Pred::In(c, lits) => Some(lits.iter().any(|l| matches_lit(row.get(c.name), *l))),
@@ -73,7 +84,12 @@ pub fn pred(pred_: &Pred, principal: &Principal, row: &Row) -> Option<bool> {
 }
 
 /// Whether `principal` may read `row` of `table`, when the row alone settles it.
-pub fn readable(policies: &PolicySet, table: &str, principal: &Principal, row: &Row) -> Option<bool> {
+pub fn readable(
+    policies: &PolicySet,
+    table: &str,
+    principal: &Principal,
+    row: &Row,
+) -> Option<bool> {
     let policy = policies.table(table)?;
     if let Some(deleted_at) = policy.soft_delete
         && row.get(deleted_at.name).is_some_and(|v| !v.is_null())

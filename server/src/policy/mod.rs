@@ -131,13 +131,20 @@ impl Pred {
     }
 
     /// Negation of `pred`.
-    #[expect(clippy::should_implement_trait, reason = "a constructor of the policy language, not ops::Not")]
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "a constructor of the policy language, not ops::Not"
+    )]
     pub fn not(pred: Pred) -> Self {
         Self::Not(Box::new(pred))
     }
 
     /// `EXISTS (SELECT 1 FROM table WHERE links AND pred)`.
-    pub fn exists(table: &'static str, links: impl IntoIterator<Item = (Col, Col)>, pred: Pred) -> Self {
+    pub fn exists(
+        table: &'static str,
+        links: impl IntoIterator<Item = (Col, Col)>,
+        pred: Pred,
+    ) -> Self {
         Self::Exists {
             table,
             links: links.into_iter().collect(),
@@ -264,7 +271,9 @@ pub struct PolicySet {
 
 /// A table or operation without a declared policy: the gateway refuses to start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no policy declared for {missing}; declare one (an explicit deny counts) in policy/rules.rs")]
+#[error(
+    "no policy declared for {missing}; declare one (an explicit deny counts) in policy/rules.rs"
+)]
 pub struct CoverageError {
     /// `table.operation` items without a policy.
     pub missing: String,
@@ -287,7 +296,10 @@ impl PolicySet {
     }
 
     /// Checks that every table in `tables` has a policy for every operation (fail closed).
-    pub fn check_coverage<'a>(&self, tables: impl IntoIterator<Item = &'a str>) -> Result<(), CoverageError> {
+    pub fn check_coverage<'a>(
+        &self,
+        tables: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), CoverageError> {
         let mut missing = Vec::new();
         for table in tables {
             match self.table(table) {
@@ -309,5 +321,78 @@ impl PolicySet {
                 missing: missing.join(", "),
             })
         }
+    }
+}
+
+/// Compiles every declared rule for a principal with every kind of fact, and returns the
+/// declaration errors found (columns out of scope, nesting too deep). Run at start-up.
+pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
+    use crate::auth::{Membership, PlatformRole};
+    let tenant = uuid::Uuid::nil();
+    let principal = Principal {
+        role: Role::Authenticated,
+        user_id: Some(uuid::Uuid::nil()),
+        active_tenant: Some(tenant),
+        memberships: vec![
+            Membership {
+                tenant_id: tenant,
+                role: TenantRole::Owner,
+            },
+            Membership {
+                tenant_id: uuid::Uuid::max(),
+                role: TenantRole::Member,
+            },
+        ],
+        platform_roles: vec![PlatformRole::Admin, PlatformRole::Moderator],
+        blocked: vec![uuid::Uuid::max(), uuid::Uuid::nil()],
+    };
+    let compiler = compile::Compiler::new(policies, &principal);
+    for policy in policies.tables() {
+        let scope = [compile::Frame::new(policy.table, "t0")];
+        let _ = compiler.read(policy.table, "t0");
+        for (_, mask) in &policy.masks {
+            let _ = compiler.pred(mask, &scope);
+        }
+        if let Some(insert) = &policy.insert {
+            let _ = compiler.access(&insert.check, &scope);
+            for (_, pred) in &insert.column_checks {
+                let _ = compiler.pred(pred, &scope);
+            }
+        }
+        if let Some(update) = &policy.update {
+            let _ = compiler.access(&update.using, &scope);
+            let _ = compiler.pred(&update.check, &scope);
+            for (_, pred) in &update.column_checks {
+                let _ = compiler.pred(pred, &scope);
+            }
+        }
+        let _ = compiler.access(&policy.delete, &scope);
+    }
+    compiler.problems()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declaration_compiles() {
+        assert_eq!(
+            declaration_problems(&rules::policies()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_column_out_of_scope_is_a_declaration_error() {
+        let mut tables = rules::policies().tables().to_vec();
+        if let Some(posts) = tables.iter_mut().find(|t| t.table == "posts") {
+            posts.read = Access::Allow(Pred::IsSelf(col(entities::comments::Column::AuthorId)));
+        }
+        let problems = declaration_problems(&PolicySet::new(tables));
+        assert!(
+            problems.iter().any(|p| p.contains("comments.author_id")),
+            "{problems:?}"
+        );
     }
 }

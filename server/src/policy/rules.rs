@@ -8,11 +8,15 @@
 
 use entities::{
     analytics_events, audit_logs, blocks, comments, communities, community_members, connections,
-    conversation_participants, conversations, feature_flags, messages, notifications, posts, profiles,
-    reactions, system_config, tenant_members, tenants, user_details, user_follows, user_roles, user_settings,
+    conversation_participants, conversations, feature_flags, messages, notifications, posts,
+    profiles, reactions, system_config, tenant_members, tenants, user_details, user_follows,
+    user_roles, user_settings,
 };
 
-use super::{Access, Col, Effect, InsertRule, Lit, PolicySet, Pred, Preset, Roles, TablePolicy, UpdateRule, col};
+use super::{
+    Access, Col, Effect, InsertRule, Lit, PolicySet, Pred, Preset, Roles, TablePolicy, UpdateRule,
+    col,
+};
 
 /// Every table's policy.
 pub fn policies() -> PolicySet {
@@ -123,10 +127,18 @@ fn profiles() -> TablePolicy {
             ),
             Pred::PlatformAdmin,
         ])),
-        masks: vec![(col(C::Email), Pred::any([Pred::IsSelf(col(C::Id)), Pred::PlatformAdmin]))],
+        masks: vec![(
+            col(C::Email),
+            Pred::any([Pred::IsSelf(col(C::Id)), Pred::PlatformAdmin]),
+        )],
         insert: insert(
             allow(Pred::IsSelf(col(C::Id))),
-            vec![col(C::Email), col(C::DisplayName), col(C::AvatarUrl), col(C::Bio)],
+            vec![
+                col(C::Email),
+                col(C::DisplayName),
+                col(C::AvatarUrl),
+                col(C::Bio),
+            ],
             vec![(col(C::Id), Preset::UserId)],
         ),
         update: update(
@@ -141,7 +153,10 @@ fn profiles() -> TablePolicy {
 fn user_roles() -> TablePolicy {
     use user_roles::Column as C;
     TablePolicy {
-        read: allow(Pred::any([Pred::IsSelf(col(C::UserId)), Pred::PlatformAdmin])),
+        read: allow(Pred::any([
+            Pred::IsSelf(col(C::UserId)),
+            Pred::PlatformAdmin,
+        ])),
         insert: insert(
             allow(Pred::PlatformAdmin),
             vec![col(C::UserId), col(C::Role)],
@@ -159,15 +174,26 @@ fn tenants() -> TablePolicy {
         soft_delete: Some(col(C::DeletedAt)),
         // Platform admins read every tenant too: they alone may change `tier`, which needs
         // the row to be readable (NOT_FOUND otherwise).
-        read: allow(Pred::any([Pred::MemberOf(col(C::Id), Roles::Any), Pred::PlatformAdmin])),
+        read: allow(Pred::any([
+            Pred::MemberOf(col(C::Id), Roles::Any),
+            Pred::PlatformAdmin,
+        ])),
         insert: Some(InsertRule {
             check: allow(Pred::Authenticated),
-            columns: vec![col(C::Name), col(C::Subdomain), col(C::Settings), col(C::Tier)],
+            columns: vec![
+                col(C::Name),
+                col(C::Subdomain),
+                col(C::Settings),
+                col(C::Tier),
+            ],
             presets: Vec::new(),
             column_checks: vec![(col(C::Tier), Pred::PlatformAdmin)],
         }),
         update: Some(UpdateRule {
-            using: allow(Pred::any([Pred::MemberOf(col(C::Id), Roles::Admin), Pred::PlatformAdmin])),
+            using: allow(Pred::any([
+                Pred::MemberOf(col(C::Id), Roles::Admin),
+                Pred::PlatformAdmin,
+            ])),
             check: Pred::Always,
             columns: vec![col(C::Name), col(C::Settings), col(C::Tier)],
             presets: Vec::new(),
@@ -192,7 +218,10 @@ fn tenant_members() -> TablePolicy {
             vec![col(C::TenantId), col(C::UserId), col(C::Role)],
             Vec::new(),
         ),
-        update: update(allow(Pred::MemberOf(col(C::TenantId), Roles::Admin)), vec![col(C::Role)]),
+        update: update(
+            allow(Pred::MemberOf(col(C::TenantId), Roles::Admin)),
+            vec![col(C::Role)],
+        ),
         delete: allow(Pred::any([
             Pred::MemberOf(col(C::TenantId), Roles::Admin),
             Pred::IsSelf(col(C::UserId)),
@@ -211,7 +240,10 @@ fn user_settings() -> TablePolicy {
             vec![col(C::Preferences)],
             vec![(col(C::UserId), Preset::UserId)],
         ),
-        update: update(allow(Pred::IsSelf(col(C::UserId))), vec![col(C::Preferences)]),
+        update: update(
+            allow(Pred::IsSelf(col(C::UserId))),
+            vec![col(C::Preferences)],
+        ),
         delete: Access::Deny,
         ..table("user_settings")
     }
@@ -226,7 +258,10 @@ fn feature_flags() -> TablePolicy {
     TablePolicy {
         read: allow(Pred::all([
             Pred::Authenticated,
-            Pred::any([Pred::IsNull(col(C::TenantId)), Pred::ActiveTenant(col(C::TenantId))]),
+            Pred::any([
+                Pred::IsNull(col(C::TenantId)),
+                Pred::ActiveTenant(col(C::TenantId)),
+            ]),
         ])),
         insert: insert(
             allow(write.clone()),
@@ -251,10 +286,18 @@ fn feature_flags() -> TablePolicy {
 fn system_config() -> TablePolicy {
     use system_config::Column as C;
     TablePolicy {
-        read: allow(Pred::any([Pred::Eq(col(C::IsPublic), Lit::Bool(true)), Pred::Authenticated])),
+        read: allow(Pred::any([
+            Pred::Eq(col(C::IsPublic), Lit::Bool(true)),
+            Pred::Authenticated,
+        ])),
         insert: insert(
             allow(Pred::PlatformAdmin),
-            vec![col(C::Key), col(C::Value), col(C::IsPublic), col(C::Description)],
+            vec![
+                col(C::Key),
+                col(C::Value),
+                col(C::IsPublic),
+                col(C::Description),
+            ],
             Vec::new(),
         ),
         update: update(
@@ -290,7 +333,10 @@ fn communities() -> TablePolicy {
         insert: insert(
             allow(active_member(col(C::TenantId))),
             vec![col(C::Name), col(C::Slug), col(C::Visibility)],
-            vec![(col(C::TenantId), Preset::ActiveTenant), (col(C::CreatedBy), Preset::UserId)],
+            vec![
+                (col(C::TenantId), Preset::ActiveTenant),
+                (col(C::CreatedBy), Preset::UserId),
+            ],
         ),
         update: update(
             allow(creator_or_admin.clone()),
@@ -312,7 +358,10 @@ fn community_members() -> TablePolicy {
     let moderator = Pred::exists(
         "community_members",
         [(col(C::CommunityId), col(C::CommunityId))],
-        Pred::all([Pred::IsSelf(col(C::UserId)), Pred::Eq(col(C::Role), text("moderator"))]),
+        Pred::all([
+            Pred::IsSelf(col(C::UserId)),
+            Pred::Eq(col(C::Role), text("moderator")),
+        ]),
     );
     let tenant_admin = Pred::exists(
         "communities",
@@ -339,7 +388,11 @@ fn community_members() -> TablePolicy {
             Vec::new(),
         ),
         update: no_update(),
-        delete: allow(Pred::any([Pred::IsSelf(col(C::UserId)), moderator, tenant_admin])),
+        delete: allow(Pred::any([
+            Pred::IsSelf(col(C::UserId)),
+            moderator,
+            tenant_admin,
+        ])),
         ..table("community_members")
     }
 }
@@ -373,7 +426,10 @@ fn posts() -> TablePolicy {
                     ]),
                 ]),
                 tenant_admin.clone(),
-                Pred::all([Pred::PlatformModerator, Pred::MemberOf(col(C::TenantId), Roles::Any)]),
+                Pred::all([
+                    Pred::PlatformModerator,
+                    Pred::MemberOf(col(C::TenantId), Roles::Any),
+                ]),
             ]),
         ])),
         insert: insert(
@@ -396,10 +452,16 @@ fn posts() -> TablePolicy {
                 col(C::Visibility),
                 col(C::Metadata),
             ],
-            vec![(col(C::TenantId), Preset::ActiveTenant), (col(C::AuthorId), Preset::UserId)],
+            vec![
+                (col(C::TenantId), Preset::ActiveTenant),
+                (col(C::AuthorId), Preset::UserId),
+            ],
         ),
         update: update(
-            allow(Pred::any([Pred::IsSelf(col(C::AuthorId)), tenant_admin.clone()])),
+            allow(Pred::any([
+                Pred::IsSelf(col(C::AuthorId)),
+                tenant_admin.clone(),
+            ])),
             vec![
                 col(C::Title),
                 col(C::Body),
@@ -429,17 +491,27 @@ fn comments() -> TablePolicy {
                 // The comment lives in its post's tenant.
                 Pred::exists(
                     "posts",
-                    [(col(P::Id), col(C::PostId)), (col(P::TenantId), col(C::TenantId))],
+                    [
+                        (col(P::Id), col(C::PostId)),
+                        (col(P::TenantId), col(C::TenantId)),
+                    ],
                     Pred::Always,
                 ),
             ])),
             vec![col(C::PostId), col(C::ParentId), col(C::Body)],
-            vec![(col(C::TenantId), Preset::ActiveTenant), (col(C::AuthorId), Preset::UserId)],
+            vec![
+                (col(C::TenantId), Preset::ActiveTenant),
+                (col(C::AuthorId), Preset::UserId),
+            ],
         ),
         update: update(allow(Pred::IsSelf(col(C::AuthorId))), vec![col(C::Body)]),
         delete: allow(Pred::any([
             Pred::IsSelf(col(C::AuthorId)),
-            Pred::exists("posts", [(col(P::Id), col(C::PostId))], Pred::IsSelf(col(P::AuthorId))),
+            Pred::exists(
+                "posts",
+                [(col(P::Id), col(C::PostId))],
+                Pred::IsSelf(col(P::AuthorId)),
+            ),
             Pred::MemberOf(col(C::TenantId), Roles::Admin),
         ])),
         effects: vec![Effect::CommentPosted],
@@ -453,7 +525,10 @@ fn reactions() -> TablePolicy {
     TablePolicy {
         read: allow(post_readable(col(C::PostId))),
         insert: insert(
-            allow(Pred::all([Pred::IsSelf(col(C::UserId)), post_readable(col(C::PostId))])),
+            allow(Pred::all([
+                Pred::IsSelf(col(C::UserId)),
+                post_readable(col(C::PostId)),
+            ])),
             vec![col(C::PostId), col(C::Emoji)],
             vec![
                 (col(C::UserId), Preset::UserId),
@@ -511,7 +586,10 @@ fn conversations() -> TablePolicy {
         insert: insert(
             allow(active_member(col(C::TenantId))),
             vec![col(C::Title)],
-            vec![(col(C::TenantId), Preset::ActiveTenant), (col(C::CreatedBy), Preset::UserId)],
+            vec![
+                (col(C::TenantId), Preset::ActiveTenant),
+                (col(C::CreatedBy), Preset::UserId),
+            ],
         ),
         update: update(allow(Pred::IsSelf(col(C::CreatedBy))), vec![col(C::Title)]),
         delete: Access::Deny,
@@ -546,7 +624,10 @@ fn conversation_participants() -> TablePolicy {
             vec![col(C::ConversationId), col(C::UserId)],
             Vec::new(),
         ),
-        update: update(allow(Pred::IsSelf(col(C::UserId))), vec![col(C::LastReadAt)]),
+        update: update(
+            allow(Pred::IsSelf(col(C::UserId))),
+            vec![col(C::LastReadAt)],
+        ),
         delete: allow(Pred::IsSelf(col(C::UserId))),
         ..table("conversation_participants")
     }
@@ -626,13 +707,19 @@ fn connections() -> TablePolicy {
                     Pred::IsSelf(col(C::UserId)),
                     Pred::In(col(C::Status), vec![text("pending"), text("active")]),
                 ]),
-                Pred::all([tenant_admin.clone(), Pred::Eq(col(C::Status), text("pending"))]),
+                Pred::all([
+                    tenant_admin.clone(),
+                    Pred::Eq(col(C::Status), text("pending")),
+                ]),
             ])),
             vec![col(C::TenantId), col(C::UserId), col(C::Status)],
             vec![(col(C::InitiatedBy), Preset::UserId)],
         ),
         update: Some(UpdateRule {
-            using: allow(Pred::any([Pred::IsSelf(col(C::UserId)), tenant_admin.clone()])),
+            using: allow(Pred::any([
+                Pred::IsSelf(col(C::UserId)),
+                tenant_admin.clone(),
+            ])),
             check: Pred::any([
                 Pred::IsSelf(col(C::UserId)),
                 Pred::all([tenant_admin, Pred::Eq(col(C::Status), text("revoked"))]),
@@ -691,9 +778,15 @@ fn analytics_events() -> TablePolicy {
     TablePolicy {
         read: allow(Pred::MemberOf(col(C::TenantId), Roles::Admin)),
         insert: insert(
-            allow(Pred::all([Pred::Authenticated, active_member(col(C::TenantId))])),
+            allow(Pred::all([
+                Pred::Authenticated,
+                active_member(col(C::TenantId)),
+            ])),
             vec![col(C::Name), col(C::Properties)],
-            vec![(col(C::UserId), Preset::UserId), (col(C::TenantId), Preset::ActiveTenant)],
+            vec![
+                (col(C::UserId), Preset::UserId),
+                (col(C::TenantId), Preset::ActiveTenant),
+            ],
         ),
         update: update(Access::Never, Vec::new()),
         delete: Access::Never,
@@ -708,7 +801,10 @@ mod tests {
     #[test]
     fn notifications_are_inserted_by_the_service_role_only() {
         let p = policies();
-        let rule = p.table("notifications").and_then(|t| t.insert.as_ref()).map(|i| &i.check);
+        let rule = p
+            .table("notifications")
+            .and_then(|t| t.insert.as_ref())
+            .map(|i| &i.check);
         assert_eq!(rule, Some(&Access::Deny));
     }
 }

@@ -127,7 +127,25 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<(), DbErr> {
     insert_community(&txn).await?;
     insert_messaging(&txn).await?;
     insert_sharing(&txn).await?;
+    soft_delete(&txn).await?;
     txn.commit().await
+}
+
+/// Marks [`SOFT_DELETED`] rows deleted.
+async fn soft_delete(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    for (table, id) in SOFT_DELETED {
+        let mut update = Query::update();
+        update
+            .table(Alias::new(table))
+            .value(
+                Alias::new("deleted_at"),
+                Expr::val(minutes_before_epoch(100)),
+            )
+            .and_where(Expr::col(Alias::new("id")).eq(Expr::val(id)));
+        db.execute(&update).await?;
+    }
+    Ok(())
 }
 
 async fn insert_identity(db: &impl ConnectionTrait) -> Result<(), DbErr> {
@@ -396,7 +414,7 @@ type DemoPost = (
     i64,
 );
 
-const POSTS: [DemoPost; 12] = [
+const POSTS: [DemoPost; 13] = [
     (
         demo_id(4, 1),
         ACME,
@@ -517,6 +535,24 @@ const POSTS: [DemoPost; 12] = [
         "public",
         3_900,
     ),
+    (
+        demo_id(4, 13),
+        ACME,
+        None,
+        ALICE,
+        "Withdrawn announcement",
+        "published",
+        "public",
+        3_800,
+    ),
+];
+
+/// Soft-deleted demo rows (table, id): no read returns them.
+pub const SOFT_DELETED: [(&str, Uuid); 4] = [
+    ("posts", demo_id(4, 13)),
+    ("comments", demo_id(5, 7)),
+    ("messages", demo_id(7, 5)),
+    ("communities", demo_id(3, 3)),
 ];
 
 async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
@@ -553,6 +589,16 @@ async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         uuid(ALICE),
         at(5_400),
         at(5_400),
+    ]);
+    rows.push(vec![
+        uuid(demo_id(3, 3)),
+        uuid(ACME),
+        text("Closed club"),
+        text("closed-club"),
+        text("open"),
+        uuid(ALICE),
+        at(5_350),
+        at(5_350),
     ]);
     rows.insert(db).await?;
 
@@ -658,6 +704,14 @@ async fn insert_community(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         ),
         (demo_id(5, 5), ACME, POSTS[4].0, None, CAROL, "Count me in."),
         (demo_id(5, 6), GLOBEX, POSTS[9].0, None, FRANK, "Noted."),
+        (
+            demo_id(5, 7),
+            ACME,
+            POSTS[0].0,
+            None,
+            BOB,
+            "A comment bob deleted.",
+        ),
     ];
     for (n, (id, tenant, post, parent, author, body)) in (0i64..).zip(comments) {
         rows.push(vec![
@@ -787,6 +841,7 @@ async fn insert_messaging(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         (BOB, "Works for me.", 1_800),
         (HEIDI, "I'll bring the slides.", 1_700),
         (ALICE, "Great, see you then.", 1_000),
+        (BOB, "A message bob deleted.", 990),
     ]) {
         rows.push(vec![
             uuid(demo_id(7, n)),
