@@ -145,11 +145,14 @@ pub(crate) fn timestamp_null<C: IntoIden>(column: C) -> ColumnDef {
 }
 
 /// An enumeration stored as text: `CONSTRAINT ck_<table>_<column> CHECK (column IN (...))`.
-pub(crate) fn enum_check<C>(table: &str, column: C, values: &[&str]) -> Check
+pub(crate) fn enum_check<C>(table: &str, column: C) -> Check
 where
     C: IntoIden + Copy,
 {
-    let name = format!("ck_{table}_{}", column.into_iden());
+    let column_name = column.into_iden().to_string();
+    let values = crate::enum_values(table, &column_name).unwrap_or_default();
+    debug_assert!(!values.is_empty(), "{table}.{column_name} is not in ENUMS");
+    let name = format!("ck_{table}_{column_name}");
     Check::named(name, Expr::col(column).is_in(values.iter().copied()))
 }
 

@@ -60,6 +60,29 @@ pub const TABLES: [&str; 22] = [
     "analytics_events",
 ];
 
+/// The enumerations of the schema: (table, column, values). Stored as TEXT with a CHECK
+/// constraint built from this list (portable to SQLite); the API exposes each as a GraphQL
+/// enum. The single source of both.
+pub const ENUMS: [(&str, &str, &[&str]); 9] = [
+    ("tenants", "tier", &["free", "pro", "enterprise"]),
+    ("user_roles", "role", &["admin", "moderator"]),
+    ("tenant_members", "role", &["owner", "admin", "member"]),
+    ("communities", "visibility", &["open", "private"]),
+    ("community_members", "role", &["moderator", "member"]),
+    ("posts", "status", &["draft", "published", "archived"]),
+    ("posts", "visibility", &["public", "tenant", "community"]),
+    ("connections", "status", &["pending", "active", "revoked"]),
+    ("audit_logs", "action", &["insert", "update", "delete"]),
+];
+
+/// The values of the enumeration stored in `table.column`, if it is one.
+pub fn enum_values(table: &str, column: &str) -> Option<&'static [&'static str]> {
+    ENUMS
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == column)
+        .map(|(_, _, values)| *values)
+}
+
 /// The schema's migrations, in order. Run them with [`MigratorTrait::up`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Migrator;

@@ -103,11 +103,7 @@ impl MigrationTrait for Migration {
                         .col(c.json_object(Tenants::Settings)),
                 )
                 .index(unique(Tenants::Table, "subdomain").col(Tenants::Subdomain))
-                .check(enum_check(
-                    "tenants",
-                    Tenants::Tier,
-                    &["free", "pro", "enterprise"],
-                ))
+                .check(enum_check("tenants", Tenants::Tier))
                 .take(),
             )
             .await?;
@@ -144,11 +140,7 @@ impl MigrationTrait for Migration {
                     Profiles::Id,
                     ForeignKeyAction::Cascade,
                 ))
-                .check(enum_check(
-                    "user_roles",
-                    UserRoles::Role,
-                    &["admin", "moderator"],
-                ))
+                .check(enum_check("user_roles", UserRoles::Role))
                 .take(),
             )
             .await?;
@@ -182,11 +174,7 @@ impl MigrationTrait for Migration {
                     Profiles::Id,
                     ForeignKeyAction::Cascade,
                 ))
-                .check(enum_check(
-                    "tenant_members",
-                    TenantMembers::Role,
-                    &["owner", "admin", "member"],
-                ))
+                .check(enum_check("tenant_members", TenantMembers::Role))
                 .take(),
             )
             .await?;

@@ -130,11 +130,7 @@ impl MigrationTrait for Migration {
                     Profiles::Id,
                     ForeignKeyAction::Restrict,
                 ))
-                .check(enum_check(
-                    "communities",
-                    Communities::Visibility,
-                    &["open", "private"],
-                ))
+                .check(enum_check("communities", Communities::Visibility))
                 .take(),
             )
             .await?;
@@ -181,11 +177,7 @@ impl MigrationTrait for Migration {
                     Profiles::Id,
                     ForeignKeyAction::Cascade,
                 ))
-                .check(enum_check(
-                    "community_members",
-                    CommunityMembers::Role,
-                    &["moderator", "member"],
-                ))
+                .check(enum_check("community_members", CommunityMembers::Role))
                 .take(),
             )
             .await?;
@@ -237,16 +229,8 @@ impl MigrationTrait for Migration {
                     Profiles::Id,
                     ForeignKeyAction::Cascade,
                 ))
-                .check(enum_check(
-                    "posts",
-                    Posts::Status,
-                    &["draft", "published", "archived"],
-                ))
-                .check(enum_check(
-                    "posts",
-                    Posts::Visibility,
-                    &["public", "tenant", "community"],
-                ))
+                .check(enum_check("posts", Posts::Status))
+                .check(enum_check("posts", Posts::Visibility))
                 .check(check(
                     "posts",
                     "community_visibility",

@@ -95,11 +95,7 @@ impl MigrationTrait for Migration {
                     Profiles::Id,
                     ForeignKeyAction::Cascade,
                 ))
-                .check(enum_check(
-                    "connections",
-                    Connections::Status,
-                    &["pending", "active", "revoked"],
-                ))
+                .check(enum_check("connections", Connections::Status))
                 .take(),
             )
             .await?;
@@ -165,11 +161,7 @@ impl MigrationTrait for Migration {
                     Tenants::Id,
                     ForeignKeyAction::SetNull,
                 ))
-                .check(enum_check(
-                    "audit_logs",
-                    AuditLogs::Action,
-                    &["insert", "update", "delete"],
-                ))
+                .check(enum_check("audit_logs", AuditLogs::Action))
                 .take(),
             )
             .await?;

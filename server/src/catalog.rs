@@ -1,7 +1,11 @@
 //! The tables the gateway serves, read from the generated entities' metadata: columns with
 //! their types and nullability, primary keys. Built once at start-up.
 
-use sea_orm::{ColumnTrait, ColumnType, EntityTrait, IdenStatic, Iterable, PrimaryKeyToColumn};
+use sea_orm::sea_query::TableRef;
+use sea_orm::{
+    ColumnTrait, ColumnType, EntityTrait, IdenStatic, Identity, Iterable, PrimaryKeyToColumn,
+    RelationTrait,
+};
 
 /// How a column's values travel (JSON in, JSON out, SQL parameters in between).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,21 @@ pub struct ColumnMeta {
     pub ty: ColType,
     /// Whether NULL is allowed.
     pub nullable: bool,
+    /// The values of an enumeration column (TEXT with a CHECK constraint).
+    pub enum_values: Option<&'static [&'static str]>,
+}
+
+/// A foreign key: `table.column` references `ref_table.ref_column`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The referencing table.
+    pub table: &'static str,
+    /// The referencing column.
+    pub column: &'static str,
+    /// The referenced table.
+    pub ref_table: &'static str,
+    /// The referenced column (its key).
+    pub ref_column: &'static str,
 }
 
 /// One table.
@@ -44,11 +63,15 @@ pub struct TableMeta {
     pub columns: Vec<ColumnMeta>,
     /// Primary-key columns.
     pub primary_key: Vec<&'static str>,
+    /// Foreign keys of this table (to-one relations).
+    pub foreign_keys: Vec<ForeignKey>,
+    raw_foreign_keys: Vec<(String, String, String)>,
 }
 
 impl TableMeta {
     /// Reads the metadata of entity `E`.
     pub fn of<E: EntityTrait>() -> Self {
+        let name = E::default().table_name();
         let columns = E::Column::iter()
             .map(|c| {
                 let def = c.def();
@@ -56,16 +79,29 @@ impl TableMeta {
                     name: c.as_str(),
                     ty: col_type(def.get_column_type()),
                     nullable: def.is_null(),
+                    enum_values: migration::enum_values(name, c.as_str()),
                 }
             })
             .collect();
         let primary_key = E::PrimaryKey::iter()
             .map(|k| k.into_column().as_str())
             .collect();
+        let raw_foreign_keys = E::Relation::iter()
+            .map(|r| r.def())
+            .filter(|def| !def.is_owner)
+            .filter_map(|def| match (&def.from_col, &def.to_tbl, &def.to_col) {
+                (Identity::Unary(from), TableRef::Table(to_table, _), Identity::Unary(to)) => {
+                    Some((from.to_string(), to_table.1.to_string(), to.to_string()))
+                }
+                _ => None,
+            })
+            .collect();
         Self {
-            name: E::default().table_name(),
+            name,
             columns,
             primary_key,
+            foreign_keys: Vec::new(),
+            raw_foreign_keys,
         }
     }
 
@@ -110,14 +146,49 @@ macro_rules! entity_tables {
 impl Catalog {
     /// The catalog of every generated entity (the list comes from `entities/src/lib.rs`).
     pub fn from_entities() -> Self {
-        Self {
-            tables: include!(concat!(env!("OUT_DIR"), "/entity_tables.rs")),
-        }
+        Self::new(include!(concat!(env!("OUT_DIR"), "/entity_tables.rs")))
     }
 
-    /// A catalog of the given tables (tests).
-    pub fn new(tables: Vec<TableMeta>) -> Self {
+    /// A catalog of the given tables, with their foreign keys resolved.
+    pub fn new(mut tables: Vec<TableMeta>) -> Self {
+        let names: Vec<(&'static str, Vec<&'static str>)> = tables
+            .iter()
+            .map(|t| (t.name, t.columns.iter().map(|c| c.name).collect()))
+            .collect();
+        let find = |table: &str, column: &str| {
+            names
+                .iter()
+                .find(|(t, _)| *t == table)
+                .and_then(|(t, cols)| cols.iter().find(|c| **c == column).map(|c| (*t, *c)))
+        };
+        for table in &mut tables {
+            let mut fks = Vec::new();
+            for (column, ref_table, ref_column) in &table.raw_foreign_keys {
+                if let (Some((_, column)), Some((ref_table, ref_column))) =
+                    (find(table.name, column), find(ref_table, ref_column))
+                {
+                    fks.push(ForeignKey {
+                        table: table.name,
+                        column,
+                        ref_table,
+                        ref_column,
+                    });
+                }
+            }
+            fks.sort_by_key(|fk| fk.column);
+            table.foreign_keys = fks;
+        }
         Self { tables }
+    }
+
+    /// Foreign keys of other tables (or this one) that reference `table`: its to-many
+    /// relations.
+    pub fn referencing(&self, table: &str) -> Vec<ForeignKey> {
+        self.tables
+            .iter()
+            .flat_map(|t| t.foreign_keys.iter().copied())
+            .filter(|fk| fk.ref_table == table)
+            .collect()
     }
 
     /// The table named `name`.
@@ -147,6 +218,30 @@ mod tests {
             Some((ColType::Json, true))
         );
         assert_eq!(posts.column("id").map(|c| c.ty), Some(ColType::Uuid));
+        assert_eq!(
+            posts
+                .foreign_keys
+                .iter()
+                .map(|fk| (fk.column, fk.ref_table))
+                .collect::<Vec<_>>(),
+            [
+                ("author_id", "profiles"),
+                ("community_id", "communities"),
+                ("tenant_id", "tenants")
+            ]
+        );
+        assert_eq!(
+            posts.column("status").and_then(|c| c.enum_values),
+            Some(&["draft", "published", "archived"][..])
+        );
+        let blocks = catalog.table("blocks").expect("blocks");
+        assert_eq!(blocks.foreign_keys.len(), 2);
+        assert!(
+            catalog
+                .referencing("posts")
+                .iter()
+                .any(|fk| fk.table == "comments" && fk.column == "post_id")
+        );
         let flags = catalog.table("feature_flags").expect("flags");
         assert_eq!(
             flags.column("rollout_percent").map(|c| c.ty),
@@ -169,6 +264,8 @@ mod tests {
             name: "invoices",
             columns: Vec::new(),
             primary_key: vec!["id"],
+            foreign_keys: Vec::new(),
+            raw_foreign_keys: Vec::new(),
         });
         let err = crate::policy::rules::policies()
             .check_coverage(catalog.iter().map(|t| t.name))

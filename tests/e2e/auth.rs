@@ -150,10 +150,13 @@ fn raw_hs256_token(payload: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------------
 // The gateway and the issuer
 
+/// A change to the settings of an app about to start.
+type Adjust = Box<dyn Fn(&mut Settings)>;
+
 thread_local! {
     /// The settings change of the app this thread is starting: `TestOptions` takes a plain
     /// `fn`, so what it captures travels here.
-    static ADJUST: RefCell<Option<Box<dyn Fn(&mut Settings)>>> = RefCell::new(None);
+    static ADJUST: RefCell<Option<Adjust>> = RefCell::new(None);
 }
 
 fn adjust_from_thread(settings: &mut Settings) {

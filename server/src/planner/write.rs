@@ -614,6 +614,7 @@ impl Store {
                 name: "created_at",
                 ty: ColType::Timestamp,
                 nullable: false,
+                enum_values: None,
             },
             &sent_at,
         )?;
