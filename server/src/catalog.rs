@@ -42,7 +42,7 @@ pub struct ColumnMeta {
 }
 
 /// A foreign key: `table.column` references `ref_table.ref_column`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ForeignKey {
     /// The referencing table.
     pub table: &'static str,

@@ -2,6 +2,7 @@
 //! into the data layer and convert its errors exactly once, through [`AppError::to_graphql`].
 
 mod me;
+pub mod names;
 mod scalars;
 
 use std::future::Future;

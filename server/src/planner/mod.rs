@@ -4,10 +4,14 @@
 //! Every read path — lists, lookups by key, counts, the readability check before an update
 //! or delete — starts from [`Store::readable_select`], so one policy governs them all.
 
+pub mod batch;
+pub mod filter;
+pub mod page;
 pub mod values;
 mod write;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -32,6 +36,8 @@ pub struct Store {
     pub catalog: Arc<Catalog>,
     /// Their policies.
     pub policies: Arc<PolicySet>,
+    /// How many read statements this store has run (for tests and metrics).
+    statements: Arc<AtomicU64>,
 }
 
 /// A column to order by.
@@ -63,7 +69,23 @@ impl Store {
             db,
             catalog,
             policies,
+            statements: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many read statements have run through this store (and its clones) so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Runs a read statement, counting it.
+    pub(crate) async fn counted_query(
+        &self,
+        db: &impl ConnectionTrait,
+        statement: &SelectStatement,
+    ) -> AppResult<Vec<sea_orm::QueryResult>> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        Ok(db.query_all(statement).await?)
     }
 
     /// The table named `name`, or BAD_USER_INPUT.
@@ -197,7 +219,7 @@ impl Store {
             select.and_where(filter);
         }
         check_compiled(&compiler)?;
-        let row = self.db.query_one(&select).await?;
+        let row = self.counted_query(&self.db, &select).await?.into_iter().next();
         Ok(row
             .map(|r| r.try_get::<i64>("", "n"))
             .transpose()?
@@ -212,7 +234,7 @@ impl Store {
         select: &SelectStatement,
     ) -> AppResult<Vec<Row>> {
         check_compiled(compiler)?;
-        let rows = db.query_all(select).await?;
+        let rows = self.counted_query(db, select).await?;
         rows.iter()
             .map(|r| values::decode_row(r, &meta.columns).map_err(AppError::from))
             .collect()

@@ -1,0 +1,278 @@
+//! Connection reads: a page of a root list, and the batched relation loads — one statement
+//! per relation per level of a request, whatever the number of parents, with per-parent
+//! `first` limits done inside it by a window function. The related table's read policy is
+//! applied inside every one of them.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement, WindowStatement,
+};
+use serde_json::{Map, Value as Json};
+
+use super::page::{ListSpec, Sort, keyset};
+use super::{ROOT, Store, check_compiled, filter, values};
+use crate::catalog::{ColType, ForeignKey, TableMeta};
+use crate::error::{AppError, AppResult};
+use crate::policy::Principal;
+use crate::policy::compile::Compiler;
+use crate::policy::eval::Row;
+
+/// The row-number column of windowed loads.
+const RANK: &str = "rg_rank";
+
+/// A page of rows and whether more follow in the direction of paging.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The rows, in the requested order.
+    pub rows: Vec<Row>,
+    /// More rows exist beyond the page.
+    pub more: bool,
+}
+
+/// Aggregates of a set of rows: `{count, sum, avg, min, max}` keyed by column.
+pub type Aggregate = Map<String, Json>;
+
+/// The text form of a key value, for grouping (UUIDs and strings as they are).
+pub fn key_text(value: &Json) -> String {
+    match value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Store {
+    fn apply_filter(
+        &self,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        select: &mut SelectStatement,
+        spec_filter: Option<&async_graphql::Value>,
+    ) -> AppResult<()> {
+        if let Some(value) = spec_filter {
+            select.and_where(filter::compile(self, compiler, meta, ROOT, value, 0)?);
+        }
+        Ok(())
+    }
+
+    fn apply_spec(
+        &self,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        select: &mut SelectStatement,
+        spec: &ListSpec,
+    ) -> AppResult<()> {
+        self.apply_filter(compiler, meta, select, spec.filter_value()?.as_ref())?;
+        if let Some(condition) = keyset(meta, ROOT, spec)? {
+            select.and_where(condition);
+        }
+        for sort in &spec.order {
+            let column = meta
+                .column(sort.column)
+                .ok_or_else(|| AppError::BadUserInput(format!("unknown column `{}`", sort.column)))?;
+            filter::check_unmasked(self, compiler, meta, column)?;
+        }
+        Ok(())
+    }
+
+    /// A page of `table` for the root connection.
+    pub async fn page(&self, principal: &Principal, table: &str, spec: &ListSpec) -> AppResult<Page> {
+        let meta = self.table(table)?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = self.readable_select(&compiler, meta, true);
+        self.apply_spec(&compiler, meta, &mut select, spec)?;
+        for sort in spec.sql_order() {
+            select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(&sort));
+        }
+        select.limit(spec.limit + 1).offset(spec.offset);
+        let mut rows = self.fetch(&self.db, &compiler, meta, &select).await?;
+        let more = rows.len() as u64 > spec.limit;
+        rows.truncate(usize::try_from(spec.limit).unwrap_or(usize::MAX));
+        if spec.backwards {
+            rows.reverse();
+        }
+        Ok(Page { rows, more })
+    }
+
+    /// Readable rows of `table` whose `column` is one of `keys` (to-one relations), keyed
+    /// by the text of that column.
+    pub async fn rows_by(
+        &self,
+        principal: &Principal,
+        table: &str,
+        column: &str,
+        keys: &[Json],
+    ) -> AppResult<HashMap<String, Row>> {
+        let meta = self.table(table)?;
+        let key_column = meta
+            .column(column)
+            .ok_or_else(|| AppError::Internal(format!("{table}.{column} missing")))?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = self.readable_select(&compiler, meta, true);
+        let values_ = keys
+            .iter()
+            .map(|k| values::to_value(key_column, k))
+            .collect::<AppResult<Vec<_>>>()?;
+        select.and_where(Expr::col((Alias::new(ROOT), Alias::new(column))).is_in(values_));
+        let rows = self.fetch(&self.db, &compiler, meta, &select).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (key_text(row.get(column).unwrap_or(&Json::Null)), row))
+            .collect())
+    }
+
+    /// Pages of the rows of `fk.table` referencing each parent key (to-many relations), in
+    /// one statement: `ROW_NUMBER() OVER (PARTITION BY fk ORDER BY …)` limits each parent.
+    pub async fn children(
+        &self,
+        principal: &Principal,
+        fk: &ForeignKey,
+        spec: &ListSpec,
+        parents: &[Json],
+    ) -> AppResult<HashMap<String, Page>> {
+        let meta = self.table(fk.table)?;
+        let fk_column = meta
+            .column(fk.column)
+            .ok_or_else(|| AppError::Internal(format!("{}.{} missing", fk.table, fk.column)))?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut inner = self.readable_select(&compiler, meta, true);
+        self.apply_spec(&compiler, meta, &mut inner, spec)?;
+        let parent_values = parents
+            .iter()
+            .map(|k| values::to_value(fk_column, k))
+            .collect::<AppResult<Vec<_>>>()?;
+        inner.and_where(Expr::col((Alias::new(ROOT), Alias::new(fk.column))).is_in(parent_values));
+        let mut window = WindowStatement::partition_by((Alias::new(ROOT), Alias::new(fk.column)));
+        for sort in spec.sql_order() {
+            window.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(&sort));
+        }
+        inner.expr_window_as(Func::cust(Alias::new("ROW_NUMBER")), window, Alias::new(RANK));
+
+        let mut outer = Query::select();
+        outer
+            .column(Asterisk)
+            .from_subquery(inner, Alias::new("w"))
+            .and_where(Expr::col((Alias::new("w"), Alias::new(RANK))).gt(spec.offset))
+            .and_where(Expr::col((Alias::new("w"), Alias::new(RANK))).lte(spec.offset + spec.limit + 1))
+            .order_by((Alias::new("w"), Alias::new(fk.column)), Order::Asc)
+            .order_by((Alias::new("w"), Alias::new(RANK)), Order::Asc);
+        let rows = self.fetch(&self.db, &compiler, meta, &outer).await?;
+
+        let limit = usize::try_from(spec.limit).unwrap_or(usize::MAX);
+        let mut pages: HashMap<String, Page> = HashMap::new();
+        for row in rows {
+            let page = pages.entry(key_text(row.get(fk.column).unwrap_or(&Json::Null))).or_default();
+            if page.rows.len() < limit {
+                page.rows.push(row);
+            } else {
+                page.more = true;
+            }
+        }
+        if spec.backwards {
+            for page in pages.values_mut() {
+                page.rows.reverse();
+            }
+        }
+        Ok(pages)
+    }
+
+    /// Aggregates over the readable rows of `table` matching `filter`; grouped by
+    /// `group.0` for the parent keys `group.1` (to-many relations), or one group `""`.
+    pub async fn aggregate(
+        &self,
+        principal: &Principal,
+        table: &str,
+        filter_value: Option<&async_graphql::Value>,
+        group: Option<(&str, &[Json])>,
+    ) -> AppResult<HashMap<String, Aggregate>> {
+        let meta = self.table(table)?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = Query::select();
+        select
+            .from_as(Alias::new(meta.name), Alias::new(ROOT))
+            .and_where(compiler.read(meta.name, ROOT).into_expr())
+            .expr_as(Func::count(Expr::cust("*")), Alias::new("count"));
+        self.apply_filter(&compiler, meta, &mut select, filter_value)?;
+        let mut outputs: Vec<(String, &str, &'static str, ColType)> = Vec::new();
+        for column in &meta.columns {
+            let numeric = matches!(column.ty, ColType::SmallInt | ColType::Int | ColType::BigInt);
+            let ordered = numeric || column.ty == ColType::Timestamp;
+            if !ordered || self.policies.table(meta.name).is_some_and(|p| p.masks.iter().any(|(c, _)| c.name == column.name)) {
+                continue;
+            }
+            let c = || Expr::col((Alias::new(ROOT), Alias::new(column.name)));
+            let mut push = |kind: &'static str, expr: Expr, ty: ColType| {
+                let alias = format!("{kind}__{}", column.name);
+                select.expr_as(expr, Alias::new(alias.clone()));
+                outputs.push((alias, kind, column.name, ty));
+            };
+            push("min", Func::min(c()).into(), column.ty);
+            push("max", Func::max(c()).into(), column.ty);
+            if numeric {
+                push("sum", Func::sum(c()).into(), ColType::BigInt);
+                push("avg", Func::avg(c()).into(), ColType::Json);
+            }
+        }
+        if let Some((column, parents)) = group {
+            let key_column = meta
+                .column(column)
+                .ok_or_else(|| AppError::Internal(format!("{table}.{column} missing")))?;
+            let parent_values = parents
+                .iter()
+                .map(|k| values::to_value(key_column, k))
+                .collect::<AppResult<Vec<_>>>()?;
+            select
+                .expr_as(Expr::col((Alias::new(ROOT), Alias::new(column))), Alias::new("rg_group"))
+                .and_where(Expr::col((Alias::new(ROOT), Alias::new(column))).is_in(parent_values))
+                .group_by_col((Alias::new(ROOT), Alias::new(column)));
+        }
+        check_compiled(&compiler)?;
+        let rows = self.counted_query(&self.db, &select).await?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let key = match group {
+                Some((column, _)) => {
+                    let ty = meta.column(column).map_or(ColType::Text, |c| c.ty);
+                    key_text(&values::column_json(&row, "rg_group", ty)?)
+                }
+                None => String::new(),
+            };
+            let mut aggregate = Aggregate::new();
+            aggregate.insert("count".into(), Json::from(row.try_get::<i64>("", "count")?));
+            for (alias, kind, column, ty) in &outputs {
+                let value = match (*kind, ty) {
+                    ("avg", _) => row
+                        .try_get::<Option<f64>>("", alias)
+                        .ok()
+                        .flatten()
+                        .map_or(Json::Null, Json::from),
+                    ("sum", _) => aggregate_sum(&row, alias),
+                    _ => values::column_json(&row, alias, *ty).unwrap_or(Json::Null),
+                };
+                let entry = aggregate
+                    .entry((*kind).to_owned())
+                    .or_insert_with(|| Json::Object(Map::new()));
+                if let Json::Object(map) = entry {
+                    map.insert((*column).to_owned(), value);
+                }
+            }
+            out.insert(key, aggregate);
+        }
+        Ok(out)
+    }
+}
+
+/// A SUM is BIGINT on SQLite and NUMERIC on PostgreSQL.
+fn aggregate_sum(row: &sea_orm::QueryResult, alias: &str) -> Json {
+    if let Ok(Some(v)) = row.try_get::<Option<i64>>("", alias) {
+        return Json::from(v);
+    }
+    if let Ok(Some(v)) = row.try_get::<Option<f64>>("", alias) {
+        return Json::from(v);
+    }
+    Json::Null
+}
+
+fn direction(sort: &Sort) -> Order {
+    if sort.desc { Order::Desc } else { Order::Asc }
+}

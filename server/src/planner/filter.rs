@@ -1,0 +1,279 @@
+//! `XFilter` inputs to SQL conditions.
+//!
+//! Filters through a relation are `EXISTS` subqueries that carry the related table's whole
+//! read policy: filtering posts by the body of a comment the principal cannot see matches
+//! nothing, so it cannot reveal that the comment exists. A filter on a column the principal
+//! may see only masked is refused (BAD_USER_INPUT), since matching on it would reveal it.
+
+use async_graphql::Value;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+
+use crate::graphql::names::{camel, enum_item};
+use crate::catalog::{ColType, ColumnMeta, ForeignKey, TableMeta};
+use crate::error::{AppError, AppResult};
+use crate::planner::{Store, values};
+use crate::policy::compile::{Compiled, Compiler};
+
+/// Deepest nesting of `and`/`or`/`not` and relation filters.
+const MAX_FILTER_DEPTH: usize = 8;
+
+fn bad(message: impl Into<String>) -> AppError {
+    AppError::BadUserInput(message.into())
+}
+
+/// Compiles `filter` (a `XFilter` input value) on `table` aliased `alias`.
+pub fn compile(
+    store: &Store,
+    compiler: &Compiler<'_>,
+    table: &TableMeta,
+    alias: &str,
+    filter: &Value,
+    depth: usize,
+) -> AppResult<Expr> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(bad(format!("filters nest deeper than {MAX_FILTER_DEPTH} levels")));
+    }
+    let Value::Object(fields) = filter else {
+        return Err(bad("a filter must be an object"));
+    };
+    let mut terms: Vec<Expr> = Vec::new();
+    for (name, value) in fields {
+        if value == &Value::Null {
+            continue;
+        }
+        match name.as_str() {
+            "and" | "or" => {
+                let Value::List(items) = value else {
+                    return Err(bad(format!("`{name}` takes a list of filters")));
+                };
+                let parts = items
+                    .iter()
+                    .map(|item| compile(store, compiler, table, alias, item, depth + 1))
+                    .collect::<AppResult<Vec<_>>>()?;
+                let combined = if name.as_str() == "and" {
+                    parts.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1"))
+                } else {
+                    parts.into_iter().reduce(ExprTrait::or).unwrap_or_else(|| Expr::cust("1=0"))
+                };
+                terms.push(combined);
+            }
+            "not" => terms.push(compile(store, compiler, table, alias, value, depth + 1)?.not()),
+            field => {
+                if let Some(column) = table.columns.iter().find(|c| camel(c.name) == field) {
+                    check_unmasked(store, compiler, table, column)?;
+                    terms.push(column_filter(store, table, alias, column, value)?);
+                } else if let Some(fk) = table.foreign_keys.iter().find(|fk| crate::graphql::names::to_one_name(fk) == field) {
+                    terms.push(to_one(store, compiler, alias, fk, value, depth)?);
+                } else if let Some(fk) = store
+                    .catalog
+                    .referencing(table.name)
+                    .into_iter()
+                    .find(|fk| crate::graphql::names::to_many_name(&store.catalog, fk) == field)
+                {
+                    terms.push(to_many(store, compiler, alias, &fk, value, depth)?);
+                } else {
+                    return Err(bad(format!("unknown filter field `{field}`")));
+                }
+            }
+        }
+    }
+    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+}
+
+/// Refuses filtering (or ordering) on a column the principal may see only masked.
+pub fn check_unmasked(store: &Store, compiler: &Compiler<'_>, table: &TableMeta, column: &ColumnMeta) -> AppResult<()> {
+    let Some(policy) = store.policies.table(table.name) else {
+        return Ok(());
+    };
+    if let Some((_, pred)) = policy.masks.iter().find(|(c, _)| c.name == column.name) {
+        let scope = [crate::policy::compile::Frame::new(table.name, "m")];
+        if compiler.pred(pred, &scope) != Compiled::True {
+            return Err(bad(format!(
+                "`{}` cannot be used to filter or order here: it is not readable on every row",
+                camel(column.name)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn col(alias: &str, column: &str) -> Expr {
+    Expr::col((Alias::new(alias), Alias::new(column)))
+}
+
+/// The JSON form of an operator's GraphQL value, typed for the column.
+fn operand(column: &ColumnMeta, value: &Value) -> AppResult<sea_orm::sea_query::Value> {
+    let json = match (column.enum_values, value) {
+        (Some(_), Value::Enum(name)) => serde_json::Value::String(name.as_str().to_ascii_lowercase()),
+        _ => value
+            .clone()
+            .into_json()
+            .map_err(|_| bad(format!("bad value for `{}`", camel(column.name))))?,
+    };
+    if serde_json::Value::is_null(&json) {
+        return Err(bad(format!("use `isNull` to match NULL in `{}`", camel(column.name))));
+    }
+    values::to_value(&ColumnMeta { nullable: false, ..column.clone() }, &json)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+fn column_filter(store: &Store, table: &TableMeta, alias: &str, column: &ColumnMeta, ops: &Value) -> AppResult<Expr> {
+    let Value::Object(ops) = ops else {
+        return Err(bad(format!("the filter of `{}` must be an object", camel(column.name))));
+    };
+    let c = || col(alias, column.name);
+    let mut terms = Vec::new();
+    for (op, value) in ops {
+        if value == &Value::Null {
+            continue;
+        }
+        let list = || -> AppResult<Vec<sea_orm::sea_query::Value>> {
+            match value {
+                Value::List(items) => items.iter().map(|v| operand(column, v)).collect(),
+                _ => Err(bad(format!("`{op}` takes a list"))),
+            }
+        };
+        let text = || -> AppResult<String> {
+            match value {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(bad(format!("`{op}` takes a string"))),
+            }
+        };
+        let term = match (op.as_str(), column.ty) {
+            ("eq", _) => c().eq(Expr::val(operand(column, value)?)),
+            ("neq", _) => c().ne(Expr::val(operand(column, value)?)),
+            ("gt", _) => c().gt(Expr::val(operand(column, value)?)),
+            ("gte", _) => c().gte(Expr::val(operand(column, value)?)),
+            ("lt", _) => c().lt(Expr::val(operand(column, value)?)),
+            ("lte", _) => c().lte(Expr::val(operand(column, value)?)),
+            ("in", _) => c().is_in(list()?),
+            ("notIn", _) => c().is_not_in(list()?),
+            ("isNull", _) => match value {
+                Value::Boolean(true) => c().is_null(),
+                Value::Boolean(false) => c().is_not_null(),
+                _ => return Err(bad("`isNull` takes a boolean")),
+            },
+            ("like", ColType::Text) => c().like(text()?),
+            ("ilike", ColType::Text) => Expr::expr(Func::lower(c())).like(text()?.to_lowercase()),
+            ("startsWith", ColType::Text) => {
+                c().like(sea_orm::sea_query::LikeExpr::new(format!("{}%", escape_like(&text()?))).escape('\\'))
+            }
+            ("contains", ColType::Text) => {
+                c().like(sea_orm::sea_query::LikeExpr::new(format!("%{}%", escape_like(&text()?))).escape('\\'))
+            }
+            ("hasKey", ColType::Json) => json_has_key(store, alias, column.name, &text()?),
+            ("contains", ColType::Json) => json_contains(store, alias, column.name, value)?,
+            (other, _) => return Err(bad(format!("`{other}` does not apply to `{}`", camel(column.name)))),
+        };
+        terms.push(term);
+    }
+    let _ = table;
+    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+}
+
+fn is_postgres(store: &Store) -> bool {
+    store.db.get_database_backend() == sea_orm::DbBackend::Postgres
+}
+
+fn json_has_key(store: &Store, alias: &str, column: &str, key: &str) -> Expr {
+    if is_postgres(store) {
+        Expr::cust_with_exprs("jsonb_exists($1, $2)", [col(alias, column), Expr::val(key.to_owned())])
+    } else {
+        Expr::cust_with_exprs(
+            "json_type($1, '$.\"' || $2 || '\"') IS NOT NULL",
+            [col(alias, column), Expr::val(key.replace('"', ""))],
+        )
+    }
+}
+
+fn json_contains(store: &Store, alias: &str, column: &str, value: &Value) -> AppResult<Expr> {
+    let json = value.clone().into_json().map_err(|_| bad("`contains` takes JSON"))?;
+    if is_postgres(store) {
+        return Ok(Expr::cust_with_exprs(
+            "$1 @> $2",
+            [col(alias, column), Expr::val(sea_orm::sea_query::Value::Json(Some(Box::new(json))))],
+        ));
+    }
+    // SQLite: containment of an object of scalars, key by key.
+    let serde_json::Value::Object(map) = json else {
+        return Err(bad("on SQLite, JSON `contains` takes an object of scalar values"));
+    };
+    let mut terms = Vec::new();
+    for (key, v) in map {
+        let path = format!("$.\"{}\"", key.replace('"', ""));
+        let extracted = Expr::cust_with_exprs("json_extract($1, $2)", [col(alias, column), Expr::val(path)]);
+        let term = match v {
+            serde_json::Value::String(s) => extracted.eq(Expr::val(s)),
+            serde_json::Value::Bool(b) => extracted.eq(Expr::val(i32::from(b))),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => extracted.eq(Expr::val(i)),
+                None => extracted.eq(Expr::val(n.as_f64().unwrap_or_default())),
+            },
+            serde_json::Value::Null => extracted.is_null(),
+            _ => return Err(bad("on SQLite, JSON `contains` takes an object of scalar values")),
+        };
+        terms.push(term);
+    }
+    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+}
+
+fn fresh_alias(depth: usize) -> String {
+    format!("f{depth}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// `author: { … }`: the referenced row exists, is readable, and matches.
+fn to_one(store: &Store, compiler: &Compiler<'_>, alias: &str, fk: &ForeignKey, value: &Value, depth: usize) -> AppResult<Expr> {
+    let parent = store.table(fk.ref_table)?;
+    let inner = fresh_alias(depth);
+    let mut select = Query::select();
+    select
+        .expr(Expr::cust("1"))
+        .from_as(Alias::new(parent.name), Alias::new(inner.clone()))
+        .and_where(col(&inner, fk.ref_column).eq(col(alias, fk.column)))
+        .and_where(compiler.read(parent.name, &inner).into_expr())
+        .and_where(compile(store, compiler, parent, &inner, value, depth + 1)?);
+    Ok(Expr::exists(select))
+}
+
+/// `comments: { some | none | every: { … } }` over readable related rows.
+fn to_many(store: &Store, compiler: &Compiler<'_>, alias: &str, fk: &ForeignKey, value: &Value, depth: usize) -> AppResult<Expr> {
+    let child = store.table(fk.table)?;
+    let Value::Object(quantifiers) = value else {
+        return Err(bad("a relation filter takes `some`, `none` or `every`"));
+    };
+    let mut terms = Vec::new();
+    for (quantifier, inner_filter) in quantifiers {
+        if inner_filter == &Value::Null {
+            continue;
+        }
+        let inner = fresh_alias(depth);
+        let condition = compile(store, compiler, child, &inner, inner_filter, depth + 1)?;
+        let mut select = Query::select();
+        select
+            .expr(Expr::cust("1"))
+            .from_as(Alias::new(child.name), Alias::new(inner.clone()))
+            .and_where(col(&inner, fk.column).eq(col(alias, fk.ref_column)))
+            .and_where(compiler.read(child.name, &inner).into_expr());
+        let term = match quantifier.as_str() {
+            "some" => {
+                select.and_where(condition);
+                Expr::exists(select)
+            }
+            "none" => {
+                select.and_where(condition);
+                Expr::exists(select).not()
+            }
+            "every" => {
+                select.and_where(condition.not());
+                Expr::exists(select).not()
+            }
+            other => return Err(bad(format!("unknown relation quantifier `{other}`"))),
+        };
+        terms.push(term);
+    }
+    let _ = enum_item;
+    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+}
