@@ -17,7 +17,7 @@ use crate::auth::TokenVerifier;
 use crate::auth::resolve::{RequestIdentity, bearer_token, resolve_principal};
 use crate::config::Config;
 use crate::error::AppError;
-use crate::graphql::{GatewaySchema, RequestContext};
+use crate::graphql::GatewaySchema;
 
 /// Everything a request handler needs, shared by all requests.
 #[derive(Debug, Clone)]
@@ -176,18 +176,17 @@ async fn execute(
         Ok(principal) => principal,
         Err(err) => return error_response(&err, &request_id),
     };
-    let context = RequestContext {
-        principal,
-        request_id: request_id.clone(),
+    let prepare = |request| {
+        crate::graphql::prepare(request, &state.store, principal.clone(), request_id.clone())
     };
-    let response = match batch.data(context) {
+    let response = match batch {
         async_graphql::BatchRequest::Single(request) => {
-            async_graphql::BatchResponse::Single(state.schema.execute(request).await)
+            async_graphql::BatchResponse::Single(state.schema.execute(prepare(request)).await)
         }
         async_graphql::BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(state.schema.execute(request).await);
+                responses.push(state.schema.execute(prepare(request)).await);
             }
             async_graphql::BatchResponse::Batch(responses)
         }

@@ -67,8 +67,8 @@ pub async fn build_app(config: Config) -> Result<Router, StartupError> {
 /// Builds the router over an existing connection pool.
 pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, StartupError> {
     let store = build_store(db.clone())?;
-    let schema =
-        graphql::build_schema(db.clone()).map_err(|e| StartupError::Schema(e.to_string()))?;
+    let schema = graphql::build_schema(store.clone(), graphql::SchemaOptions::default())
+        .map_err(|e| StartupError::Schema(e.to_string()))?;
     let verifier = auth::TokenVerifier::new(&config.jwt)?;
     let redis = config
         .redis_url

@@ -156,9 +156,10 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::PrintSchema => {
-            let db = sea_orm::DatabaseConnection::default();
-            let schema = rowgate::graphql::build_schema(db)
-                .map_err(|e| StartupError::Schema(e.to_string()))?;
+            let store = rowgate::build_store(sea_orm::DatabaseConnection::default())?;
+            let schema =
+                rowgate::graphql::build_schema(store, rowgate::graphql::SchemaOptions::default())
+                    .map_err(|e| StartupError::Schema(e.to_string()))?;
             print!("{}", schema.sdl());
             Ok(())
         }

@@ -1,9 +1,11 @@
 //! The GraphQL schema (async-graphql dynamic schema). No SQL is built here: resolvers call
 //! into the data layer and convert its errors exactly once, through [`AppError::to_graphql`].
 
+pub mod loaders;
 mod me;
 pub mod names;
 mod scalars;
+pub mod tables;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,10 +31,43 @@ pub struct RequestContext {
 /// The schema type served at `/graphql`.
 pub type GatewaySchema = Schema;
 
-/// Builds the schema. `db` is shared by every request; per-request data is a
-/// [`RequestContext`] attached to each request.
-pub fn build_schema(db: DatabaseConnection) -> Result<GatewaySchema, SchemaError> {
-    let query = Object::new("Query")
+/// Settings of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaOptions {
+    /// Largest `first`/`last`.
+    pub max_page_size: u64,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        Self { max_page_size: 100 }
+    }
+}
+
+/// Attaches the per-request data to `request`: who is asking, and fresh dataloaders that
+/// live for this request only.
+pub fn prepare(
+    request: async_graphql::Request,
+    store: &crate::planner::Store,
+    principal: Principal,
+    request_id: String,
+) -> async_graphql::Request {
+    let loaders = loaders::Loaders::new(store, &principal);
+    request
+        .data(RequestContext {
+            principal,
+            request_id,
+        })
+        .data(loaders)
+}
+
+/// Builds the schema over `store`. Per-request data is attached by [`prepare`].
+pub fn build_schema(
+    store: crate::planner::Store,
+    options: SchemaOptions,
+) -> Result<GatewaySchema, SchemaError> {
+    let db = store.db.clone();
+    let mut query = Object::new("Query")
         .description("Every read the principal may make.")
         .field(
             resolver_field("publicConfig", TypeRef::named_nn(scalars::JSON), |ctx| {
@@ -54,9 +89,25 @@ pub fn build_schema(db: DatabaseConnection) -> Result<GatewaySchema, SchemaError
             .description("The principal of this request: user, role, active tenant, tenants and platform roles."),
         );
 
-    let builder = Schema::build("Query", None, None).data(db).register(query);
+    let builder = Schema::build("Query", Some("Mutation"), None)
+        .data(db)
+        .data(store.clone())
+        .data(tables::PageCap(options.max_page_size));
     let builder = scalars::register(builder);
-    me::register(builder).finish()
+    let builder = me::register(builder);
+    let (builder, roots) = tables::register(builder, &store);
+    for field in roots.query {
+        query = query.field(field);
+    }
+    let mut mutation = Object::new("Mutation").description("Every write the principal may make.");
+    for field in roots
+        .mutation
+        .into_iter()
+        .chain(tables::notification_mutations())
+    {
+        mutation = mutation.field(field);
+    }
+    builder.register(query).register(mutation).finish()
 }
 
 /// The future a [`Resolver`] returns.

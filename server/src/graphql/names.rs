@@ -76,7 +76,11 @@ pub fn list_field(table: &str) -> String {
     let (head, last) = table.rsplit_once('_').map_or(("", table), |(h, l)| (h, l));
     let singular = singular_word(last);
     let plural = plural_word(&singular);
-    camel(&if head.is_empty() { plural } else { format!("{head}_{plural}") })
+    camel(&if head.is_empty() {
+        plural
+    } else {
+        format!("{head}_{plural}")
+    })
 }
 
 /// The root lookup-by-key field of a table (`post`, `tenantMember`, `systemConfig`).
@@ -128,11 +132,17 @@ pub fn to_one_name(fk: &crate::catalog::ForeignKey) -> String {
 /// `blocksByBlocker` when the child table references the parent more than once.
 pub fn to_many_name(catalog: &crate::catalog::Catalog, fk: &crate::catalog::ForeignKey) -> String {
     let base = list_field(fk.table);
-    let siblings = catalog
-        .table(fk.table)
-        .map_or(0, |t| t.foreign_keys.iter().filter(|f| f.ref_table == fk.ref_table).count());
+    let siblings = catalog.table(fk.table).map_or(0, |t| {
+        t.foreign_keys
+            .iter()
+            .filter(|f| f.ref_table == fk.ref_table)
+            .count()
+    });
     if siblings > 1 {
-        format!("{base}By{}", pascal(fk.column.strip_suffix("_id").unwrap_or(fk.column)))
+        format!(
+            "{base}By{}",
+            pascal(fk.column.strip_suffix("_id").unwrap_or(fk.column))
+        )
     } else {
         base
     }

@@ -7,6 +7,8 @@ use async_graphql::dynamic::{Scalar, SchemaBuilder};
 pub const UUID: &str = "UUID";
 /// Name of the date-time scalar (RFC 3339).
 pub const DATE_TIME: &str = "DateTime";
+/// Name of the 64-bit integer scalar.
+pub const BIG_INT: &str = "BigInt";
 /// Name of the JSON scalar.
 pub const JSON: &str = "JSON";
 
@@ -26,4 +28,9 @@ pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
                 .validator(|v| matches!(v, Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok())),
         )
         .register(Scalar::new(JSON).description("Any JSON value."))
+        .register(
+            Scalar::new(BIG_INT)
+                .description("A 64-bit integer.")
+                .validator(|v| matches!(v, Value::Number(n) if n.is_i64())),
+        )
 }

@@ -67,22 +67,30 @@ impl Store {
             select.and_where(condition);
         }
         for sort in &spec.order {
-            let column = meta
-                .column(sort.column)
-                .ok_or_else(|| AppError::BadUserInput(format!("unknown column `{}`", sort.column)))?;
+            let column = meta.column(sort.column).ok_or_else(|| {
+                AppError::BadUserInput(format!("unknown column `{}`", sort.column))
+            })?;
             filter::check_unmasked(self, compiler, meta, column)?;
         }
         Ok(())
     }
 
     /// A page of `table` for the root connection.
-    pub async fn page(&self, principal: &Principal, table: &str, spec: &ListSpec) -> AppResult<Page> {
+    pub async fn page(
+        &self,
+        principal: &Principal,
+        table: &str,
+        spec: &ListSpec,
+    ) -> AppResult<Page> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
         let mut select = self.readable_select(&compiler, meta, true);
         self.apply_spec(&compiler, meta, &mut select, spec)?;
         for sort in spec.sql_order() {
-            select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(&sort));
+            select.order_by(
+                (Alias::new(ROOT), Alias::new(sort.column)),
+                direction(&sort),
+            );
         }
         select.limit(spec.limit + 1).offset(spec.offset);
         let mut rows = self.fetch(&self.db, &compiler, meta, &select).await?;
@@ -144,16 +152,25 @@ impl Store {
         inner.and_where(Expr::col((Alias::new(ROOT), Alias::new(fk.column))).is_in(parent_values));
         let mut window = WindowStatement::partition_by((Alias::new(ROOT), Alias::new(fk.column)));
         for sort in spec.sql_order() {
-            window.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(&sort));
+            window.order_by(
+                (Alias::new(ROOT), Alias::new(sort.column)),
+                direction(&sort),
+            );
         }
-        inner.expr_window_as(Func::cust(Alias::new("ROW_NUMBER")), window, Alias::new(RANK));
+        inner.expr_window_as(
+            Func::cust(Alias::new("ROW_NUMBER")),
+            window,
+            Alias::new(RANK),
+        );
 
         let mut outer = Query::select();
         outer
             .column(Asterisk)
             .from_subquery(inner, Alias::new("w"))
             .and_where(Expr::col((Alias::new("w"), Alias::new(RANK))).gt(spec.offset))
-            .and_where(Expr::col((Alias::new("w"), Alias::new(RANK))).lte(spec.offset + spec.limit + 1))
+            .and_where(
+                Expr::col((Alias::new("w"), Alias::new(RANK))).lte(spec.offset + spec.limit + 1),
+            )
             .order_by((Alias::new("w"), Alias::new(fk.column)), Order::Asc)
             .order_by((Alias::new("w"), Alias::new(RANK)), Order::Asc);
         let rows = self.fetch(&self.db, &compiler, meta, &outer).await?;
@@ -161,7 +178,9 @@ impl Store {
         let limit = usize::try_from(spec.limit).unwrap_or(usize::MAX);
         let mut pages: HashMap<String, Page> = HashMap::new();
         for row in rows {
-            let page = pages.entry(key_text(row.get(fk.column).unwrap_or(&Json::Null))).or_default();
+            let page = pages
+                .entry(key_text(row.get(fk.column).unwrap_or(&Json::Null)))
+                .or_default();
             if page.rows.len() < limit {
                 page.rows.push(row);
             } else {
@@ -195,9 +214,17 @@ impl Store {
         self.apply_filter(&compiler, meta, &mut select, filter_value)?;
         let mut outputs: Vec<(String, &str, &'static str, ColType)> = Vec::new();
         for column in &meta.columns {
-            let numeric = matches!(column.ty, ColType::SmallInt | ColType::Int | ColType::BigInt);
+            let numeric = matches!(
+                column.ty,
+                ColType::SmallInt | ColType::Int | ColType::BigInt
+            );
             let ordered = numeric || column.ty == ColType::Timestamp;
-            if !ordered || self.policies.table(meta.name).is_some_and(|p| p.masks.iter().any(|(c, _)| c.name == column.name)) {
+            if !ordered
+                || self
+                    .policies
+                    .table(meta.name)
+                    .is_some_and(|p| p.masks.iter().any(|(c, _)| c.name == column.name))
+            {
                 continue;
             }
             let c = || Expr::col((Alias::new(ROOT), Alias::new(column.name)));
@@ -222,7 +249,10 @@ impl Store {
                 .map(|k| values::to_value(key_column, k))
                 .collect::<AppResult<Vec<_>>>()?;
             select
-                .expr_as(Expr::col((Alias::new(ROOT), Alias::new(column))), Alias::new("rg_group"))
+                .expr_as(
+                    Expr::col((Alias::new(ROOT), Alias::new(column))),
+                    Alias::new("rg_group"),
+                )
                 .and_where(Expr::col((Alias::new(ROOT), Alias::new(column))).is_in(parent_values))
                 .group_by_col((Alias::new(ROOT), Alias::new(column)));
         }

@@ -8,9 +8,9 @@
 use async_graphql::Value;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 
-use crate::graphql::names::{camel, enum_item};
 use crate::catalog::{ColType, ColumnMeta, ForeignKey, TableMeta};
 use crate::error::{AppError, AppResult};
+use crate::graphql::names::{camel, enum_item};
 use crate::planner::{Store, values};
 use crate::policy::compile::{Compiled, Compiler};
 
@@ -31,7 +31,9 @@ pub fn compile(
     depth: usize,
 ) -> AppResult<Expr> {
     if depth > MAX_FILTER_DEPTH {
-        return Err(bad(format!("filters nest deeper than {MAX_FILTER_DEPTH} levels")));
+        return Err(bad(format!(
+            "filters nest deeper than {MAX_FILTER_DEPTH} levels"
+        )));
     }
     let Value::Object(fields) = filter else {
         return Err(bad("a filter must be an object"));
@@ -51,9 +53,15 @@ pub fn compile(
                     .map(|item| compile(store, compiler, table, alias, item, depth + 1))
                     .collect::<AppResult<Vec<_>>>()?;
                 let combined = if name.as_str() == "and" {
-                    parts.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1"))
+                    parts
+                        .into_iter()
+                        .reduce(ExprTrait::and)
+                        .unwrap_or_else(|| Expr::cust("1=1"))
                 } else {
-                    parts.into_iter().reduce(ExprTrait::or).unwrap_or_else(|| Expr::cust("1=0"))
+                    parts
+                        .into_iter()
+                        .reduce(ExprTrait::or)
+                        .unwrap_or_else(|| Expr::cust("1=0"))
                 };
                 terms.push(combined);
             }
@@ -62,7 +70,11 @@ pub fn compile(
                 if let Some(column) = table.columns.iter().find(|c| camel(c.name) == field) {
                     check_unmasked(store, compiler, table, column)?;
                     terms.push(column_filter(store, table, alias, column, value)?);
-                } else if let Some(fk) = table.foreign_keys.iter().find(|fk| crate::graphql::names::to_one_name(fk) == field) {
+                } else if let Some(fk) = table
+                    .foreign_keys
+                    .iter()
+                    .find(|fk| crate::graphql::names::to_one_name(fk) == field)
+                {
                     terms.push(to_one(store, compiler, alias, fk, value, depth)?);
                 } else if let Some(fk) = store
                     .catalog
@@ -77,11 +89,19 @@ pub fn compile(
             }
         }
     }
-    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+    Ok(terms
+        .into_iter()
+        .reduce(ExprTrait::and)
+        .unwrap_or_else(|| Expr::cust("1=1")))
 }
 
 /// Refuses filtering (or ordering) on a column the principal may see only masked.
-pub fn check_unmasked(store: &Store, compiler: &Compiler<'_>, table: &TableMeta, column: &ColumnMeta) -> AppResult<()> {
+pub fn check_unmasked(
+    store: &Store,
+    compiler: &Compiler<'_>,
+    table: &TableMeta,
+    column: &ColumnMeta,
+) -> AppResult<()> {
     let Some(policy) = store.policies.table(table.name) else {
         return Ok(());
     };
@@ -104,25 +124,47 @@ fn col(alias: &str, column: &str) -> Expr {
 /// The JSON form of an operator's GraphQL value, typed for the column.
 fn operand(column: &ColumnMeta, value: &Value) -> AppResult<sea_orm::sea_query::Value> {
     let json = match (column.enum_values, value) {
-        (Some(_), Value::Enum(name)) => serde_json::Value::String(name.as_str().to_ascii_lowercase()),
+        (Some(_), Value::Enum(name)) => {
+            serde_json::Value::String(name.as_str().to_ascii_lowercase())
+        }
         _ => value
             .clone()
             .into_json()
             .map_err(|_| bad(format!("bad value for `{}`", camel(column.name))))?,
     };
     if serde_json::Value::is_null(&json) {
-        return Err(bad(format!("use `isNull` to match NULL in `{}`", camel(column.name))));
+        return Err(bad(format!(
+            "use `isNull` to match NULL in `{}`",
+            camel(column.name)
+        )));
     }
-    values::to_value(&ColumnMeta { nullable: false, ..column.clone() }, &json)
+    values::to_value(
+        &ColumnMeta {
+            nullable: false,
+            ..column.clone()
+        },
+        &json,
+    )
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
-fn column_filter(store: &Store, table: &TableMeta, alias: &str, column: &ColumnMeta, ops: &Value) -> AppResult<Expr> {
+fn column_filter(
+    store: &Store,
+    table: &TableMeta,
+    alias: &str,
+    column: &ColumnMeta,
+    ops: &Value,
+) -> AppResult<Expr> {
     let Value::Object(ops) = ops else {
-        return Err(bad(format!("the filter of `{}` must be an object", camel(column.name))));
+        return Err(bad(format!(
+            "the filter of `{}` must be an object",
+            camel(column.name)
+        )));
     };
     let c = || col(alias, column.name);
     let mut terms = Vec::new();
@@ -158,20 +200,30 @@ fn column_filter(store: &Store, table: &TableMeta, alias: &str, column: &ColumnM
             },
             ("like", ColType::Text) => c().like(text()?),
             ("ilike", ColType::Text) => Expr::expr(Func::lower(c())).like(text()?.to_lowercase()),
-            ("startsWith", ColType::Text) => {
-                c().like(sea_orm::sea_query::LikeExpr::new(format!("{}%", escape_like(&text()?))).escape('\\'))
-            }
-            ("contains", ColType::Text) => {
-                c().like(sea_orm::sea_query::LikeExpr::new(format!("%{}%", escape_like(&text()?))).escape('\\'))
-            }
+            ("startsWith", ColType::Text) => c().like(
+                sea_orm::sea_query::LikeExpr::new(format!("{}%", escape_like(&text()?)))
+                    .escape('\\'),
+            ),
+            ("contains", ColType::Text) => c().like(
+                sea_orm::sea_query::LikeExpr::new(format!("%{}%", escape_like(&text()?)))
+                    .escape('\\'),
+            ),
             ("hasKey", ColType::Json) => json_has_key(store, alias, column.name, &text()?),
             ("contains", ColType::Json) => json_contains(store, alias, column.name, value)?,
-            (other, _) => return Err(bad(format!("`{other}` does not apply to `{}`", camel(column.name)))),
+            (other, _) => {
+                return Err(bad(format!(
+                    "`{other}` does not apply to `{}`",
+                    camel(column.name)
+                )));
+            }
         };
         terms.push(term);
     }
     let _ = table;
-    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+    Ok(terms
+        .into_iter()
+        .reduce(ExprTrait::and)
+        .unwrap_or_else(|| Expr::cust("1=1")))
 }
 
 fn is_postgres(store: &Store) -> bool {
@@ -180,7 +232,10 @@ fn is_postgres(store: &Store) -> bool {
 
 fn json_has_key(store: &Store, alias: &str, column: &str, key: &str) -> Expr {
     if is_postgres(store) {
-        Expr::cust_with_exprs("jsonb_exists($1, $2)", [col(alias, column), Expr::val(key.to_owned())])
+        Expr::cust_with_exprs(
+            "jsonb_exists($1, $2)",
+            [col(alias, column), Expr::val(key.to_owned())],
+        )
     } else {
         Expr::cust_with_exprs(
             "json_type($1, '$.\"' || $2 || '\"') IS NOT NULL",
@@ -190,21 +245,32 @@ fn json_has_key(store: &Store, alias: &str, column: &str, key: &str) -> Expr {
 }
 
 fn json_contains(store: &Store, alias: &str, column: &str, value: &Value) -> AppResult<Expr> {
-    let json = value.clone().into_json().map_err(|_| bad("`contains` takes JSON"))?;
+    let json = value
+        .clone()
+        .into_json()
+        .map_err(|_| bad("`contains` takes JSON"))?;
     if is_postgres(store) {
         return Ok(Expr::cust_with_exprs(
             "$1 @> $2",
-            [col(alias, column), Expr::val(sea_orm::sea_query::Value::Json(Some(Box::new(json))))],
+            [
+                col(alias, column),
+                Expr::val(sea_orm::sea_query::Value::Json(Some(Box::new(json)))),
+            ],
         ));
     }
     // SQLite: containment of an object of scalars, key by key.
     let serde_json::Value::Object(map) = json else {
-        return Err(bad("on SQLite, JSON `contains` takes an object of scalar values"));
+        return Err(bad(
+            "on SQLite, JSON `contains` takes an object of scalar values",
+        ));
     };
     let mut terms = Vec::new();
     for (key, v) in map {
         let path = format!("$.\"{}\"", key.replace('"', ""));
-        let extracted = Expr::cust_with_exprs("json_extract($1, $2)", [col(alias, column), Expr::val(path)]);
+        let extracted = Expr::cust_with_exprs(
+            "json_extract($1, $2)",
+            [col(alias, column), Expr::val(path)],
+        );
         let term = match v {
             serde_json::Value::String(s) => extracted.eq(Expr::val(s)),
             serde_json::Value::Bool(b) => extracted.eq(Expr::val(i32::from(b))),
@@ -213,11 +279,18 @@ fn json_contains(store: &Store, alias: &str, column: &str, value: &Value) -> App
                 None => extracted.eq(Expr::val(n.as_f64().unwrap_or_default())),
             },
             serde_json::Value::Null => extracted.is_null(),
-            _ => return Err(bad("on SQLite, JSON `contains` takes an object of scalar values")),
+            _ => {
+                return Err(bad(
+                    "on SQLite, JSON `contains` takes an object of scalar values",
+                ));
+            }
         };
         terms.push(term);
     }
-    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+    Ok(terms
+        .into_iter()
+        .reduce(ExprTrait::and)
+        .unwrap_or_else(|| Expr::cust("1=1")))
 }
 
 fn fresh_alias(depth: usize) -> String {
@@ -225,7 +298,14 @@ fn fresh_alias(depth: usize) -> String {
 }
 
 /// `author: { … }`: the referenced row exists, is readable, and matches.
-fn to_one(store: &Store, compiler: &Compiler<'_>, alias: &str, fk: &ForeignKey, value: &Value, depth: usize) -> AppResult<Expr> {
+fn to_one(
+    store: &Store,
+    compiler: &Compiler<'_>,
+    alias: &str,
+    fk: &ForeignKey,
+    value: &Value,
+    depth: usize,
+) -> AppResult<Expr> {
     let parent = store.table(fk.ref_table)?;
     let inner = fresh_alias(depth);
     let mut select = Query::select();
@@ -239,7 +319,14 @@ fn to_one(store: &Store, compiler: &Compiler<'_>, alias: &str, fk: &ForeignKey, 
 }
 
 /// `comments: { some | none | every: { … } }` over readable related rows.
-fn to_many(store: &Store, compiler: &Compiler<'_>, alias: &str, fk: &ForeignKey, value: &Value, depth: usize) -> AppResult<Expr> {
+fn to_many(
+    store: &Store,
+    compiler: &Compiler<'_>,
+    alias: &str,
+    fk: &ForeignKey,
+    value: &Value,
+    depth: usize,
+) -> AppResult<Expr> {
     let child = store.table(fk.table)?;
     let Value::Object(quantifiers) = value else {
         return Err(bad("a relation filter takes `some`, `none` or `every`"));
@@ -275,5 +362,8 @@ fn to_many(store: &Store, compiler: &Compiler<'_>, alias: &str, fk: &ForeignKey,
         terms.push(term);
     }
     let _ = enum_item;
-    Ok(terms.into_iter().reduce(ExprTrait::and).unwrap_or_else(|| Expr::cust("1=1")))
+    Ok(terms
+        .into_iter()
+        .reduce(ExprTrait::and)
+        .unwrap_or_else(|| Expr::cust("1=1")))
 }

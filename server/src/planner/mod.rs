@@ -219,7 +219,11 @@ impl Store {
             select.and_where(filter);
         }
         check_compiled(&compiler)?;
-        let row = self.counted_query(&self.db, &select).await?.into_iter().next();
+        let row = self
+            .counted_query(&self.db, &select)
+            .await?
+            .into_iter()
+            .next();
         Ok(row
             .map(|r| r.try_get::<i64>("", "n"))
             .transpose()?

@@ -7,9 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use serde_json::json;
 
-use crate::graphql::names::camel;
 use crate::catalog::{ColType, TableMeta};
 use crate::error::{AppError, AppResult};
+use crate::graphql::names::camel;
 use crate::planner::values;
 use crate::policy::eval::Row;
 
@@ -50,7 +50,8 @@ impl ListSpec {
         self.filter
             .as_deref()
             .map(|text| {
-                let json: serde_json::Value = serde_json::from_str(text).map_err(|e| AppError::Internal(e.to_string()))?;
+                let json: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| AppError::Internal(e.to_string()))?;
                 Value::from_json(json).map_err(|e| AppError::Internal(e.to_string()))
             })
             .transpose()
@@ -79,20 +80,27 @@ fn signature(order: &[Sort]) -> Vec<String> {
 pub fn cursor(order: &[Sort], row: &Row) -> String {
     let values: Vec<_> = order
         .iter()
-        .map(|s| row.get(s.column).cloned().unwrap_or(serde_json::Value::Null))
+        .map(|s| {
+            row.get(s.column)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null)
+        })
         .collect();
     URL_SAFE_NO_PAD.encode(json!({ "o": signature(order), "v": values }).to_string())
 }
 
 fn decode_cursor(order: &[Sort], text: &str) -> AppResult<Vec<serde_json::Value>> {
     let malformed = || bad("malformed cursor");
-    let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| malformed())?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| malformed())?;
     let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
     let sig: Vec<String> = serde_json::from_value(json["o"].clone()).map_err(|_| malformed())?;
     if sig != signature(order) {
         return Err(bad("the cursor belongs to another ordering"));
     }
-    let values: Vec<serde_json::Value> = serde_json::from_value(json["v"].clone()).map_err(|_| malformed())?;
+    let values: Vec<serde_json::Value> =
+        serde_json::from_value(json["v"].clone()).map_err(|_| malformed())?;
     if values.len() != order.len() {
         return Err(malformed());
     }
@@ -100,7 +108,11 @@ fn decode_cursor(order: &[Sort], text: &str) -> AppResult<Vec<serde_json::Value>
 }
 
 /// Reads `filter`, `orderBy`, `first`, `after`, `last`, `before`, `offset`.
-pub fn parse(table: &TableMeta, args: &async_graphql::dynamic::ObjectAccessor<'_>, cap: u64) -> AppResult<ListSpec> {
+pub fn parse(
+    table: &TableMeta,
+    args: &async_graphql::dynamic::ObjectAccessor<'_>,
+    cap: u64,
+) -> AppResult<ListSpec> {
     let get = |name: &str| args.get(name).filter(|v| !v.is_null());
     let filter = get("filter")
         .map(|v| v.as_value().clone().into_json().map(|j| j.to_string()))
@@ -110,7 +122,9 @@ pub fn parse(table: &TableMeta, args: &async_graphql::dynamic::ObjectAccessor<'_
     if let Some(list) = get("orderBy") {
         let items = list.list().map_err(|_| bad("orderBy takes a list"))?;
         for item in items.iter() {
-            let name = item.enum_name().map_err(|_| bad("orderBy takes enum values"))?;
+            let name = item
+                .enum_name()
+                .map_err(|_| bad("orderBy takes enum values"))?;
             let (column, desc) = parse_order_item(table, name)?;
             if !order.iter().any(|s: &Sort| s.column == column) {
                 order.push(Sort { column, desc });
@@ -119,15 +133,21 @@ pub fn parse(table: &TableMeta, args: &async_graphql::dynamic::ObjectAccessor<'_
     }
     for key in &table.primary_key {
         if !order.iter().any(|s| s.column == *key) {
-            order.push(Sort { column: key, desc: false });
+            order.push(Sort {
+                column: key,
+                desc: false,
+            });
         }
     }
     let count = |name: &str| -> AppResult<Option<u64>> {
         match get(name) {
             None => Ok(None),
             Some(v) => {
-                let n = v.i64().map_err(|_| bad(format!("`{name}` must be an integer")))?;
-                let n = u64::try_from(n).map_err(|_| bad(format!("`{name}` cannot be negative")))?;
+                let n = v
+                    .i64()
+                    .map_err(|_| bad(format!("`{name}` must be an integer")))?;
+                let n =
+                    u64::try_from(n).map_err(|_| bad(format!("`{name}` cannot be negative")))?;
                 if n > cap && name != "offset" {
                     return Err(bad(format!("`{name}` is at most {cap}")));
                 }
@@ -135,7 +155,11 @@ pub fn parse(table: &TableMeta, args: &async_graphql::dynamic::ObjectAccessor<'_
             }
         }
     };
-    let (first, last, offset) = (count("first")?, count("last")?, count("offset")?.unwrap_or(0));
+    let (first, last, offset) = (
+        count("first")?,
+        count("last")?,
+        count("offset")?.unwrap_or(0),
+    );
     if first.is_some() && last.is_some() {
         return Err(bad("use `first` or `last`, not both"));
     }
@@ -145,8 +169,12 @@ pub fn parse(table: &TableMeta, args: &async_graphql::dynamic::ObjectAccessor<'_
     let backwards = last.is_some() || (before.is_some() && first.is_none());
     let cursor = match (after, before) {
         (Some(_), Some(_)) => return Err(bad("use `after` or `before`, not both")),
-        (Some(a), None) if !backwards => Some(serde_json::Value::Array(decode_cursor(&order, &a)?).to_string()),
-        (None, Some(b)) if backwards => Some(serde_json::Value::Array(decode_cursor(&order, &b)?).to_string()),
+        (Some(a), None) if !backwards => {
+            Some(serde_json::Value::Array(decode_cursor(&order, &a)?).to_string())
+        }
+        (None, Some(b)) if backwards => {
+            Some(serde_json::Value::Array(decode_cursor(&order, &b)?).to_string())
+        }
         (None, None) => None,
         _ => return Err(bad("`after` goes with `first`, `before` with `last`")),
     };
@@ -190,7 +218,8 @@ pub fn keyset(table: &TableMeta, alias: &str, spec: &ListSpec) -> AppResult<Opti
     let Some(text) = &spec.cursor else {
         return Ok(None);
     };
-    let values_: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|_| bad("malformed cursor"))?;
+    let values_: Vec<serde_json::Value> =
+        serde_json::from_str(text).map_err(|_| bad("malformed cursor"))?;
     let order = spec.sql_order();
     let mut disjuncts: Vec<Expr> = Vec::new();
     for i in 0..order.len() {
@@ -202,7 +231,11 @@ pub fn keyset(table: &TableMeta, alias: &str, spec: &ListSpec) -> AppResult<Opti
             let c = Expr::col((Alias::new(alias), Alias::new(column.name)));
             let value = &values_[j];
             if value.is_null() {
-                conj.push(if j < i { c.is_null() } else { Expr::cust("1=0") });
+                conj.push(if j < i {
+                    c.is_null()
+                } else {
+                    Expr::cust("1=0")
+                });
                 continue;
             }
             let v = Expr::val(values::to_value(column, value)?);

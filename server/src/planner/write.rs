@@ -57,6 +57,35 @@ impl Store {
 
     /// Inserts one row; `input` holds the client's columns. Returns the row as written.
     pub async fn insert(&self, ctx: WriteContext<'_>, table: &str, input: Row) -> AppResult<Row> {
+        let txn = self.db.begin().await?;
+        let row = self.insert_in(&txn, ctx, table, input).await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// Inserts several rows in one transaction: all of them or none.
+    pub async fn insert_many(
+        &self,
+        ctx: WriteContext<'_>,
+        table: &str,
+        inputs: Vec<Row>,
+    ) -> AppResult<Vec<Row>> {
+        let txn = self.db.begin().await?;
+        let mut rows = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            rows.push(self.insert_in(&txn, ctx, table, input).await?);
+        }
+        txn.commit().await?;
+        Ok(rows)
+    }
+
+    async fn insert_in(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: WriteContext<'_>,
+        table: &str,
+        input: Row,
+    ) -> AppResult<Row> {
         let meta = self.table(table)?;
         let policy = self.policy(table)?;
         let rule = policy
@@ -69,9 +98,8 @@ impl Store {
         }
         check_columns(meta, &input, &rule.columns, service, "set")?;
 
-        let txn = self.db.begin().await?;
         let mut row = input;
-        self.apply_presets(&txn, ctx.principal, meta, &rule.presets, &mut row, service)
+        self.apply_presets(txn, ctx.principal, meta, &rule.presets, &mut row, service)
             .await?;
         let stamp = timestamp_json(now());
         if meta.has("id") && meta.primary_key == ["id"] && row.get("id").is_none_or(Json::is_null) {
@@ -93,24 +121,87 @@ impl Store {
                 }
             }
             if !self
-                .candidate_satisfies(&txn, ctx.principal, meta, &row, &Pred::All(check))
+                .candidate_satisfies(txn, ctx.principal, meta, &row, &Pred::All(check))
                 .await?
             {
                 return Err(forbidden(&format!("insert this row into {table}")));
             }
         }
 
-        let written = self.insert_row(&txn, meta, &row).await?;
-        self.audit(&txn, ctx, meta, Action::Insert, None, Some(&written))
+        let written = self.insert_row(txn, meta, &row).await?;
+        self.audit(txn, ctx, meta, Action::Insert, None, Some(&written))
             .await?;
-        self.after_insert(&txn, ctx, policy, &written).await?;
-        txn.commit().await?;
+        self.after_insert(txn, ctx, policy, &written).await?;
         Ok(self.mask(ctx.principal, meta, written))
     }
 
     /// Updates the row with primary key `key` with `patch`. Returns the row as written.
     pub async fn update(
         &self,
+        ctx: WriteContext<'_>,
+        table: &str,
+        key: &Row,
+        patch: Row,
+    ) -> AppResult<Row> {
+        let txn = self.db.begin().await?;
+        let row = self.update_in(&txn, ctx, table, key, patch).await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// Applies `patch` to every readable row matching `filter`, in one transaction: all or
+    /// none (one row the principal may not change refuses the whole update).
+    pub async fn update_where(
+        &self,
+        ctx: WriteContext<'_>,
+        table: &str,
+        filter: &async_graphql::Value,
+        patch: Row,
+    ) -> AppResult<Vec<Row>> {
+        let txn = self.db.begin().await?;
+        let mut rows = Vec::new();
+        for key in self
+            .matching_keys(&txn, ctx.principal, table, filter)
+            .await?
+        {
+            rows.push(
+                self.update_in(&txn, ctx, table, &key, patch.clone())
+                    .await?,
+            );
+        }
+        txn.commit().await?;
+        Ok(rows)
+    }
+
+    /// Keys of the readable rows of `table` matching `filter`.
+    async fn matching_keys(
+        &self,
+        txn: &DatabaseTransaction,
+        principal: &Principal,
+        table: &str,
+        filter: &async_graphql::Value,
+    ) -> AppResult<Vec<Row>> {
+        let meta = self.table(table)?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = self.readable_select(&compiler, meta, false);
+        select.and_where(super::filter::compile(
+            self, &compiler, meta, ROOT, filter, 0,
+        )?);
+        let rows = self.fetch(txn, &compiler, meta, &select).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                meta.primary_key
+                    .iter()
+                    .map(|k| ((*k).to_owned(), row.get(*k).cloned().unwrap_or(Json::Null)))
+                    .collect()
+            })
+            .collect())
+    }
+
+    async fn update_in(
+        &self,
+        txn: &DatabaseTransaction,
         ctx: WriteContext<'_>,
         table: &str,
         key: &Row,
@@ -143,8 +234,7 @@ impl Store {
             return Err(AppError::BadUserInput("the patch changes nothing".into()));
         }
 
-        let txn = self.db.begin().await?;
-        let old = self.load_readable(&txn, ctx.principal, meta, key).await?;
+        let old = self.load_readable(txn, ctx.principal, meta, key).await?;
         if !service {
             let mut using = vec![access_pred(&rule.using)];
             for (column, pred) in &rule.column_checks {
@@ -153,7 +243,7 @@ impl Store {
                 }
             }
             if !self
-                .candidate_satisfies(&txn, ctx.principal, meta, &old, &Pred::All(using))
+                .candidate_satisfies(txn, ctx.principal, meta, &old, &Pred::All(using))
                 .await?
             {
                 return Err(forbidden(&format!("change this row of {table}")));
@@ -173,47 +263,71 @@ impl Store {
         }
         if !service
             && !self
-                .candidate_satisfies(&txn, ctx.principal, meta, &new, &rule.check)
+                .candidate_satisfies(txn, ctx.principal, meta, &new, &rule.check)
                 .await?
         {
             return Err(forbidden(&format!("write this row into {table}")));
         }
         if policy.effects.contains(&Effect::KeepLastOwner) {
-            keep_last_owner(&txn, &old, Some(&new)).await?;
+            keep_last_owner(txn, &old, Some(&new)).await?;
         }
-        let written = self.update_row(&txn, meta, key, &old, &new).await?;
-        self.audit(&txn, ctx, meta, Action::Update, Some(&old), Some(&written))
+        let written = self.update_row(txn, meta, key, &old, &new).await?;
+        self.audit(txn, ctx, meta, Action::Update, Some(&old), Some(&written))
             .await?;
-        txn.commit().await?;
         Ok(self.mask(ctx.principal, meta, written))
     }
 
     /// Deletes the row with primary key `key` (soft on tables with `deleted_at`). Returns
     /// the row as it was (with `deleted_at` set, for a soft delete).
     pub async fn delete(&self, ctx: WriteContext<'_>, table: &str, key: &Row) -> AppResult<Row> {
+        let txn = self.db.begin().await?;
+        let row = self.delete_in(&txn, ctx, table, key).await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// Deletes every readable row matching `filter`, in one transaction: all or none.
+    pub async fn delete_where(
+        &self,
+        ctx: WriteContext<'_>,
+        table: &str,
+        filter: &async_graphql::Value,
+    ) -> AppResult<Vec<Row>> {
+        let txn = self.db.begin().await?;
+        let mut rows = Vec::new();
+        for key in self
+            .matching_keys(&txn, ctx.principal, table, filter)
+            .await?
+        {
+            rows.push(self.delete_in(&txn, ctx, table, &key).await?);
+        }
+        txn.commit().await?;
+        Ok(rows)
+    }
+
+    async fn delete_in(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: WriteContext<'_>,
+        table: &str,
+        key: &Row,
+    ) -> AppResult<Row> {
         let meta = self.table(table)?;
         let policy = self.policy(table)?;
         if policy.delete == Access::Never {
             return Err(forbidden(&format!("delete from {table}")));
         }
         let service = ctx.principal.role == Role::ServiceRole;
-        let txn = self.db.begin().await?;
-        let old = self.load_readable(&txn, ctx.principal, meta, key).await?;
+        let old = self.load_readable(txn, ctx.principal, meta, key).await?;
         if !service
             && !self
-                .candidate_satisfies(
-                    &txn,
-                    ctx.principal,
-                    meta,
-                    &old,
-                    &access_pred(&policy.delete),
-                )
+                .candidate_satisfies(txn, ctx.principal, meta, &old, &access_pred(&policy.delete))
                 .await?
         {
             return Err(forbidden(&format!("delete this row of {table}")));
         }
         if policy.effects.contains(&Effect::KeepLastOwner) {
-            keep_last_owner(&txn, &old, None).await?;
+            keep_last_owner(txn, &old, None).await?;
         }
         let result = match policy.soft_delete {
             Some(deleted_at) => {
@@ -223,8 +337,8 @@ impl Store {
                 if meta.has("updated_at") {
                     new.insert("updated_at".into(), stamp);
                 }
-                let written = self.update_row(&txn, meta, key, &old, &new).await?;
-                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), Some(&written))
+                let written = self.update_row(txn, meta, key, &old, &new).await?;
+                self.audit(txn, ctx, meta, Action::Delete, Some(&old), Some(&written))
                     .await?;
                 written
             }
@@ -240,12 +354,11 @@ impl Store {
                     );
                 }
                 txn.execute(&delete).await.map_err(write_error)?;
-                self.audit(&txn, ctx, meta, Action::Delete, Some(&old), None)
+                self.audit(txn, ctx, meta, Action::Delete, Some(&old), None)
                     .await?;
                 old
             }
         };
-        txn.commit().await?;
         Ok(self.mask(ctx.principal, meta, result))
     }
 

@@ -5,7 +5,8 @@
 //! `EXISTS` subqueries. Facts that settle a branch at compile time fold it away: a principal
 //! with no memberships gets no `tenant_id IN ()` at all, only `FALSE` for that branch.
 
-use std::cell::{Cell, RefCell};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, Value};
 
@@ -84,8 +85,8 @@ const MAX_DEPTH: usize = 6;
 pub struct Compiler<'a> {
     policies: &'a PolicySet,
     principal: &'a Principal,
-    next_alias: Cell<usize>,
-    problems: RefCell<Vec<String>>,
+    next_alias: AtomicUsize,
+    problems: Mutex<Vec<String>>,
 }
 
 impl<'a> Compiler<'a> {
@@ -94,25 +95,34 @@ impl<'a> Compiler<'a> {
         Self {
             policies,
             principal,
-            next_alias: Cell::new(0),
-            problems: RefCell::new(Vec::new()),
+            next_alias: AtomicUsize::new(0),
+            problems: Mutex::new(Vec::new()),
         }
     }
 
     /// Declaration errors met while compiling (unresolvable columns, recursion too deep).
     /// Each one compiled to FALSE: the gateway fails closed.
     pub fn problems(&self) -> Vec<String> {
-        self.problems.borrow().clone()
+        self.problems
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 
     fn problem(&self, text: String) -> Compiled {
-        self.problems.borrow_mut().push(text);
+        self.note(text);
         Compiled::False
     }
 
+    fn note(&self, text: String) {
+        match self.problems.lock() {
+            Ok(mut problems) => problems.push(text),
+            Err(poisoned) => poisoned.into_inner().push(text),
+        }
+    }
+
     fn fresh_alias(&self) -> String {
-        let n = self.next_alias.get();
-        self.next_alias.set(n + 1);
+        let n = self.next_alias.fetch_add(1, Ordering::Relaxed);
         format!("p{n}")
     }
 
@@ -167,9 +177,7 @@ impl<'a> Compiler<'a> {
         match frames.iter().rev().find(|f| f.table == col.table) {
             Some(frame) => Expr::col((Alias::new(frame.alias.clone()), Alias::new(col.name))),
             None => {
-                self.problems
-                    .borrow_mut()
-                    .push(format!("column {}.{} is not in scope", col.table, col.name));
+                self.note(format!("column {}.{} is not in scope", col.table, col.name));
                 Expr::Constant(Value::from(false))
             }
         }

@@ -1,0 +1,203 @@
+//! Per-request dataloaders for relations. They are created for each request with its
+//! principal and never shared: a loader that outlived its request could answer one
+//! principal's request with another's rows. Keys carry everything the answer depends on
+//! (relation, arguments, parent), and the principal is fixed for the loader's life.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use serde_json::Value as Json;
+
+use crate::catalog::ForeignKey;
+use crate::error::AppError;
+use crate::planner::Store;
+use crate::planner::batch::{Aggregate, Page};
+use crate::planner::page::ListSpec;
+use crate::policy::Principal;
+use crate::policy::eval::Row;
+
+/// A loader failure, shared by every key of the batch that failed.
+#[derive(Debug, Clone)]
+pub struct LoadError(pub Arc<AppError>);
+
+impl From<AppError> for LoadError {
+    fn from(err: AppError) -> Self {
+        Self(Arc::new(err))
+    }
+}
+
+/// The loaders of one request.
+pub struct Loaders {
+    /// To-one relations.
+    pub one: DataLoader<RelationLoader>,
+    /// To-many relations (pages).
+    pub many: DataLoader<RelationLoader>,
+    /// Counts and aggregates of to-many relations.
+    pub aggregates: DataLoader<RelationLoader>,
+}
+
+impl std::fmt::Debug for Loaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Loaders")
+    }
+}
+
+impl Loaders {
+    /// Fresh loaders for one request of `principal`.
+    pub fn new(store: &Store, principal: &Principal) -> Self {
+        let loader = || RelationLoader {
+            store: store.clone(),
+            principal: principal.clone(),
+        };
+        Self {
+            one: DataLoader::new(loader(), tokio::spawn),
+            many: DataLoader::new(loader(), tokio::spawn),
+            aggregates: DataLoader::new(loader(), tokio::spawn),
+        }
+    }
+}
+
+/// Loads relations for one principal.
+#[derive(Debug)]
+pub struct RelationLoader {
+    store: Store,
+    principal: Principal,
+}
+
+/// A row of `table` whose `column` has `value` (to-one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OneKey {
+    /// Referenced table.
+    pub table: &'static str,
+    /// Referenced (key) column.
+    pub column: &'static str,
+    /// Key value, as text.
+    pub value: String,
+}
+
+/// The page of `fk.table` rows referencing `parent` (to-many).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ManyKey {
+    /// The relation.
+    pub fk: ForeignKey,
+    /// Its connection arguments.
+    pub spec: Arc<ListSpec>,
+    /// Parent key value, as text.
+    pub parent: String,
+}
+
+/// Count and aggregates of `fk.table` rows referencing `parent` matching `filter`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AggregateKey {
+    /// The relation.
+    pub fk: ForeignKey,
+    /// The filter, as JSON text.
+    pub filter: Option<String>,
+    /// Parent key value, as text.
+    pub parent: String,
+}
+
+fn group<K: Clone, G: Eq + std::hash::Hash>(
+    keys: &[K],
+    by: impl Fn(&K) -> G,
+) -> HashMap<G, Vec<K>> {
+    let mut groups: HashMap<G, Vec<K>> = HashMap::new();
+    for key in keys {
+        groups.entry(by(key)).or_default().push(key.clone());
+    }
+    groups
+}
+
+impl Loader<OneKey> for RelationLoader {
+    type Value = Row;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[OneKey]) -> Result<HashMap<OneKey, Row>, LoadError> {
+        let mut out = HashMap::new();
+        for ((table, column), keys) in group(keys, |k| (k.table, k.column)) {
+            let values: Vec<Json> = keys.iter().map(|k| Json::String(k.value.clone())).collect();
+            let rows = self
+                .store
+                .rows_by(&self.principal, table, column, &values)
+                .await?;
+            for key in keys {
+                if let Some(row) = rows.get(&key.value) {
+                    out.insert(key, row.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<ManyKey> for RelationLoader {
+    type Value = Page;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ManyKey]) -> Result<HashMap<ManyKey, Page>, LoadError> {
+        let mut out = HashMap::new();
+        for ((fk, spec), keys) in group(keys, |k| (k.fk, k.spec.clone())) {
+            let parents: Vec<Json> = keys
+                .iter()
+                .map(|k| Json::String(k.parent.clone()))
+                .collect();
+            let mut pages = self
+                .store
+                .children(&self.principal, &fk, &spec, &parents)
+                .await?;
+            for key in keys {
+                let page = pages.remove(&key.parent).unwrap_or_default();
+                out.insert(key, page);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<AggregateKey> for RelationLoader {
+    type Value = Aggregate;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[AggregateKey],
+    ) -> Result<HashMap<AggregateKey, Aggregate>, LoadError> {
+        let mut out = HashMap::new();
+        for ((fk, filter), keys) in group(keys, |k| (k.fk, k.filter.clone())) {
+            let parents: Vec<Json> = keys
+                .iter()
+                .map(|k| Json::String(k.parent.clone()))
+                .collect();
+            let filter_value = filter
+                .as_deref()
+                .map(|text| {
+                    serde_json::from_str::<Json>(text)
+                        .map_err(|e| AppError::Internal(e.to_string()))
+                        .and_then(|j| {
+                            async_graphql::Value::from_json(j)
+                                .map_err(|e| AppError::Internal(e.to_string()))
+                        })
+                })
+                .transpose()?;
+            let mut aggregates = self
+                .store
+                .aggregate(
+                    &self.principal,
+                    fk.table,
+                    filter_value.as_ref(),
+                    Some((fk.column, &parents)),
+                )
+                .await?;
+            for key in keys {
+                let aggregate = aggregates.remove(&key.parent).unwrap_or_else(|| {
+                    let mut empty = Aggregate::new();
+                    empty.insert("count".into(), Json::from(0));
+                    empty
+                });
+                out.insert(key, aggregate);
+            }
+        }
+        Ok(out)
+    }
+}

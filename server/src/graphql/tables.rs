@@ -1,0 +1,1132 @@
+//! The part of the schema built from the catalog and the policies: for every table an
+//! object type, its enums, filter, ordering, connection, edge and aggregate types, a root
+//! list and lookup by key, relations both ways, and the mutations its policy allows.
+//! Adding a table needs no code here.
+
+use std::sync::Arc;
+
+use async_graphql::dynamic::{
+    Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext,
+    SchemaBuilder, TypeRef,
+};
+use async_graphql::{Name, Value};
+use serde_json::Value as Json;
+
+use super::loaders::{AggregateKey, Loaders, ManyKey, OneKey};
+use super::names::{
+    camel, enum_item, list_field, one_field, pascal, snake, to_many_name, to_one_name, type_name,
+};
+use super::{RequestContext, scalars, value_field};
+use crate::catalog::{ColType, ColumnMeta, ForeignKey, TableMeta};
+use crate::error::{AppError, AppResult};
+use crate::planner::batch::{Page, key_text};
+use crate::planner::page::{self, ListSpec};
+use crate::planner::{Store, WriteContext};
+use crate::policy::eval::Row;
+use crate::policy::{Access, TablePolicy};
+
+/// Largest `first`/`last` a client may ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct PageCap(pub u64);
+
+/// A row as the parent value of its fields.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its table.
+    pub table: &'static str,
+    /// Its values, by column.
+    pub row: Row,
+}
+
+/// Where a connection's rows came from (for `totalCount` and `aggregate`).
+#[derive(Debug, Clone)]
+enum Source {
+    Root,
+    Relation { fk: ForeignKey, parent: String },
+}
+
+/// A resolved connection.
+#[derive(Debug, Clone)]
+struct Connection {
+    table: &'static str,
+    page: Page,
+    spec: ListSpec,
+    source: Source,
+}
+
+/// An edge of a connection.
+#[derive(Debug, Clone)]
+struct Edge {
+    node: Node,
+    cursor: String,
+}
+
+fn bad(message: impl Into<String>) -> AppError {
+    AppError::BadUserInput(message.into())
+}
+
+fn request<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a RequestContext> {
+    ctx.data::<RequestContext>()
+        .map_err(|_| AppError::Internal("request context missing".into()))
+}
+
+fn store<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a Store> {
+    ctx.data::<Store>()
+        .map_err(|_| AppError::Internal("store missing".into()))
+}
+
+fn loaders<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a Loaders> {
+    ctx.data::<Loaders>()
+        .map_err(|_| AppError::Internal("loaders missing".into()))
+}
+
+fn cap(ctx: &ResolverContext<'_>) -> u64 {
+    ctx.data::<PageCap>().map_or(100, |c| c.0)
+}
+
+fn load_error(err: super::loaders::LoadError) -> AppError {
+    match err.0.code() {
+        crate::error::ErrorCode::BadUserInput => AppError::BadUserInput(err.0.to_string()),
+        crate::error::ErrorCode::Forbidden => AppError::Forbidden(err.0.to_string()),
+        _ => AppError::Internal(err.0.to_string()),
+    }
+}
+
+/// Wraps a resolver returning `AppResult`; converts errors once, with the request id.
+fn resolve<F>(name: impl Into<String>, ty: TypeRef, f: F) -> Field
+where
+    F: for<'a> Fn(
+            ResolverContext<'a>,
+        ) -> std::pin::Pin<
+            Box<dyn Future<Output = AppResult<Option<FieldValue<'a>>>> + Send + 'a>,
+        > + Send
+        + Sync
+        + 'static,
+{
+    let f = Arc::new(f);
+    Field::new(name, ty, move |ctx| {
+        let f = f.clone();
+        FieldFuture::new(async move {
+            let request_id = ctx
+                .data_opt::<RequestContext>()
+                .map(|r| r.request_id.clone())
+                .unwrap_or_default();
+            f(ctx).await.map_err(|e| e.to_graphql(&request_id))
+        })
+    })
+}
+
+// ---------------------------------------------------------------- names of generated types
+
+fn enum_type(table: &TableMeta, column: &ColumnMeta) -> String {
+    format!("{}{}", type_name(table.name), pascal(column.name))
+}
+
+fn filter_type(table: &str) -> String {
+    format!("{}Filter", type_name(table))
+}
+
+fn list_filter_type(table: &str) -> String {
+    format!("{}ListFilter", type_name(table))
+}
+
+fn order_type(table: &str) -> String {
+    format!("{}OrderBy", type_name(table))
+}
+
+fn connection_type(table: &str) -> String {
+    format!("{}Connection", type_name(table))
+}
+
+fn edge_type(table: &str) -> String {
+    format!("{}Edge", type_name(table))
+}
+
+fn aggregate_type(table: &str) -> String {
+    format!("{}Aggregate", type_name(table))
+}
+
+fn scalar_of(table: &TableMeta, column: &ColumnMeta) -> String {
+    if column.enum_values.is_some() {
+        return enum_type(table, column);
+    }
+    match column.ty {
+        ColType::Uuid => scalars::UUID.into(),
+        ColType::Text => TypeRef::STRING.into(),
+        ColType::Bool => TypeRef::BOOLEAN.into(),
+        ColType::SmallInt | ColType::Int => TypeRef::INT.into(),
+        ColType::BigInt => scalars::BIG_INT.into(),
+        ColType::Json => scalars::JSON.into(),
+        ColType::Timestamp => scalars::DATE_TIME.into(),
+    }
+}
+
+fn masked(policy: Option<&TablePolicy>, column: &ColumnMeta) -> bool {
+    policy.is_some_and(|p| p.masks.iter().any(|(c, _)| c.name == column.name))
+}
+
+// ---------------------------------------------------------------- values in and out
+
+/// A stored value as GraphQL shows it (enums in SCREAMING case).
+fn output(column: &ColumnMeta, json: &Json) -> Option<Value> {
+    match json {
+        Json::Null => None,
+        Json::String(s) if column.enum_values.is_some() => {
+            Some(Value::Enum(Name::new(enum_item(s))))
+        }
+        other => Value::from_json(other.clone()).ok(),
+    }
+}
+
+/// A GraphQL input object (camelCase, enums) as a row (snake_case, stored values).
+fn input_row(table: &TableMeta, value: &Value) -> AppResult<Row> {
+    let Value::Object(fields) = value else {
+        return Err(bad("the input must be an object"));
+    };
+    let mut row = Row::new();
+    for (name, v) in fields {
+        let column = snake(name.as_str());
+        let meta = table
+            .column(&column)
+            .ok_or_else(|| bad(format!("unknown field `{name}`")))?;
+        let json = match (meta.enum_values, v) {
+            (Some(_), Value::Enum(item)) => Json::String(item.as_str().to_ascii_lowercase()),
+            _ => v
+                .clone()
+                .into_json()
+                .map_err(|_| bad(format!("bad value for `{name}`")))?,
+        };
+        row.insert(column, json);
+    }
+    Ok(row)
+}
+
+/// The primary key named by a field's arguments (one argument per key column).
+fn key_from_args(table: &TableMeta, ctx: &ResolverContext<'_>) -> AppResult<Row> {
+    let mut key = Row::new();
+    for column in &table.primary_key {
+        let arg = ctx
+            .args
+            .get(&camel(column))
+            .ok_or_else(|| bad(format!("`{}` is required", camel(column))))?;
+        let json = arg
+            .as_value()
+            .clone()
+            .into_json()
+            .map_err(|_| bad(format!("bad value for `{}`", camel(column))))?;
+        key.insert((*column).to_owned(), json);
+    }
+    Ok(key)
+}
+
+fn node_value(table: &'static str, row: Row) -> FieldValue<'static> {
+    FieldValue::owned_any(Node { table, row })
+}
+
+fn nodes(table: &'static str, rows: Vec<Row>) -> FieldValue<'static> {
+    FieldValue::list(rows.into_iter().map(|row| node_value(table, row)))
+}
+
+// ---------------------------------------------------------------- the schema
+
+/// The fields a table adds to the root query and mutation types.
+#[derive(Default)]
+#[expect(
+    missing_debug_implementations,
+    reason = "async-graphql's Field is not Debug"
+)]
+pub struct RootFields {
+    /// Query fields.
+    pub query: Vec<Field>,
+    /// Mutation fields.
+    pub mutation: Vec<Field>,
+}
+
+/// Registers every table's types and returns their root fields.
+pub fn register(mut builder: SchemaBuilder, store: &Store) -> (SchemaBuilder, RootFields) {
+    let mut roots = RootFields::default();
+    builder = register_shared(builder);
+    for table in store.catalog.tables() {
+        let policy = store.policies.table(table.name);
+        builder = register_table(builder, store, table, policy);
+        roots.query.push(list_root(table));
+        roots.query.push(one_root(table));
+        if let Some(policy) = policy {
+            roots.mutation.extend(mutations(table, policy));
+        }
+    }
+    (builder, roots)
+}
+
+fn operator_input(name: &str, ty: &str, extra: &[(&str, TypeRef)]) -> InputObject {
+    let mut input = InputObject::new(name)
+        .field(InputValue::new("eq", TypeRef::named(ty)))
+        .field(InputValue::new("neq", TypeRef::named(ty)))
+        .field(InputValue::new("in", TypeRef::named_nn_list(ty)))
+        .field(InputValue::new("notIn", TypeRef::named_nn_list(ty)))
+        .field(InputValue::new("isNull", TypeRef::named(TypeRef::BOOLEAN)));
+    for (field, ty) in extra {
+        input = input.field(InputValue::new(*field, ty.clone()));
+    }
+    input
+}
+
+fn ordered(ty: &str) -> Vec<(&'static str, TypeRef)> {
+    ["gt", "gte", "lt", "lte"]
+        .into_iter()
+        .map(|op| (op, TypeRef::named(ty)))
+        .collect()
+}
+
+fn register_shared(builder: SchemaBuilder) -> SchemaBuilder {
+    let mut text_ops = ordered(TypeRef::STRING);
+    for op in ["like", "ilike", "startsWith", "contains"] {
+        text_ops.push((op, TypeRef::named(TypeRef::STRING)));
+    }
+    builder
+        .register(operator_input("UUIDFilter", scalars::UUID, &[]))
+        .register(operator_input("StringFilter", TypeRef::STRING, &text_ops))
+        .register(operator_input(
+            "IntFilter",
+            TypeRef::INT,
+            &ordered(TypeRef::INT),
+        ))
+        .register(operator_input(
+            "BigIntFilter",
+            scalars::BIG_INT,
+            &ordered(scalars::BIG_INT),
+        ))
+        .register(operator_input("BooleanFilter", TypeRef::BOOLEAN, &[]))
+        .register(operator_input(
+            "DateTimeFilter",
+            scalars::DATE_TIME,
+            &ordered(scalars::DATE_TIME),
+        ))
+        .register(
+            InputObject::new("JSONFilter")
+                .field(InputValue::new("contains", TypeRef::named(scalars::JSON)))
+                .field(InputValue::new("hasKey", TypeRef::named(TypeRef::STRING)))
+                .field(InputValue::new("isNull", TypeRef::named(TypeRef::BOOLEAN))),
+        )
+        .register(
+            Object::new("PageInfo")
+                .field(value_field(
+                    "hasNextPage",
+                    "hasNextPage",
+                    TypeRef::named_nn(TypeRef::BOOLEAN),
+                ))
+                .field(value_field(
+                    "hasPreviousPage",
+                    "hasPreviousPage",
+                    TypeRef::named_nn(TypeRef::BOOLEAN),
+                ))
+                .field(value_field(
+                    "startCursor",
+                    "startCursor",
+                    TypeRef::named(TypeRef::STRING),
+                ))
+                .field(value_field(
+                    "endCursor",
+                    "endCursor",
+                    TypeRef::named(TypeRef::STRING),
+                )),
+        )
+}
+
+fn filter_operator_type(table: &TableMeta, column: &ColumnMeta) -> String {
+    if column.enum_values.is_some() {
+        return format!("{}Filter", enum_type(table, column));
+    }
+    match column.ty {
+        ColType::Uuid => "UUIDFilter",
+        ColType::Text => "StringFilter",
+        ColType::Bool => "BooleanFilter",
+        ColType::SmallInt | ColType::Int => "IntFilter",
+        ColType::BigInt => "BigIntFilter",
+        ColType::Json => "JSONFilter",
+        ColType::Timestamp => "DateTimeFilter",
+    }
+    .to_owned()
+}
+
+fn register_table(
+    mut builder: SchemaBuilder,
+    store: &Store,
+    table: &TableMeta,
+    policy: Option<&TablePolicy>,
+) -> SchemaBuilder {
+    let type_name_ = type_name(table.name);
+    let name: &'static str = table.name;
+
+    // Enums and their filters.
+    for column in &table.columns {
+        if let Some(values) = column.enum_values {
+            let enum_name = enum_type(table, column);
+            builder = builder
+                .register(Enum::new(&enum_name).items(values.iter().map(|v| enum_item(v))))
+                .register(operator_input(
+                    &format!("{enum_name}Filter"),
+                    &enum_name,
+                    &[],
+                ));
+        }
+    }
+
+    // The object type.
+    let mut object = Object::new(&type_name_).description(format!("A row of `{}`.", table.name));
+    for column in &table.columns {
+        let scalar = scalar_of(table, column);
+        let ty = if column.nullable || masked(policy, column) {
+            TypeRef::named(scalar)
+        } else {
+            TypeRef::named_nn(scalar)
+        };
+        let column_meta = column.clone();
+        object = object.field(Field::new(camel(column.name), ty, move |ctx| {
+            let column_meta = column_meta.clone();
+            FieldFuture::new(async move {
+                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                Ok(node
+                    .row
+                    .get(column_meta.name)
+                    .and_then(|json| output(&column_meta, json))
+                    .map(FieldValue::value))
+            })
+        }));
+    }
+    for fk in &table.foreign_keys {
+        object = object.field(to_one_field(fk));
+    }
+    for fk in store.catalog.referencing(table.name) {
+        object = object.field(connection_args(to_many_field(&store.catalog, fk)));
+    }
+    builder = builder.register(object);
+
+    // Filter, relation filter and ordering inputs.
+    let mut filter = InputObject::new(filter_type(name))
+        .field(InputValue::new(
+            "and",
+            TypeRef::named_nn_list(filter_type(name)),
+        ))
+        .field(InputValue::new(
+            "or",
+            TypeRef::named_nn_list(filter_type(name)),
+        ))
+        .field(InputValue::new("not", TypeRef::named(filter_type(name))));
+    for column in &table.columns {
+        filter = filter.field(InputValue::new(
+            camel(column.name),
+            TypeRef::named(filter_operator_type(table, column)),
+        ));
+    }
+    for fk in &table.foreign_keys {
+        filter = filter.field(InputValue::new(
+            to_one_name(fk),
+            TypeRef::named(filter_type(fk.ref_table)),
+        ));
+    }
+    for fk in store.catalog.referencing(table.name) {
+        filter = filter.field(InputValue::new(
+            to_many_name(&store.catalog, &fk),
+            TypeRef::named(list_filter_type(fk.table)),
+        ));
+    }
+    builder = builder.register(filter).register(
+        InputObject::new(list_filter_type(name))
+            .field(InputValue::new("some", TypeRef::named(filter_type(name))))
+            .field(InputValue::new("none", TypeRef::named(filter_type(name))))
+            .field(InputValue::new("every", TypeRef::named(filter_type(name)))),
+    );
+    let mut order = Enum::new(order_type(name));
+    for column in page::sortable(table) {
+        let upper = column.name.to_ascii_uppercase();
+        order = order
+            .item(format!("{upper}_ASC"))
+            .item(format!("{upper}_DESC"));
+    }
+    builder = builder.register(order);
+
+    // Connection, edge, aggregate.
+    builder = builder.register(connection_object(table)).register(
+        Object::new(edge_type(name))
+            .field(Field::new(
+                "cursor",
+                TypeRef::named_nn(TypeRef::STRING),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let edge = ctx.parent_value.try_downcast_ref::<Edge>()?;
+                        Ok(Some(FieldValue::value(Value::String(edge.cursor.clone()))))
+                    })
+                },
+            ))
+            .field(Field::new(
+                "node",
+                TypeRef::named_nn(type_name(name)),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let edge = ctx.parent_value.try_downcast_ref::<Edge>()?;
+                        Ok(Some(FieldValue::owned_any(edge.node.clone())))
+                    })
+                },
+            )),
+    );
+    builder = register_aggregate(builder, table, policy);
+
+    // Mutation inputs.
+    if let Some(policy) = policy {
+        if let Some(insert) = policy
+            .insert
+            .as_ref()
+            .filter(|i| i.check != Access::Never && !i.columns.is_empty())
+        {
+            let mut input = InputObject::new(format!("Create{type_name_}Input"));
+            for col in &insert.columns {
+                if let Some(column) = table.column(col.name) {
+                    input = input.field(InputValue::new(
+                        camel(column.name),
+                        TypeRef::named(scalar_of(table, column)),
+                    ));
+                }
+            }
+            builder = builder.register(input);
+        }
+        if let Some(update) = policy
+            .update
+            .as_ref()
+            .filter(|u| u.using != Access::Never && !u.columns.is_empty())
+        {
+            let mut patch = InputObject::new(format!("{type_name_}Patch"));
+            for col in &update.columns {
+                if let Some(column) = table.column(col.name) {
+                    patch = patch.field(InputValue::new(
+                        camel(column.name),
+                        TypeRef::named(scalar_of(table, column)),
+                    ));
+                }
+            }
+            builder = builder.register(patch);
+        }
+    }
+    builder
+}
+
+fn aggregate_columns(
+    table: &TableMeta,
+    policy: Option<&TablePolicy>,
+) -> (Vec<ColumnMeta>, Vec<ColumnMeta>) {
+    let usable = |c: &&ColumnMeta| !masked(policy, c);
+    let numeric: Vec<ColumnMeta> = table
+        .columns
+        .iter()
+        .filter(usable)
+        .filter(|c| matches!(c.ty, ColType::SmallInt | ColType::Int | ColType::BigInt))
+        .cloned()
+        .collect();
+    let ordered: Vec<ColumnMeta> = table
+        .columns
+        .iter()
+        .filter(usable)
+        .filter(|c| {
+            matches!(
+                c.ty,
+                ColType::SmallInt | ColType::Int | ColType::BigInt | ColType::Timestamp
+            )
+        })
+        .cloned()
+        .collect();
+    (numeric, ordered)
+}
+
+fn register_aggregate(
+    mut builder: SchemaBuilder,
+    table: &TableMeta,
+    policy: Option<&TablePolicy>,
+) -> SchemaBuilder {
+    let name = type_name(table.name);
+    let (numeric, ordered) = aggregate_columns(table, policy);
+    let mut aggregate = Object::new(aggregate_type(table.name)).field(value_field(
+        "count",
+        "count",
+        TypeRef::named_nn(TypeRef::INT),
+    ));
+    if !ordered.is_empty() {
+        let mut values = Object::new(format!("{name}AggregateValues"));
+        for column in &ordered {
+            let column_name: &'static str = column.name;
+            values = values.field(value_field(
+                &camel(column.name),
+                column_name,
+                TypeRef::named(scalar_of(table, column)),
+            ));
+        }
+        builder = builder.register(values);
+        aggregate = aggregate
+            .field(value_field(
+                "min",
+                "min",
+                TypeRef::named(format!("{name}AggregateValues")),
+            ))
+            .field(value_field(
+                "max",
+                "max",
+                TypeRef::named(format!("{name}AggregateValues")),
+            ));
+    }
+    if !numeric.is_empty() {
+        let mut numbers = Object::new(format!("{name}AggregateNumbers"));
+        for column in &numeric {
+            let column_name: &'static str = column.name;
+            numbers = numbers.field(value_field(
+                &camel(column.name),
+                column_name,
+                TypeRef::named(TypeRef::FLOAT),
+            ));
+        }
+        builder = builder.register(numbers);
+        aggregate = aggregate
+            .field(value_field(
+                "sum",
+                "sum",
+                TypeRef::named(format!("{name}AggregateNumbers")),
+            ))
+            .field(value_field(
+                "avg",
+                "avg",
+                TypeRef::named(format!("{name}AggregateNumbers")),
+            ));
+    }
+    builder.register(aggregate)
+}
+
+fn connection_object(table: &TableMeta) -> Object {
+    let name: &'static str = table.name;
+    Object::new(connection_type(name))
+        .field(Field::new(
+            "nodes",
+            TypeRef::named_nn_list_nn(type_name(name)),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let c = ctx.parent_value.try_downcast_ref::<Connection>()?;
+                    Ok(Some(nodes(c.table, c.page.rows.clone())))
+                })
+            },
+        ))
+        .field(Field::new(
+            "edges",
+            TypeRef::named_nn_list_nn(edge_type(name)),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let c = ctx.parent_value.try_downcast_ref::<Connection>()?;
+                    let table = c.table;
+                    Ok(Some(FieldValue::list(c.page.rows.iter().map(|row| {
+                        FieldValue::owned_any(Edge {
+                            cursor: page::cursor(&c.spec.order, row),
+                            node: Node {
+                                table,
+                                row: row.clone(),
+                            },
+                        })
+                    }))))
+                })
+            },
+        ))
+        .field(Field::new(
+            "pageInfo",
+            TypeRef::named_nn("PageInfo"),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let c = ctx.parent_value.try_downcast_ref::<Connection>()?;
+                    let (next, previous) = if c.spec.backwards {
+                        (c.spec.cursor.is_some(), c.page.more)
+                    } else {
+                        (c.page.more, c.spec.cursor.is_some() || c.spec.offset > 0)
+                    };
+                    let cursor_of = |row: Option<&Row>| {
+                        row.map_or(Value::Null, |r| {
+                            Value::String(page::cursor(&c.spec.order, r))
+                        })
+                    };
+                    let info = Value::Object(
+                        [
+                            (Name::new("hasNextPage"), Value::Boolean(next)),
+                            (Name::new("hasPreviousPage"), Value::Boolean(previous)),
+                            (Name::new("startCursor"), cursor_of(c.page.rows.first())),
+                            (Name::new("endCursor"), cursor_of(c.page.rows.last())),
+                        ]
+                        .into_iter()
+                        .collect(),
+                    );
+                    Ok(Some(FieldValue::value(info)))
+                })
+            },
+        ))
+        .field(resolve(
+            "totalCount",
+            TypeRef::named_nn(TypeRef::INT),
+            |ctx| {
+                Box::pin(async move {
+                    let aggregate = connection_aggregate(&ctx).await?;
+                    Ok(Some(FieldValue::value(
+                        Value::from_json(aggregate["count"].clone()).unwrap_or(Value::Null),
+                    )))
+                })
+            },
+        ))
+        .field(resolve(
+            "aggregate",
+            TypeRef::named_nn(aggregate_type(name)),
+            |ctx| {
+                Box::pin(async move {
+                    let aggregate = connection_aggregate(&ctx).await?;
+                    Ok(Some(FieldValue::value(
+                        Value::from_json(Json::Object(aggregate))
+                            .map_err(|e| AppError::Internal(e.to_string()))?,
+                    )))
+                })
+            },
+        ))
+}
+
+async fn connection_aggregate(
+    ctx: &ResolverContext<'_>,
+) -> AppResult<crate::planner::batch::Aggregate> {
+    let c = ctx
+        .parent_value
+        .try_downcast_ref::<Connection>()
+        .map_err(|_| AppError::Internal("connection expected".into()))?;
+    match &c.source {
+        Source::Root => {
+            let request = request(ctx)?;
+            let filter = c.spec.filter_value()?;
+            let mut all = store(ctx)?
+                .aggregate(&request.principal, c.table, filter.as_ref(), None)
+                .await?;
+            Ok(all.remove("").unwrap_or_default())
+        }
+        Source::Relation { fk, parent } => loaders(ctx)?
+            .aggregates
+            .load_one(AggregateKey {
+                fk: *fk,
+                filter: c.spec.filter.clone(),
+                parent: parent.clone(),
+            })
+            .await
+            .map_err(load_error)
+            .map(Option::unwrap_or_default),
+    }
+}
+
+fn connection_args(field: Field) -> Field {
+    field
+        .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)))
+        .argument(InputValue::new("after", TypeRef::named(TypeRef::STRING)))
+        .argument(InputValue::new("last", TypeRef::named(TypeRef::INT)))
+        .argument(InputValue::new("before", TypeRef::named(TypeRef::STRING)))
+        .argument(InputValue::new("offset", TypeRef::named(TypeRef::INT)))
+}
+
+fn to_one_field(fk: &ForeignKey) -> Field {
+    let fk = *fk;
+    resolve(
+        to_one_name(&fk),
+        TypeRef::named(type_name(fk.ref_table)),
+        move |ctx| {
+            Box::pin(async move {
+                let node = ctx
+                    .parent_value
+                    .try_downcast_ref::<Node>()
+                    .map_err(|_| AppError::Internal("node expected".into()))?;
+                let Some(value) = node.row.get(fk.column).filter(|v| !v.is_null()) else {
+                    return Ok(None);
+                };
+                let row = loaders(&ctx)?
+                    .one
+                    .load_one(OneKey {
+                        table: fk.ref_table,
+                        column: fk.ref_column,
+                        value: key_text(value),
+                    })
+                    .await
+                    .map_err(load_error)?;
+                Ok(row.map(|row| node_value(fk.ref_table, row)))
+            })
+        },
+    )
+}
+
+fn to_many_field(catalog: &crate::catalog::Catalog, fk: ForeignKey) -> Field {
+    resolve(
+        to_many_name(catalog, &fk),
+        TypeRef::named_nn(connection_type(fk.table)),
+        move |ctx| {
+            Box::pin(async move {
+                let node = ctx
+                    .parent_value
+                    .try_downcast_ref::<Node>()
+                    .map_err(|_| AppError::Internal("node expected".into()))?;
+                let store = store(&ctx)?;
+                let meta = store.table(fk.table)?;
+                let spec = page::parse(meta, &ctx.args, cap(&ctx))?;
+                let parent = node
+                    .row
+                    .get(fk.ref_column)
+                    .map(key_text)
+                    .unwrap_or_default();
+                let page = loaders(&ctx)?
+                    .many
+                    .load_one(ManyKey {
+                        fk,
+                        spec: Arc::new(spec.clone()),
+                        parent: parent.clone(),
+                    })
+                    .await
+                    .map_err(load_error)?
+                    .unwrap_or_default();
+                Ok(Some(FieldValue::owned_any(Connection {
+                    table: fk.table,
+                    page,
+                    spec,
+                    source: Source::Relation { fk, parent },
+                })))
+            })
+        },
+    )
+    .argument(InputValue::new(
+        "filter",
+        TypeRef::named(filter_type(fk.table)),
+    ))
+    .argument(InputValue::new(
+        "orderBy",
+        TypeRef::named_nn_list(order_type(fk.table)),
+    ))
+}
+
+fn list_root(table: &TableMeta) -> Field {
+    let name: &'static str = table.name;
+    connection_args(
+        resolve(
+            list_field(name),
+            TypeRef::named_nn(connection_type(name)),
+            move |ctx| {
+                Box::pin(async move {
+                    let store = store(&ctx)?;
+                    let request = request(&ctx)?;
+                    let meta = store.table(name)?;
+                    let spec = page::parse(meta, &ctx.args, cap(&ctx))?;
+                    let page = store.page(&request.principal, name, &spec).await?;
+                    Ok(Some(FieldValue::owned_any(Connection {
+                        table: name,
+                        page,
+                        spec,
+                        source: Source::Root,
+                    })))
+                })
+            },
+        )
+        .argument(InputValue::new("filter", TypeRef::named(filter_type(name))))
+        .argument(InputValue::new(
+            "orderBy",
+            TypeRef::named_nn_list(order_type(name)),
+        )),
+    )
+    .description(format!("Rows of `{name}` the principal may read."))
+}
+
+fn key_args(mut field: Field, table: &TableMeta) -> Field {
+    for key in &table.primary_key {
+        if let Some(column) = table.column(key) {
+            field = field.argument(InputValue::new(
+                camel(key),
+                TypeRef::named_nn(scalar_of(table, column)),
+            ));
+        }
+    }
+    field
+}
+
+fn one_root(table: &TableMeta) -> Field {
+    let name: &'static str = table.name;
+    key_args(
+        resolve(
+            one_field(name),
+            TypeRef::named(type_name(name)),
+            move |ctx| {
+                Box::pin(async move {
+                    let store = store(&ctx)?;
+                    let request = request(&ctx)?;
+                    let meta = store.table(name)?;
+                    let key = key_from_args(meta, &ctx)?;
+                    let row = store.find(&request.principal, name, &key).await?;
+                    Ok(row.map(|row| node_value(name, row)))
+                })
+            },
+        ),
+        table,
+    )
+    .description(format!(
+        "One row of `{name}` by key; null when missing or not readable."
+    ))
+}
+
+fn write_context(ctx: &ResolverContext<'_>) -> AppResult<(&'static str, WriteContextOwned)> {
+    let request = request(ctx)?;
+    Ok((
+        "",
+        WriteContextOwned {
+            principal: request.principal.clone(),
+            request_id: request.request_id.clone(),
+        },
+    ))
+}
+
+/// A [`WriteContext`] that owns its parts (resolvers hand them to async code).
+struct WriteContextOwned {
+    principal: crate::policy::Principal,
+    request_id: String,
+}
+
+impl WriteContextOwned {
+    fn get(&self) -> WriteContext<'_> {
+        WriteContext {
+            principal: &self.principal,
+            request_id: &self.request_id,
+        }
+    }
+}
+
+fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
+    let name: &'static str = table.name;
+    let type_name_ = type_name(name);
+    let plural = pascal(&snake(&list_field(name)));
+    let mut fields = Vec::new();
+    if policy
+        .insert
+        .as_ref()
+        .is_some_and(|i| i.check != Access::Never && !i.columns.is_empty())
+    {
+        let input = format!("Create{type_name_}Input");
+        fields.push(
+            resolve(
+                format!("create{type_name_}"),
+                TypeRef::named_nn(&type_name_),
+                move |ctx| {
+                    Box::pin(async move {
+                        let store = store(&ctx)?;
+                        let meta = store.table(name)?;
+                        let input = ctx
+                            .args
+                            .get("input")
+                            .ok_or_else(|| bad("`input` is required"))?;
+                        let row = input_row(meta, input.as_value())?;
+                        let (_, write) = write_context(&ctx)?;
+                        let written = store.insert(write.get(), name, row).await?;
+                        Ok(Some(node_value(name, written)))
+                    })
+                },
+            )
+            .argument(InputValue::new("input", TypeRef::named_nn(&input))),
+        );
+        fields.push(
+            resolve(
+                format!("create{plural}"),
+                TypeRef::named_nn_list_nn(&type_name_),
+                move |ctx| {
+                    Box::pin(async move {
+                        let store = store(&ctx)?;
+                        let meta = store.table(name)?;
+                        let inputs = ctx
+                            .args
+                            .get("inputs")
+                            .ok_or_else(|| bad("`inputs` is required"))?;
+                        let Value::List(items) = inputs.as_value() else {
+                            return Err(bad("`inputs` takes a list"));
+                        };
+                        let rows = items
+                            .iter()
+                            .map(|item| input_row(meta, item))
+                            .collect::<AppResult<Vec<_>>>()?;
+                        let (_, write) = write_context(&ctx)?;
+                        let written = store.insert_many(write.get(), name, rows).await?;
+                        Ok(Some(nodes(name, written)))
+                    })
+                },
+            )
+            .argument(InputValue::new("inputs", TypeRef::named_nn_list_nn(&input))),
+        );
+    }
+    if policy
+        .update
+        .as_ref()
+        .is_some_and(|u| u.using != Access::Never && !u.columns.is_empty())
+    {
+        let patch = format!("{type_name_}Patch");
+        fields.push(
+            key_args(
+                resolve(
+                    format!("update{type_name_}"),
+                    TypeRef::named_nn(&type_name_),
+                    move |ctx| {
+                        Box::pin(async move {
+                            let store = store(&ctx)?;
+                            let meta = store.table(name)?;
+                            let key = key_from_args(meta, &ctx)?;
+                            let patch = ctx
+                                .args
+                                .get("patch")
+                                .ok_or_else(|| bad("`patch` is required"))?;
+                            let patch = input_row(meta, patch.as_value())?;
+                            let (_, write) = write_context(&ctx)?;
+                            let written = store.update(write.get(), name, &key, patch).await?;
+                            Ok(Some(node_value(name, written)))
+                        })
+                    },
+                ),
+                table,
+            )
+            .argument(InputValue::new("patch", TypeRef::named_nn(&patch))),
+        );
+        fields.push(
+            resolve(
+                format!("update{plural}"),
+                TypeRef::named_nn_list_nn(&type_name_),
+                move |ctx| {
+                    Box::pin(async move {
+                        let store = store(&ctx)?;
+                        let meta = store.table(name)?;
+                        let filter = ctx
+                            .args
+                            .get("filter")
+                            .ok_or_else(|| bad("`filter` is required"))?;
+                        let patch = ctx
+                            .args
+                            .get("patch")
+                            .ok_or_else(|| bad("`patch` is required"))?;
+                        let patch = input_row(meta, patch.as_value())?;
+                        let (_, write) = write_context(&ctx)?;
+                        let written = store
+                            .update_where(write.get(), name, filter.as_value(), patch)
+                            .await?;
+                        Ok(Some(nodes(name, written)))
+                    })
+                },
+            )
+            .argument(InputValue::new(
+                "filter",
+                TypeRef::named_nn(filter_type(name)),
+            ))
+            .argument(InputValue::new("patch", TypeRef::named_nn(&patch))),
+        );
+    }
+    if policy.delete != Access::Never {
+        fields.push(key_args(
+            resolve(
+                format!("delete{type_name_}"),
+                TypeRef::named_nn(&type_name_),
+                move |ctx| {
+                    Box::pin(async move {
+                        let store = store(&ctx)?;
+                        let meta = store.table(name)?;
+                        let key = key_from_args(meta, &ctx)?;
+                        let (_, write) = write_context(&ctx)?;
+                        let written = store.delete(write.get(), name, &key).await?;
+                        Ok(Some(node_value(name, written)))
+                    })
+                },
+            ),
+            table,
+        ));
+        fields.push(
+            resolve(
+                format!("delete{plural}"),
+                TypeRef::named_nn_list_nn(&type_name_),
+                move |ctx| {
+                    Box::pin(async move {
+                        let store = store(&ctx)?;
+                        let filter = ctx
+                            .args
+                            .get("filter")
+                            .ok_or_else(|| bad("`filter` is required"))?;
+                        let (_, write) = write_context(&ctx)?;
+                        let written = store
+                            .delete_where(write.get(), name, filter.as_value())
+                            .await?;
+                        Ok(Some(nodes(name, written)))
+                    })
+                },
+            )
+            .argument(InputValue::new(
+                "filter",
+                TypeRef::named_nn(filter_type(name)),
+            )),
+        );
+    }
+    fields
+}
+
+/// `markNotificationsRead(ids)` and `markAllNotificationsRead`: the principal's own unread
+/// notifications (among `ids`) get `read_at`; the count changed is returned.
+pub fn notification_mutations() -> Vec<Field> {
+    let mark = |ids: Option<Vec<Json>>| {
+        let mut filter = serde_json::Map::new();
+        filter.insert("readAt".into(), serde_json::json!({ "isNull": true }));
+        if let Some(ids) = ids {
+            filter.insert("id".into(), serde_json::json!({ "in": ids }));
+        }
+        Value::from_json(Json::Object(filter)).unwrap_or(Value::Null)
+    };
+    vec![
+        resolve(
+            "markNotificationsRead",
+            TypeRef::named_nn(TypeRef::INT),
+            move |ctx| {
+                Box::pin(async move {
+                    let ids = match ctx.args.get("ids") {
+                        Some(ids) if !ids.is_null() => Some(
+                            ids.as_value()
+                                .clone()
+                                .into_json()
+                                .ok()
+                                .and_then(|j| j.as_array().cloned())
+                                .unwrap_or_default(),
+                        ),
+                        _ => Some(Vec::new()),
+                    };
+                    mark_read(&ctx, mark(ids)).await
+                })
+            },
+        )
+        .argument(InputValue::new(
+            "ids",
+            TypeRef::named_nn_list(scalars::UUID),
+        )),
+        resolve(
+            "markAllNotificationsRead",
+            TypeRef::named_nn(TypeRef::INT),
+            move |ctx| Box::pin(async move { mark_read(&ctx, mark(None)).await }),
+        ),
+    ]
+}
+
+async fn mark_read(
+    ctx: &ResolverContext<'_>,
+    filter: Value,
+) -> AppResult<Option<FieldValue<'static>>> {
+    let store = store(ctx)?;
+    let (_, write) = write_context(ctx)?;
+    if write.principal.user_id.is_none() {
+        return Err(AppError::Unauthenticated(
+            "sign in to mark notifications read".into(),
+        ));
+    }
+    let mut patch = Row::new();
+    patch.insert(
+        "read_at".into(),
+        crate::planner::values::timestamp_json(crate::planner::values::now()),
+    );
+    let written = store
+        .update_where(write.get(), "notifications", &filter, patch)
+        .await?;
+    Ok(Some(FieldValue::value(Value::from(
+        i32::try_from(written.len()).unwrap_or(i32::MAX),
+    ))))
+}
