@@ -66,6 +66,15 @@ pub async fn build_app(config: Config) -> Result<Router, StartupError> {
 
 /// Builds the router over an existing connection pool.
 pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, StartupError> {
+    build_app_parts(config, db).map(|(router, _)| router)
+}
+
+/// Builds the router and returns the store it serves from (whose statement counter tests
+/// read).
+pub fn build_app_parts(
+    config: Config,
+    db: DatabaseConnection,
+) -> Result<(Router, planner::Store), StartupError> {
     let store = build_store(db.clone())?;
     let schema = graphql::build_schema(store.clone(), graphql::SchemaOptions::default())
         .map_err(|e| StartupError::Schema(e.to_string()))?;
@@ -76,14 +85,17 @@ pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, 
         .map(|url| redis::Client::open(url.expose()))
         .transpose()
         .map_err(|e| StartupError::Redis(e.to_string()))?;
-    Ok(http::router(AppState::new(Shared {
-        config,
-        db,
+    Ok((
+        http::router(AppState::new(Shared {
+            config,
+            db,
+            store: store.clone(),
+            schema,
+            verifier,
+            redis,
+        })),
         store,
-        schema,
-        verifier,
-        redis,
-    })))
+    ))
 }
 
 /// The store over `db` with the catalog of the generated entities and the declared

@@ -1,6 +1,7 @@
 //! End-to-end tests: the gateway on a random port over a fresh database, real HTTP.
 //! Every test runs on SQLite, and on PostgreSQL when `DATABASE_URL` is set.
 
+mod api;
 mod auth;
 mod foundation;
 mod policy_matrix;

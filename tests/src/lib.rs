@@ -183,6 +183,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// The store the server serves from (its statement counter is read by tests).
+    pub served: rowgate::planner::Store,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     database: TestDatabase,
@@ -206,6 +208,12 @@ impl TestApp {
 
     /// Starts the gateway with options.
     pub async fn spawn_with(backend: Backend, options: TestOptions) -> Self {
+        // Server-side errors (INTERNAL details) show in the failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn,sqlx=error")
+            .with_test_writer()
+            .try_init();
+
         let database = TestDatabase::create(backend).await;
         let mut settings = Settings {
             database_url: Some(database.url.clone()),
@@ -224,7 +232,8 @@ impl TestApp {
         if !options.skip_demo {
             demo::seed_demo(&db).await.expect("seed demo");
         }
-        let router = rowgate::build_app_with(config.clone(), db.clone()).expect("build app");
+        let (router, served) =
+            rowgate::build_app_parts(config.clone(), db.clone()).expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -243,10 +252,16 @@ impl TestApp {
             config,
             db,
             http: reqwest::Client::new(),
+            served,
             shutdown: Some(tx),
             server: Some(server),
             database,
         }
+    }
+
+    /// How many read statements the server has run so far.
+    pub fn statements(&self) -> u64 {
+        self.served.statements()
     }
 
     /// The backend this app runs on.

@@ -191,6 +191,7 @@ fn input_row(table: &TableMeta, value: &Value) -> AppResult<Row> {
             .ok_or_else(|| bad(format!("unknown field `{name}`")))?;
         let json = match (meta.enum_values, v) {
             (Some(_), Value::Enum(item)) => Json::String(item.as_str().to_ascii_lowercase()),
+            (Some(_), Value::String(item)) => Json::String(item.to_ascii_lowercase()),
             _ => v
                 .clone()
                 .into_json()

@@ -127,6 +127,8 @@ fn operand(column: &ColumnMeta, value: &Value) -> AppResult<sea_orm::sea_query::
         (Some(_), Value::Enum(name)) => {
             serde_json::Value::String(name.as_str().to_ascii_lowercase())
         }
+        (Some(_), Value::String(name)) => serde_json::Value::String(name.to_ascii_lowercase()),
+
         _ => value
             .clone()
             .into_json()
@@ -238,8 +240,11 @@ fn json_has_key(store: &Store, alias: &str, column: &str, key: &str) -> Expr {
         )
     } else {
         Expr::cust_with_exprs(
-            "json_type($1, '$.\"' || $2 || '\"') IS NOT NULL",
-            [col(alias, column), Expr::val(key.replace('"', ""))],
+            "json_type(?, ?) IS NOT NULL",
+            [
+                col(alias, column),
+                Expr::val(format!("$.\"{}\"", key.replace('"', ""))),
+            ],
         )
     }
 }
@@ -267,10 +272,8 @@ fn json_contains(store: &Store, alias: &str, column: &str, value: &Value) -> App
     let mut terms = Vec::new();
     for (key, v) in map {
         let path = format!("$.\"{}\"", key.replace('"', ""));
-        let extracted = Expr::cust_with_exprs(
-            "json_extract($1, $2)",
-            [col(alias, column), Expr::val(path)],
-        );
+        let extracted =
+            Expr::cust_with_exprs("json_extract(?, ?)", [col(alias, column), Expr::val(path)]);
         let term = match v {
             serde_json::Value::String(s) => extracted.eq(Expr::val(s)),
             serde_json::Value::Bool(b) => extracted.eq(Expr::val(i32::from(b))),

@@ -66,9 +66,13 @@ pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
             let text = json
                 .as_str()
                 .ok_or_else(|| bad(name, "an RFC 3339 date-time"))?;
+            // Normalised to UTC: on SQLite timestamps are text, and text order is time
+            // order only in one offset.
             Value::from(
                 DateTime::parse_from_rfc3339(text)
-                    .map_err(|_| bad(name, "an RFC 3339 date-time"))?,
+                    .map_err(|_| bad(name, "an RFC 3339 date-time"))?
+                    .with_timezone(&chrono::Utc)
+                    .fixed_offset(),
             )
         }
     })

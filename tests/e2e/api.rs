@@ -1,0 +1,666 @@
+//! The GraphQL API over real HTTP: connections, pagination both ways, filters with every
+//! operator, relations three levels deep, aggregates, lookups by key, mutations and their
+//! errors, and the leak tests of every read path.
+
+use reqwest::StatusCode;
+use rowgate_tests::demo::*;
+use rowgate_tests::{TestApp, backends, error_code};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn post(n: u128) -> String {
+    Uuid::from_u128(0xdeadbeef_0000_4000_8000_000000000000 | (4 << 16) | n).to_string()
+}
+
+fn titles(body: &Value, path: &[&str]) -> Vec<String> {
+    let mut node = &body["data"];
+    for key in path {
+        node = &node[*key];
+    }
+    node["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes at {path:?}: {body}"))
+        .iter()
+        .map(|n| n["title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn ok(app: &TestApp, query: &str, variables: Value, token: Option<&str>) -> Value {
+    let (status, body) = app.graphql(query, variables.clone(), token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    assert!(body.get("errors").is_none(), "{query}\n{variables}\n{body}");
+
+    body
+}
+
+async fn err(app: &TestApp, query: &str, variables: Value, token: Option<&str>) -> (String, Value) {
+    let (_, body) = app.graphql(query, variables, token).await;
+    let code = error_code(&body)
+        .unwrap_or_else(|| panic!("no error code: {body}"))
+        .to_owned();
+    (code, body)
+}
+
+#[tokio::test]
+async fn connections_page_both_ways_with_stable_cursors() {
+    for backend in backends("connections_page_both_ways_with_stable_cursors") {
+        let app = TestApp::spawn(backend).await;
+        let carol = app.token(CAROL, Some(ACME));
+        let q = "query($first: Int, $after: String, $last: Int, $before: String, $offset: Int) {
+            posts(orderBy: [CREATED_AT_DESC], first: $first, after: $after, last: $last, before: $before, offset: $offset) {
+                totalCount
+                nodes { title }
+                edges { cursor node { id } }
+                pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            } }";
+        let all = ok(&app, q, json!({"first": 100}), Some(&carol)).await;
+        let all_titles = titles(&all, &["posts"]);
+        assert_eq!(all_titles.len(), 10, "{backend}: {all_titles:?}");
+        assert_eq!(all["data"]["posts"]["totalCount"], 10);
+        assert_eq!(all_titles[0], "Heidi's public note", "newest first");
+
+        // Forward, three at a time.
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = ok(&app, q, json!({"first": 3, "after": after}), Some(&carol)).await;
+            seen.extend(titles(&page, &["posts"]));
+            let info = &page["data"]["posts"]["pageInfo"];
+            if info["hasNextPage"] == false {
+                break;
+            }
+            after = info["endCursor"].as_str().map(str::to_owned);
+        }
+        assert_eq!(seen, all_titles, "{backend}: forward pages");
+
+        // Backward, four at a time.
+        let mut seen_back: Vec<String> = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let page = ok(&app, q, json!({"last": 4, "before": before}), Some(&carol)).await;
+            let mut chunk = titles(&page, &["posts"]);
+            chunk.extend(seen_back);
+            seen_back = chunk;
+            let info = &page["data"]["posts"]["pageInfo"];
+            if info["hasPreviousPage"] == false {
+                break;
+            }
+            before = info["startCursor"].as_str().map(str::to_owned);
+        }
+        assert_eq!(seen_back, all_titles, "{backend}: backward pages");
+
+        // Offset.
+        let page = ok(&app, q, json!({"first": 2, "offset": 3}), Some(&carol)).await;
+        assert_eq!(titles(&page, &["posts"]), all_titles[3..5].to_vec());
+
+        // Bad paging input is BAD_USER_INPUT, not a silent truncation.
+        for vars in [
+            json!({"first": 101}),
+            json!({"first": -1}),
+            json!({"last": 1000000}),
+            json!({"first": 2, "after": "not-a-cursor"}),
+            json!({"first": 1, "last": 1}),
+        ] {
+            let (code, body) = err(&app, q, vars.clone(), Some(&carol)).await;
+            assert_eq!(code, "BAD_USER_INPUT", "{vars}: {body}");
+        }
+        // A cursor of another ordering is refused.
+        let other = ok(
+            &app,
+            "{ posts(orderBy: [TITLE_ASC], first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+            Some(&carol),
+        )
+        .await;
+        let cursor = other["data"]["posts"]["pageInfo"]["endCursor"]
+            .as_str()
+            .expect("cursor")
+            .to_owned();
+        let (code, _) = err(&app, q, json!({"first": 1, "after": cursor}), Some(&carol)).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn filters_support_every_operator() {
+    for backend in backends("filters_support_every_operator") {
+        let app = TestApp::spawn(backend).await;
+        let carol = app.token(CAROL, Some(ACME));
+        let q =
+            "query($f: PostFilter) { posts(filter: $f, orderBy: [TITLE_ASC]) { nodes { title } } }";
+        let cases: Vec<(Value, Vec<&str>)> = vec![
+            (json!({"title": {"eq": "Q3 roadmap"}}), vec!["Q3 roadmap"]),
+            (
+                json!({"status": {"eq": "DRAFT"}}),
+                vec!["Half-written thoughts", "Reorg plans (draft)"],
+            ),
+            (
+                json!({"status": {"neq": "PUBLISHED"}}),
+                vec![
+                    "Half-written thoughts",
+                    "Old announcement",
+                    "Reorg plans (draft)",
+                ],
+            ),
+            (
+                json!({"status": {"in": ["ARCHIVED", "DRAFT"]}, "authorId": {"eq": ALICE.to_string()}}),
+                vec!["Old announcement", "Reorg plans (draft)"],
+            ),
+            (
+                json!({"visibility": {"notIn": ["TENANT", "COMMUNITY"]}}),
+                vec!["Globex is hiring", "Heidi's public note", "Welcome to Acme"],
+            ),
+            (
+                json!({"communityId": {"isNull": false}}),
+                vec!["Office plants", "Saturday long run"],
+            ),
+            (json!({"title": {"like": "Q3%"}}), vec!["Q3 roadmap"]),
+            (json!({"title": {"ilike": "q3%"}}), vec!["Q3 roadmap"]),
+            (
+                json!({"title": {"startsWith": "Heidi"}}),
+                vec!["Heidi's hot take", "Heidi's public note"],
+            ),
+            (
+                json!({"title": {"contains": "plant"}}),
+                vec!["Office plants"],
+            ),
+            (json!({"title": {"contains": "%"}}), vec![]),
+            (
+                json!({"title": {"gt": "S"}}),
+                vec!["Saturday long run", "Welcome to Acme"],
+            ),
+            (
+                json!({"title": {"lte": "Globex is hiring"}}),
+                vec!["Globex is hiring"],
+            ),
+            (
+                json!({"createdAt": {"gte": "2025-12-29T01:00:00Z"}}),
+                vec!["Globex is hiring", "Heidi's public note"],
+            ),
+            (
+                json!({"metadata": {"hasKey": "tags"}, "title": {"startsWith": "Q"}}),
+                vec!["Q3 roadmap"],
+            ),
+            (
+                json!({"metadata": {"contains": {"readingMinutes": 2}}, "title": {"startsWith": "Old"}}),
+                vec!["Old announcement"],
+            ),
+            (
+                json!({"or": [{"title": {"eq": "Q3 roadmap"}}, {"title": {"eq": "Office plants"}}]}),
+                vec!["Office plants", "Q3 roadmap"],
+            ),
+            (
+                json!({"and": [{"status": {"eq": "PUBLISHED"}}, {"visibility": {"eq": "COMMUNITY"}}]}),
+                vec!["Office plants", "Saturday long run"],
+            ),
+            (
+                json!({"not": {"tenantId": {"eq": ACME.to_string()}}}),
+                vec!["Globex is hiring"],
+            ),
+            (
+                json!({"author": {"displayName": {"eq": "Heidi Member"}}}),
+                vec!["Heidi's hot take", "Heidi's public note"],
+            ),
+            (
+                json!({"comments": {"some": {"body": {"contains": "mobile"}}}}),
+                vec!["Q3 roadmap"],
+            ),
+            (
+                json!({"comments": {"none": {}}, "status": {"eq": "PUBLISHED"}, "tenantId": {"eq": ACME.to_string()}}),
+                vec!["Heidi's hot take", "Heidi's public note", "Office plants"],
+            ),
+            (
+                json!({"comments": {"every": {"authorId": {"eq": CAROL.to_string()}}, "some": {}}}),
+                vec!["Saturday long run", "Welcome to Acme"],
+            ),
+            (json!({"title": {"eq": "x'; DROP TABLE posts; --"}}), vec![]),
+        ];
+        for (filter, expected) in cases {
+            let body = ok(&app, q, json!({"f": filter}), Some(&carol)).await;
+            assert_eq!(titles(&body, &["posts"]), expected, "{backend} {filter}");
+        }
+        // Bad filter input.
+        for filter in [
+            json!({"id": {"eq": "not-a-uuid"}}),
+            json!({"createdAt": {"gt": "yesterday"}}),
+            json!({"status": {"eq": "DELETED"}}),
+            json!({"nope": {"eq": 1}}),
+        ] {
+            let (status, body) = app.graphql(q, json!({"f": filter}), Some(&carol)).await;
+            assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(body["errors"].is_array(), "{filter}: {body}");
+            assert!(
+                body["data"].is_null() || body["data"]["posts"].is_null(),
+                "{body}"
+            );
+        }
+        // Filtering on a column masked for the principal is refused (it would reveal it).
+        let (code, _) = err(
+            &app,
+            "{ profiles(filter: {email: {eq: \"alice@example.com\"}}) { totalCount } }",
+            json!({}),
+            Some(&carol),
+        )
+        .await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        let erin = app.token(ERIN, None);
+        let body = ok(
+            &app,
+            "{ profiles(filter: {email: {eq: \"alice@example.com\"}}) { totalCount } }",
+            json!({}),
+            Some(&erin),
+        )
+        .await;
+        assert_eq!(body["data"]["profiles"]["totalCount"], 1);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn relations_three_levels_deep_and_lookups_by_key() {
+    for backend in backends("relations_three_levels_deep_and_lookups_by_key") {
+        let app = TestApp::spawn(backend).await;
+        let bob = app.token(BOB, Some(ACME));
+        let q = r#"query($id: UUID!) {
+            post(id: $id) {
+                title
+                author { displayName email posts(orderBy: [TITLE_ASC]) { totalCount nodes { title } } }
+                tenant { name }
+                comments(orderBy: [CREATED_AT_ASC]) {
+                    totalCount
+                    aggregate { count min { createdAt } max { createdAt } }
+                    nodes { body author { displayName tenantMembers { nodes { tenant { subdomain } } } } comments { nodes { body } } }
+                }
+                reactions { nodes { emoji user { displayName } } }
+            } }"#;
+        let body = ok(&app, q, json!({"id": post(2)}), Some(&bob)).await;
+        let p = &body["data"]["post"];
+        assert_eq!(p["title"], "Q3 roadmap", "{backend}");
+        assert_eq!(p["author"]["displayName"], "Alice Owner");
+        assert!(p["author"]["email"].is_null(), "email masked for bob");
+        assert_eq!(p["tenant"]["name"], "Acme");
+        // Heidi's comment is hidden from bob, who blocked her.
+        let bodies: Vec<&str> = p["comments"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|c| c["body"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(bodies, ["Looking forward to it!", "Thanks Bob."]);
+        assert_eq!(p["comments"]["totalCount"], 2);
+        assert_eq!(p["comments"]["aggregate"]["count"], 2);
+        assert!(p["comments"]["aggregate"]["min"]["createdAt"].is_string());
+        assert_eq!(
+            p["comments"]["nodes"][0]["author"]["tenantMembers"]["nodes"][0]["tenant"]["subdomain"],
+            "acme"
+        );
+        assert_eq!(
+            p["comments"]["nodes"][0]["comments"]["nodes"][0]["body"], "Thanks Bob.",
+            "replies through parent_id"
+        );
+        // Alice's posts as bob sees them: no drafts, no archived.
+        assert_eq!(
+            titles(&body, &["post", "author", "posts"]),
+            ["Q3 roadmap", "Welcome to Acme"]
+        );
+
+        // Composite keys; a row the principal may not read is null exactly like a missing one.
+        let member = ok(&app, "query($t: UUID!, $u: UUID!) { tenantMember(tenantId: $t, userId: $u) { role user { displayName } } }",
+            json!({"t": ACME.to_string(), "u": ALICE.to_string()}), Some(&bob)).await;
+        assert_eq!(member["data"]["tenantMember"]["role"], "OWNER");
+        let frank = app.token(FRANK, Some(GLOBEX));
+        let hidden = ok(
+            &app,
+            "query($t: UUID!, $u: UUID!) { tenantMember(tenantId: $t, userId: $u) { role } }",
+            json!({"t": ACME.to_string(), "u": ALICE.to_string()}),
+            Some(&frank),
+        )
+        .await;
+        assert!(hidden["data"]["tenantMember"].is_null());
+        let missing = ok(
+            &app,
+            "query($id: UUID!) { post(id: $id) { title } }",
+            json!({"id": Uuid::new_v4().to_string()}),
+            Some(&frank),
+        )
+        .await;
+        assert!(missing["data"]["post"].is_null());
+        let draft = ok(
+            &app,
+            "query($id: UUID!) { post(id: $id) { title } }",
+            json!({"id": post(3)}),
+            Some(&frank),
+        )
+        .await;
+        assert!(draft["data"]["post"].is_null());
+        // Invalid key values.
+        let (status, body) = app
+            .graphql("{ post(id: \"nope\") { title } }", json!({}), Some(&frank))
+            .await;
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body["errors"].is_array());
+        app.stop().await;
+    }
+}
+
+/// 20 posts × 10 comments each × their authors: exactly three statements.
+#[tokio::test]
+async fn nested_relations_cost_one_statement_per_level() {
+    for backend in backends("nested_relations_cost_one_statement_per_level") {
+        let app = TestApp::spawn(backend).await;
+        let store = app.store();
+        let carol_p = app
+            .principal(Some(CAROL), Some(ACME), "authenticated")
+            .await;
+        let ctx = rowgate::planner::WriteContext {
+            principal: &carol_p,
+            request_id: "setup",
+        };
+        let people = [ALICE, BOB, CAROL, HEIDI, MALLORY];
+        for i in 0..20 {
+            let mut row = serde_json::Map::new();
+            row.insert("title".into(), json!(format!("Bulk {i:02}")));
+            row.insert("body".into(), json!("b"));
+            row.insert("status".into(), json!("published"));
+            let written = store.insert(ctx, "posts", row).await.expect("post");
+            for k in 0..10 {
+                let author = people[(i + k) % people.len()];
+                let p = app
+                    .principal(Some(author), Some(ACME), "authenticated")
+                    .await;
+                let c = rowgate::planner::WriteContext {
+                    principal: &p,
+                    request_id: "setup",
+                };
+                let mut comment = serde_json::Map::new();
+                comment.insert("post_id".into(), written["id"].clone());
+                comment.insert("body".into(), json!(format!("c{k}")));
+                store.insert(c, "comments", comment).await.expect("comment");
+            }
+        }
+        let carol = app.token(CAROL, Some(ACME));
+        let q = "{ posts(filter: {title: {startsWith: \"Bulk\"}}, first: 20) { nodes { title comments(first: 10) { nodes { body author { displayName } } } } } }";
+        // Warm once (principal facts are not cached yet), then count the reads of one request.
+        ok(&app, q, json!({}), Some(&carol)).await;
+        let before = app.statements();
+        let body = ok(&app, q, json!({}), Some(&carol)).await;
+        let statements = app.statements() - before;
+        let posts = body["data"]["posts"]["nodes"].as_array().expect("posts");
+        assert_eq!(posts.len(), 20, "{backend}");
+        assert!(posts.iter().all(
+            |p| p["comments"]["nodes"].as_array().is_some_and(
+                |c| c.len() == 10 && c.iter().all(|c| c["author"]["displayName"].is_string())
+            )
+        ));
+        assert_eq!(statements, 3, "{backend}: posts, comments, authors");
+        app.stop().await;
+    }
+}
+
+/// Nothing a principal may not read shows through any path.
+#[tokio::test]
+async fn no_path_leaks_a_hidden_row() {
+    for backend in backends("no_path_leaks_a_hidden_row") {
+        let app = TestApp::spawn(backend).await;
+        let frank = app.token(FRANK, Some(GLOBEX));
+        // Heidi's comment on the Acme roadmap is invisible to frank (Globex), and to bob
+        // (who blocked her). Probing for its body must find nothing, by any path.
+        for (token, who) in [
+            (frank.clone(), "frank"),
+            (app.token(BOB, Some(ACME)), "bob"),
+        ] {
+            let probes = [
+                "{ posts(filter: {comments: {some: {body: {contains: \"mobile app\"}}}}) { totalCount nodes { title } } }",
+                "{ comments(filter: {body: {contains: \"mobile app\"}}) { totalCount aggregate { count } nodes { body } } }",
+                "{ profiles(filter: {comments: {some: {body: {contains: \"mobile app\"}}}}) { totalCount } }",
+                "{ tenants { nodes { posts(filter: {comments: {some: {body: {contains: \"mobile app\"}}}}) { totalCount } } } }",
+            ];
+            for probe in probes {
+                let body = ok(&app, probe, json!({}), Some(&token)).await;
+                let text = body.to_string();
+                assert!(
+                    !text.contains("mobile app") && !text.contains("Q3 roadmap")
+                        || who == "bob" && !text.contains("mobile app"),
+                    "{backend} {who}: {probe} → {body}"
+                );
+                assert!(
+                    !text.contains("\"totalCount\":1") && !text.contains("\"count\":1"),
+                    "{backend} {who} counted the hidden comment: {probe} → {body}"
+                );
+            }
+        }
+        // Root list, by key, relation, aggregate, count: Acme's tenant-only posts stay hidden from frank.
+        let body = ok(
+            &app,
+            "{ posts { totalCount aggregate { count } nodes { title } } }",
+            json!({}),
+            Some(&frank),
+        )
+        .await;
+        assert_eq!(body["data"]["posts"]["totalCount"], 5);
+        assert_eq!(body["data"]["posts"]["aggregate"]["count"], 5);
+        let body = ok(
+            &app,
+            "query($id: UUID!) { post(id: $id) { title } }",
+            json!({"id": post(2)}),
+            Some(&frank),
+        )
+        .await;
+        assert!(body["data"]["post"].is_null());
+        let body = ok(&app, "query($id: UUID!) { profile(id: $id) { displayName posts { totalCount nodes { title } } } }", json!({"id": DAVE.to_string()}), Some(&frank)).await;
+        assert_eq!(body["data"]["profile"]["posts"]["totalCount"], 2, "{body}");
+        let body = ok(&app, "query($id: UUID!) { post(id: $id) { author { displayName posts { totalCount nodes { title } } } } }", json!({"id": post(1)}), Some(&frank)).await;
+        assert!(
+            body["data"]["post"]["author"].is_null(),
+            "alice's profile is not readable by frank: {body}"
+        );
+        // Anonymous readers see only public posts, and nothing through relations.
+        let body = ok(&app, "{ posts { totalCount nodes { title author { displayName } comments { totalCount } } } }", json!({}), None).await;
+        assert_eq!(body["data"]["posts"]["totalCount"], 3);
+        assert!(
+            body["data"]["posts"]["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .all(|p| p["author"].is_null())
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn mutations_write_through_the_policies() {
+    for backend in backends("mutations_write_through_the_policies") {
+        let app = TestApp::spawn(backend).await;
+        let bob = app.token(BOB, Some(ACME));
+        let frank = app.token(FRANK, Some(GLOBEX));
+        let carol = app.token(CAROL, Some(ACME));
+
+        // Create one, create many; presets are not in inputs at all.
+        let created = ok(&app, "mutation { createPost(input: {title: \"Hello\", body: \"World\", status: PUBLISHED}) { id title status authorId tenantId author { displayName } } }", json!({}), Some(&bob)).await;
+        let p = &created["data"]["createPost"];
+        assert_eq!(
+            (
+                p["authorId"].clone(),
+                p["tenantId"].clone(),
+                p["status"].clone()
+            ),
+            (
+                json!(BOB.to_string()),
+                json!(ACME.to_string()),
+                json!("PUBLISHED")
+            ),
+            "{backend}"
+        );
+        let id = p["id"].as_str().expect("id").to_owned();
+        let (status, body) = app.graphql("mutation { createPost(input: {title: \"x\", body: \"y\", authorId: \"deadbeef-0000-4000-8000-000000020001\"}) { id } }", json!({}), Some(&bob)).await;
+        assert!(
+            body["errors"].is_array() && status != StatusCode::INTERNAL_SERVER_ERROR,
+            "authorId is not an input field: {body}"
+        );
+        let many = ok(&app, "mutation { createPosts(inputs: [{title: \"a\", body: \"1\"}, {title: \"b\", body: \"2\"}]) { title status } }", json!({}), Some(&bob)).await;
+        assert_eq!(
+            many["data"]["createPosts"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(many["data"]["createPosts"][0]["status"], "DRAFT");
+        // All or nothing: the second input fails, so the first does not land.
+        let before = ok(&app, "{ posts { totalCount } }", json!({}), Some(&bob)).await["data"]["posts"]["totalCount"].clone();
+        let (code, _) = err(&app, "mutation($c: UUID) { createPosts(inputs: [{title: \"ok\", body: \"1\"}, {title: \"bad\", body: \"2\", communityId: $c, visibility: COMMUNITY}]) { id } }", json!({"c": GENERAL.to_string()}), Some(&bob)).await;
+        assert_eq!(code, "FORBIDDEN");
+        let after = ok(&app, "{ posts { totalCount } }", json!({}), Some(&bob)).await["data"]["posts"]["totalCount"].clone();
+        assert_eq!(before, after, "{backend}: a partial batch landed");
+
+        // Update: NOT_FOUND when unreadable, FORBIDDEN when readable but not changeable.
+        let updated = ok(&app, "mutation($id: UUID!) { updatePost(id: $id, patch: {title: \"Hello again\"}) { title } }", json!({"id": id}), Some(&bob)).await;
+        assert_eq!(updated["data"]["updatePost"]["title"], "Hello again");
+        let (code, _) = err(
+            &app,
+            "mutation($id: UUID!) { updatePost(id: $id, patch: {title: \"mine\"}) { title } }",
+            json!({"id": id}),
+            Some(&frank),
+        )
+        .await;
+        assert_eq!(code, "NOT_FOUND");
+        let (code, _) = err(
+            &app,
+            "mutation($id: UUID!) { updatePost(id: $id, patch: {title: \"mine\"}) { title } }",
+            json!({"id": post(2)}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(code, "FORBIDDEN");
+        // Update many: every matching row, in one transaction.
+        let many = ok(&app, "mutation { updatePosts(filter: {title: {in: [\"a\", \"b\"]}}, patch: {status: ARCHIVED}) { status } }", json!({}), Some(&bob)).await;
+        assert_eq!(
+            many["data"]["updatePosts"],
+            json!([{"status": "ARCHIVED"}, {"status": "ARCHIVED"}])
+        );
+        // A tenant admin moderating: carol may change bob's post.
+        ok(
+            &app,
+            "mutation($id: UUID!) { updatePost(id: $id, patch: {status: ARCHIVED}) { id } }",
+            json!({"id": id}),
+            Some(&carol),
+        )
+        .await;
+
+        // Delete one (soft) and many.
+        let deleted = ok(
+            &app,
+            "mutation($id: UUID!) { deletePost(id: $id) { deletedAt } }",
+            json!({"id": id}),
+            Some(&bob),
+        )
+        .await;
+        assert!(deleted["data"]["deletePost"]["deletedAt"].is_string());
+        let gone = ok(
+            &app,
+            "query($id: UUID!) { post(id: $id) { id } }",
+            json!({"id": id}),
+            Some(&bob),
+        )
+        .await;
+        assert!(gone["data"]["post"].is_null());
+        let many = ok(
+            &app,
+            "mutation { deletePosts(filter: {title: {in: [\"a\", \"b\"]}}) { title } }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(
+            many["data"]["deletePosts"].as_array().map(Vec::len),
+            Some(2)
+        );
+        let (code, _) = err(
+            &app,
+            "mutation($id: UUID!) { deletePost(id: $id) { id } }",
+            json!({"id": post(2)}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(code, "FORBIDDEN");
+
+        // Conflicts and bad input.
+        let (code, _) = err(
+            &app,
+            "mutation { createTenant(input: {name: \"Dup\", subdomain: \"acme\"}) { id } }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(code, "CONFLICT");
+        let (code, _) = err(&app, "mutation($t: UUID!, $u: UUID!) { updateTenantMember(tenantId: $t, userId: $u, patch: {role: MEMBER}) { role } }",
+            json!({"t": ACME.to_string(), "u": ALICE.to_string()}), Some(&carol)).await;
+        assert_eq!(code, "CONFLICT", "the last owner cannot be demoted");
+        let (code, _) = err(&app, "mutation { createReaction(input: {postId: \"deadbeef-0000-4000-8000-000000040001\", emoji: \"\"}) { emoji } }", json!({}), Some(&bob)).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+
+        // Domain mutations.
+        let marked = ok(
+            &app,
+            "mutation { markAllNotificationsRead }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(
+            marked["data"]["markAllNotificationsRead"], 1,
+            "{backend}: bob had one unread notification"
+        );
+        let again = ok(
+            &app,
+            "mutation { markAllNotificationsRead }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(again["data"]["markAllNotificationsRead"], 0);
+        let alice = app.token(ALICE, Some(ACME));
+        let notes = ok(
+            &app,
+            "{ notifications(filter: {readAt: {isNull: true}}) { nodes { id } } }",
+            json!({}),
+            Some(&alice),
+        )
+        .await;
+        let ids: Vec<Value> = notes["data"]["notifications"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["id"].clone())
+            .collect();
+        assert!(!ids.is_empty());
+        let by_bob = ok(
+            &app,
+            "mutation($ids: [UUID!]) { markNotificationsRead(ids: $ids) }",
+            json!({"ids": ids}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(
+            by_bob["data"]["markNotificationsRead"], 0,
+            "bob cannot mark alice's notifications"
+        );
+        let by_alice = ok(
+            &app,
+            "mutation($ids: [UUID!]) { markNotificationsRead(ids: $ids) }",
+            json!({"ids": ids}),
+            Some(&alice),
+        )
+        .await;
+        assert_eq!(by_alice["data"]["markNotificationsRead"], json!(ids.len()));
+        let (code, _) = err(
+            &app,
+            "mutation { markAllNotificationsRead }",
+            json!({}),
+            None,
+        )
+        .await;
+        assert_eq!(code, "UNAUTHENTICATED");
+        app.stop().await;
+    }
+}
