@@ -94,7 +94,7 @@ async fn principal(app: &TestApp, who: Who) -> Principal {
 }
 
 /// A user id with no profile, membership or role.
-const STRANGER: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8000_00000000_5700);
+const STRANGER: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_5700);
 
 /// A readable name for a demo id.
 fn name(id: &str) -> String {

@@ -98,28 +98,6 @@ pub fn enum_item(value: &str) -> String {
     value.to_ascii_uppercase()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_the_api_conventions() {
-        assert_eq!(type_name("posts"), "Post");
-        assert_eq!(type_name("tenant_members"), "TenantMember");
-        assert_eq!(type_name("communities"), "Community");
-        assert_eq!(type_name("system_config"), "SystemConfig");
-        assert_eq!(type_name("user_details"), "UserDetail");
-        assert_eq!(list_field("posts"), "posts");
-        assert_eq!(list_field("system_config"), "systemConfigs");
-        assert_eq!(list_field("communities"), "communities");
-        assert_eq!(list_field("feature_flags"), "featureFlags");
-        assert_eq!(one_field("tenant_members"), "tenantMember");
-        assert_eq!(camel("created_at"), "createdAt");
-        assert_eq!(snake("createdAt"), "created_at");
-        assert_eq!(enum_item("published"), "PUBLISHED");
-    }
-}
-
 /// The to-one field of a foreign key: `author_id` → `author`, `created_by` → `createdByProfile`.
 pub fn to_one_name(fk: &crate::catalog::ForeignKey) -> String {
     match fk.column.strip_suffix("_id") {
@@ -145,5 +123,27 @@ pub fn to_many_name(catalog: &crate::catalog::Catalog, fk: &crate::catalog::Fore
         )
     } else {
         base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_api_conventions() {
+        assert_eq!(type_name("posts"), "Post");
+        assert_eq!(type_name("tenant_members"), "TenantMember");
+        assert_eq!(type_name("communities"), "Community");
+        assert_eq!(type_name("system_config"), "SystemConfig");
+        assert_eq!(type_name("user_details"), "UserDetail");
+        assert_eq!(list_field("posts"), "posts");
+        assert_eq!(list_field("system_config"), "systemConfigs");
+        assert_eq!(list_field("communities"), "communities");
+        assert_eq!(list_field("feature_flags"), "featureFlags");
+        assert_eq!(one_field("tenant_members"), "tenantMember");
+        assert_eq!(camel("created_at"), "createdAt");
+        assert_eq!(snake("createdAt"), "created_at");
+        assert_eq!(enum_item("published"), "PUBLISHED");
     }
 }

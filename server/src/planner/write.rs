@@ -102,11 +102,13 @@ impl Store {
         self.apply_presets(txn, ctx.principal, meta, &rule.presets, &mut row, service)
             .await?;
         let stamp = timestamp_json(now());
-        if meta.has("id") && meta.primary_key == ["id"] && row.get("id").is_none_or(Json::is_null) {
-            if let Some(ColType::Uuid) = meta.column("id").map(|c| c.ty) {
-                row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
-            }
+        if meta.primary_key == ["id"]
+            && row.get("id").is_none_or(Json::is_null)
+            && meta.column("id").is_some_and(|c| c.ty == ColType::Uuid)
+        {
+            row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
         }
+
         for stamp_column in ["created_at", "updated_at"] {
             if meta.has(stamp_column) && !row.contains_key(stamp_column) {
                 row.insert(stamp_column.into(), stamp.clone());
