@@ -233,6 +233,16 @@ impl Settings {
     /// Validates the settings into a [`Config`]. Reads (and on the embedded default creates)
     /// the data directory and the persisted secret; touches nothing else.
     pub fn resolve(&self) -> Result<Config, ConfigError> {
+        self.resolve_inner(true)
+    }
+
+    /// Like [`Settings::resolve`], for commands that verify no token (`migrate`, `seed`,
+    /// `print-schema`): a PostgreSQL database without a secret or JWKS is fine for them.
+    pub fn resolve_without_keys(&self) -> Result<Config, ConfigError> {
+        self.resolve_inner(false)
+    }
+
+    fn resolve_inner(&self, require_keys: bool) -> Result<Config, ConfigError> {
         let data_dir = match &self.data_dir {
             Some(dir) => dir.clone(),
             None => PathBuf::from("."),
@@ -301,6 +311,8 @@ impl Settings {
                 let (secret, source) = load_or_generate_secret(&data_dir)?;
                 (Some(secret), Some(source))
             }
+            None if !require_keys => (None, None),
+
             None => {
                 return Err(ConfigError::new(
                     "ROWGATE_JWT_SECRET",

@@ -130,7 +130,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), StartupError> {
-    let config = cli.settings.resolve()?;
+    let verifies_tokens = matches!(cli.command, None | Some(Command::Serve | Command::Token { .. }));
+    let config = if verifies_tokens {
+        cli.settings.resolve()?
+    } else {
+        cli.settings.resolve_without_keys()?
+    };
+
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(&config, action).await,
