@@ -125,7 +125,47 @@ fn reference_queries_emit_the_reviewed_sql() {
     }
 }
 
+fn feed_spec(filter: Option<serde_json::Value>) -> rowgate::planner::page::ListSpec {
+    rowgate::planner::page::ListSpec {
+        filter: filter.map(|f| f.to_string()),
+        order: vec![
+            rowgate::planner::page::Sort {
+                column: "created_at",
+                desc: true,
+            },
+            rowgate::planner::page::Sort {
+                column: "id",
+                desc: false,
+            },
+        ],
+        limit: 20,
+        backwards: false,
+        cursor: None,
+        offset: 0,
+    }
+}
+
+/// The "everything I may see" feed runs as a UNION of one index-served branch per rule.
+#[test]
+fn the_feed_is_a_union_of_index_served_branches() {
+    let store = store(DatabaseConnection::default());
+    let principal = member();
+    let compiler = Compiler::new(&store.policies, &principal);
+    let meta = store.table("posts").expect("posts");
+    let statement = store
+        .page_statement(&compiler, meta, &feed_spec(None))
+        .expect("statement");
+    let (sql, values) = statement.build(PostgresQueryBuilder);
+    assert_eq!(
+        sql.matches(" UNION ").count(),
+        3,
+        "four branches for a member: {sql}"
+    );
+    insta::assert_snapshot!("feed_union_postgres", format!("{sql}\n\n{values:?}"));
+}
+
 /// On PostgreSQL with `seed --scale 50`, the tenant feed is served by an index.
+
 #[tokio::test]
 async fn the_tenant_feed_uses_an_index_at_scale() {
     let Some(_) =
@@ -189,6 +229,27 @@ async fn the_tenant_feed_uses_an_index_at_scale() {
     assert!(
         !plan.contains("Seq Scan on posts"),
         "the tenant feed scans posts:\n{plan}"
+    );
+
+    // The whole feed (own + public + tenant + community posts): no branch scans posts.
+    let statement = store
+        .page_statement(&compiler, meta, &feed_spec(None))
+        .expect("feed");
+    let (sql, values) = statement.build(PostgresQueryBuilder);
+    let explain =
+        Statement::from_sql_and_values(DbBackend::Postgres, format!("EXPLAIN {sql}"), values);
+    let plan: Vec<String> = db
+        .query_all_raw(explain)
+        .await
+        .expect("explain")
+        .iter()
+        .map(|row| row.try_get::<String>("", "QUERY PLAN").expect("plan line"))
+        .collect();
+    let plan = plan.join("\n");
+    println!("{plan}");
+    assert!(
+        !plan.contains("Seq Scan on posts"),
+        "the feed scans posts:\n{plan}"
     );
     db.close().await.ok();
 }

@@ -664,3 +664,99 @@ async fn mutations_write_through_the_policies() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn aggregates_over_numbers_and_dates() {
+    for backend in backends("aggregates_over_numbers_and_dates") {
+        let app = TestApp::spawn(backend).await;
+        let erin = app.token(ERIN, None);
+        // Erin (no active tenant) reads the four global flags: rollouts 50, 100, 100, 100.
+        let body = ok(
+            &app,
+            "{ featureFlags { totalCount aggregate { count sum { rolloutPercent } avg { rolloutPercent } min { rolloutPercent createdAt } max { rolloutPercent } } } }",
+            json!({}),
+            Some(&erin),
+        )
+        .await;
+        let a = &body["data"]["featureFlags"]["aggregate"];
+        assert_eq!(
+            body["data"]["featureFlags"]["totalCount"], 4,
+            "{backend}: {body}"
+        );
+        assert_eq!(a["count"], 4);
+        assert_eq!(a["sum"]["rolloutPercent"].as_f64(), Some(350.0), "{body}");
+        assert_eq!(a["avg"]["rolloutPercent"].as_f64(), Some(87.5), "{body}");
+        assert_eq!(a["min"]["rolloutPercent"], 50);
+        assert_eq!(a["max"]["rolloutPercent"], 100);
+        assert!(a["min"]["createdAt"].is_string());
+        // Filtered aggregates count only what the filter and the policy allow.
+        let body = ok(
+            &app,
+            "{ featureFlags(filter: {enabled: {eq: false}}) { aggregate { count } } }",
+            json!({}),
+            Some(&erin),
+        )
+        .await;
+        assert_eq!(body["data"]["featureFlags"]["aggregate"]["count"], 1);
+        let body = ok(
+            &app,
+            "{ featureFlags { aggregate { count } } }",
+            json!({}),
+            None,
+        )
+        .await;
+        assert_eq!(
+            body["data"]["featureFlags"]["aggregate"]["count"], 0,
+            "anon reads no flag"
+        );
+        app.stop().await;
+    }
+}
+
+/// A database failure is INTERNAL with a request id, and never shows SQL or the database's
+/// own message.
+#[tokio::test]
+async fn internal_errors_carry_a_request_id_and_no_sql() {
+    use sea_orm::ConnectionTrait;
+    for backend in backends("internal_errors_carry_a_request_id_and_no_sql") {
+        let app = TestApp::spawn(backend).await;
+        let bob = app.token(BOB, Some(ACME));
+        app.db
+            .execute_unprepared("ALTER TABLE comments RENAME TO comments_away")
+            .await
+            .expect("rename");
+        let (status, body) = app
+            .graphql("{ comments { nodes { body } } }", json!({}), Some(&bob))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "INTERNAL", "{backend}: {body}");
+        let request_id = error["extensions"]["requestId"]
+            .as_str()
+            .expect("request id");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(request_id))
+        );
+        let text = body.to_string().to_lowercase();
+        for leak in [
+            "select",
+            "comments_away",
+            "no such table",
+            "relation",
+            "sqlx",
+            "\"t0\"",
+        ] {
+            assert!(
+                !text.contains(leak),
+                "{backend}: the error shows `{leak}`: {body}"
+            );
+        }
+        app.db
+            .execute_unprepared("ALTER TABLE comments_away RENAME TO comments")
+            .await
+            .expect("rename back");
+        app.stop().await;
+    }
+}

@@ -84,16 +84,9 @@ impl Store {
     ) -> AppResult<Page> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
-        let mut select = self.readable_select(&compiler, meta, true);
-        self.apply_spec(&compiler, meta, &mut select, spec)?;
-        for sort in spec.sql_order() {
-            select.order_by(
-                (Alias::new(ROOT), Alias::new(sort.column)),
-                direction(&sort),
-            );
-        }
-        select.limit(spec.limit + 1).offset(spec.offset);
+        let select = self.page_statement(&compiler, meta, spec)?;
         let mut rows = self.fetch(&self.db, &compiler, meta, &select).await?;
+
         let more = rows.len() as u64 > spec.limit;
         rows.truncate(usize::try_from(spec.limit).unwrap_or(usize::MAX));
         if spec.backwards {
@@ -305,4 +298,60 @@ fn aggregate_sum(row: &sea_orm::QueryResult, alias: &str) -> Json {
 
 fn direction(sort: &Sort) -> Order {
     if sort.desc { Order::Desc } else { Order::Asc }
+}
+
+impl Store {
+    /// The statement of a root connection page. When the read policy splits into several
+    /// branches (an OR of owner / public / tenant / … rules), it runs as a UNION of one
+    /// ordered, limited subquery per branch — each served by its own (partial) index — and
+    /// the union is ordered and limited again; otherwise as one statement.
+    pub fn page_statement(
+        &self,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        spec: &ListSpec,
+    ) -> AppResult<SelectStatement> {
+        let order = spec.sql_order();
+        let Some(branches) = compiler.read_branches(meta.name, ROOT) else {
+            let mut select = self.readable_select(compiler, meta, true);
+            self.apply_spec(compiler, meta, &mut select, spec)?;
+            for sort in &order {
+                select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(sort));
+            }
+            select.limit(spec.limit + 1).offset(spec.offset);
+            return Ok(select);
+        };
+        let per_branch = spec.offset + spec.limit + 1;
+        let mut union: Option<SelectStatement> = None;
+        for (i, branch) in branches.into_iter().enumerate() {
+            let mut select = self.columns_select(compiler, meta, true);
+            select.and_where(branch);
+            self.apply_spec(compiler, meta, &mut select, spec)?;
+            for sort in &order {
+                select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(sort));
+            }
+            select.limit(per_branch);
+            // Each branch is wrapped so that its ORDER BY and LIMIT stay its own (SQLite
+            // allows neither directly inside a compound SELECT).
+            let mut wrapped = Query::select();
+            wrapped
+                .column(Asterisk)
+                .from_subquery(select, Alias::new(format!("b{i}")));
+            union = Some(match union {
+                None => wrapped,
+                Some(mut acc) => {
+                    acc.union(sea_orm::sea_query::UnionType::Distinct, wrapped);
+                    acc
+                }
+            });
+        }
+        let union = union.ok_or_else(|| AppError::Internal("no branch".into()))?;
+        let mut outer = Query::select();
+        outer.column(Asterisk).from_subquery(union, Alias::new("u"));
+        for sort in &order {
+            outer.order_by((Alias::new("u"), Alias::new(sort.column)), direction(sort));
+        }
+        outer.limit(spec.limit + 1).offset(spec.offset);
+        Ok(outer)
+    }
 }

@@ -104,6 +104,18 @@ impl Store {
         table: &TableMeta,
         masked: bool,
     ) -> SelectStatement {
+        let mut select = self.columns_select(compiler, table, masked);
+        select.and_where(compiler.read(table.name, ROOT).into_expr());
+        select
+    }
+
+    /// `SELECT <columns, masked> FROM table AS t0`, without any condition yet.
+    pub(crate) fn columns_select(
+        &self,
+        compiler: &Compiler<'_>,
+        table: &TableMeta,
+        masked: bool,
+    ) -> SelectStatement {
         let mut select = Query::select();
         select.from_as(Alias::new(table.name), Alias::new(ROOT));
         let policy = self.policies.table(table.name);
@@ -128,7 +140,6 @@ impl Store {
                 }
             }
         }
-        select.and_where(compiler.read(table.name, ROOT).into_expr());
         select
     }
 

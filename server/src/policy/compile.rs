@@ -153,6 +153,35 @@ impl<'a> Compiler<'a> {
         live.and(rule)
     }
 
+    /// The read policy of `table` split into index-friendly branches (its disjunctive
+    /// normal form, each branch with the soft-delete condition): `None` when there is only
+    /// one branch, or more than [`MAX_BRANCHES`], or the principal bypasses the policy.
+    /// A query ordered and limited can then run as a UNION of per-branch ordered, limited
+    /// subqueries, each served by its own index, instead of one OR that scans.
+    pub fn read_branches(&self, table: &'static str, alias: &str) -> Option<Vec<Expr>> {
+        let policy = self.policies.table(table)?;
+        let Access::Allow(pred) = &policy.read else {
+            return None;
+        };
+        if self.principal.role == Role::ServiceRole {
+            return None;
+        }
+        let scope = [Frame::new(table, alias)];
+        let live = match policy.soft_delete {
+            Some(deleted_at) => Compiled::Sql(self.column(deleted_at, &scope, false).is_null()),
+            None => Compiled::True,
+        };
+        let mut out = Vec::new();
+        for branch in disjuncts(pred)? {
+            match live.clone().and(self.pred_in(&branch, &scope, 0)) {
+                Compiled::False => {}
+                Compiled::True => return None,
+                Compiled::Sql(expr) => out.push(expr),
+            }
+        }
+        (out.len() >= 2).then_some(out)
+    }
+
     /// Compiles `access` for rows in `scope` (the service role bypasses `Deny`, not `Never`).
     pub fn access(&self, access: &Access, scope: &[Frame]) -> Compiled {
         match access {
@@ -290,6 +319,45 @@ impl<'a> Compiler<'a> {
             select.and_where(expr);
         }
         Compiled::Sql(Expr::exists(select))
+    }
+}
+
+/// Most branches a read policy is split into for a UNION plan.
+pub const MAX_BRANCHES: usize = 8;
+
+/// The disjuncts of `pred` (`All` distributed over `Any`), or `None` past [`MAX_BRANCHES`].
+pub fn disjuncts(pred: &Pred) -> Option<Vec<Pred>> {
+    match pred {
+        Pred::Any(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(disjuncts(item)?);
+                if out.len() > MAX_BRANCHES {
+                    return None;
+                }
+            }
+            Some(out)
+        }
+        Pred::All(items) => {
+            let mut out: Vec<Vec<Pred>> = vec![Vec::new()];
+            for item in items {
+                let options = disjuncts(item)?;
+                let mut next = Vec::new();
+                for prefix in &out {
+                    for option in &options {
+                        let mut conj = prefix.clone();
+                        conj.push(option.clone());
+                        next.push(conj);
+                    }
+                }
+                if next.len() > MAX_BRANCHES {
+                    return None;
+                }
+                out = next;
+            }
+            Some(out.into_iter().map(Pred::All).collect())
+        }
+        other => Some(vec![other.clone()]),
     }
 }
 
