@@ -105,7 +105,21 @@ impl TableMeta {
         }
     }
 
+    /// The same table with only the `wanted` columns (all when `None`), for a SELECT list
+    /// that reads only what a query needs. Primary-key columns are always kept.
+    pub fn project(&self, wanted: Option<&[&str]>) -> Self {
+        let Some(wanted) = wanted else {
+            return self.clone();
+        };
+        let mut projected = self.clone();
+        projected
+            .columns
+            .retain(|c| wanted.contains(&c.name) || self.primary_key.contains(&c.name));
+        projected
+    }
+
     /// The column named `name`.
+
     pub fn column(&self, name: &str) -> Option<&ColumnMeta> {
         self.columns.iter().find(|c| c.name == name)
     }

@@ -153,7 +153,7 @@ fn the_feed_is_a_union_of_index_served_branches() {
     let compiler = Compiler::new(&store.policies, &principal);
     let meta = store.table("posts").expect("posts");
     let statement = store
-        .page_statement(&compiler, meta, &feed_spec(None))
+        .page_statement(&compiler, meta, meta, &feed_spec(None))
         .expect("statement");
     let (sql, values) = statement.build(PostgresQueryBuilder);
     assert_eq!(
@@ -233,7 +233,7 @@ async fn the_tenant_feed_uses_an_index_at_scale() {
 
     // The whole feed (own + public + tenant + community posts): no branch scans posts.
     let statement = store
-        .page_statement(&compiler, meta, &feed_spec(None))
+        .page_statement(&compiler, meta, meta, &feed_spec(None))
         .expect("feed");
     let (sql, values) = statement.build(PostgresQueryBuilder);
     let explain =

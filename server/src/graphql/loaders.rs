@@ -74,6 +74,8 @@ pub struct OneKey {
     pub column: &'static str,
     /// Key value, as text.
     pub value: String,
+    /// Columns the query reads.
+    pub columns: Arc<Vec<&'static str>>,
 }
 
 /// The page of `fk.table` rows referencing `parent` (to-many).
@@ -85,6 +87,8 @@ pub struct ManyKey {
     pub spec: Arc<ListSpec>,
     /// Parent key value, as text.
     pub parent: String,
+    /// Columns the query reads.
+    pub columns: Arc<Vec<&'static str>>,
 }
 
 /// Count and aggregates of `fk.table` rows referencing `parent` matching `filter`.
@@ -115,11 +119,13 @@ impl Loader<OneKey> for RelationLoader {
 
     async fn load(&self, keys: &[OneKey]) -> Result<HashMap<OneKey, Row>, LoadError> {
         let mut out = HashMap::new();
-        for ((table, column), keys) in group(keys, |k| (k.table, k.column)) {
+        for ((table, column, columns), keys) in
+            group(keys, |k| (k.table, k.column, k.columns.clone()))
+        {
             let values: Vec<Json> = keys.iter().map(|k| Json::String(k.value.clone())).collect();
             let rows = self
                 .store
-                .rows_by(&self.principal, table, column, &values)
+                .rows_by(&self.principal, table, column, &values, Some(&columns))
                 .await?;
             for key in keys {
                 if let Some(row) = rows.get(&key.value) {
@@ -137,14 +143,16 @@ impl Loader<ManyKey> for RelationLoader {
 
     async fn load(&self, keys: &[ManyKey]) -> Result<HashMap<ManyKey, Page>, LoadError> {
         let mut out = HashMap::new();
-        for ((fk, spec), keys) in group(keys, |k| (k.fk, k.spec.clone())) {
+        for ((fk, spec, columns), keys) in
+            group(keys, |k| (k.fk, k.spec.clone(), k.columns.clone()))
+        {
             let parents: Vec<Json> = keys
                 .iter()
                 .map(|k| Json::String(k.parent.clone()))
                 .collect();
             let mut pages = self
                 .store
-                .children(&self.principal, &fk, &spec, &parents)
+                .children(&self.principal, &fk, &spec, &parents, Some(&columns))
                 .await?;
             for key in keys {
                 let page = pages.remove(&key.parent).unwrap_or_default();

@@ -228,6 +228,59 @@ fn nodes(table: &'static str, rows: Vec<Row>) -> FieldValue<'static> {
     FieldValue::list(rows.into_iter().map(|row| node_value(table, row)))
 }
 
+// ---------------------------------------------------------------- what a query reads
+
+/// The columns a node's selection reads: its column fields, the foreign keys of its to-one
+/// fields and the keys its to-many fields join on.
+fn node_columns<'a>(
+    catalog: &crate::catalog::Catalog,
+    table: &TableMeta,
+    fields: impl Iterator<Item = async_graphql::SelectionField<'a>>,
+    out: &mut Vec<&'static str>,
+) {
+    for field in fields {
+        let name = field.name();
+        if let Some(column) = table.columns.iter().find(|c| camel(c.name) == name) {
+            out.push(column.name);
+        } else if let Some(fk) = table.foreign_keys.iter().find(|fk| to_one_name(fk) == name) {
+            out.push(fk.column);
+        } else if let Some(fk) = catalog
+            .referencing(table.name)
+            .into_iter()
+            .find(|fk| to_many_name(catalog, fk) == name)
+        {
+            out.push(fk.ref_column);
+        }
+    }
+}
+
+/// The columns a connection field's selection reads, plus its ordering (for cursors) and
+/// `extra` (e.g. the foreign key a relation load groups by).
+fn connection_columns(
+    catalog: &crate::catalog::Catalog,
+    table: &TableMeta,
+    field: async_graphql::SelectionField<'_>,
+    spec: &ListSpec,
+    extra: &[&'static str],
+) -> Arc<Vec<&'static str>> {
+    let mut out: Vec<&'static str> = extra.to_vec();
+    out.extend(spec.order.iter().map(|s| s.column));
+    for child in field.selection_set() {
+        match child.name() {
+            "nodes" => node_columns(catalog, table, child.selection_set(), &mut out),
+            "edges" => {
+                for edge in child.selection_set().filter(|e| e.name() == "node") {
+                    node_columns(catalog, table, edge.selection_set(), &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Arc::new(out)
+}
+
 // ---------------------------------------------------------------- the schema
 
 /// The fields a table adds to the root query and mutation types.
@@ -740,12 +793,24 @@ fn to_one_field(fk: &ForeignKey) -> Field {
                 let Some(value) = node.row.get(fk.column).filter(|v| !v.is_null()) else {
                     return Ok(None);
                 };
+                let store = store(&ctx)?;
+                let parent = store.table(fk.ref_table)?;
+                let mut columns = vec![fk.ref_column];
+                node_columns(
+                    &store.catalog,
+                    parent,
+                    ctx.field().selection_set(),
+                    &mut columns,
+                );
+                columns.sort_unstable();
+                columns.dedup();
                 let row = loaders(&ctx)?
                     .one
                     .load_one(OneKey {
                         table: fk.ref_table,
                         column: fk.ref_column,
                         value: key_text(value),
+                        columns: Arc::new(columns),
                     })
                     .await
                     .map_err(load_error)?;
@@ -773,12 +838,15 @@ fn to_many_field(catalog: &crate::catalog::Catalog, fk: ForeignKey) -> Field {
                     .get(fk.ref_column)
                     .map(key_text)
                     .unwrap_or_default();
+                let columns =
+                    connection_columns(&store.catalog, meta, ctx.field(), &spec, &[fk.column]);
                 let page = loaders(&ctx)?
                     .many
                     .load_one(ManyKey {
                         fk,
                         spec: Arc::new(spec.clone()),
                         parent: parent.clone(),
+                        columns,
                     })
                     .await
                     .map_err(load_error)?
@@ -814,7 +882,11 @@ fn list_root(table: &TableMeta) -> Field {
                     let request = request(&ctx)?;
                     let meta = store.table(name)?;
                     let spec = page::parse(meta, &ctx.args, cap(&ctx))?;
-                    let page = store.page(&request.principal, name, &spec).await?;
+                    let columns = connection_columns(&store.catalog, meta, ctx.field(), &spec, &[]);
+                    let page = store
+                        .page(&request.principal, name, &spec, Some(&columns))
+                        .await?;
+
                     Ok(Some(FieldValue::owned_any(Connection {
                         table: name,
                         page,

@@ -81,11 +81,15 @@ impl Store {
         principal: &Principal,
         table: &str,
         spec: &ListSpec,
+        columns: Option<&[&'static str]>,
     ) -> AppResult<Page> {
         let meta = self.table(table)?;
+        let projection = meta.project(columns);
         let compiler = Compiler::new(&self.policies, principal);
-        let select = self.page_statement(&compiler, meta, spec)?;
-        let mut rows = self.fetch(&self.db, &compiler, meta, &select).await?;
+        let select = self.page_statement(&compiler, meta, &projection, spec)?;
+        let mut rows = self
+            .fetch(&self.db, &compiler, &projection, &select)
+            .await?;
 
         let more = rows.len() as u64 > spec.limit;
         rows.truncate(usize::try_from(spec.limit).unwrap_or(usize::MAX));
@@ -103,19 +107,24 @@ impl Store {
         table: &str,
         column: &str,
         keys: &[Json],
+        columns: Option<&[&'static str]>,
     ) -> AppResult<HashMap<String, Row>> {
         let meta = self.table(table)?;
+        let projection = meta.project(columns);
         let key_column = meta
             .column(column)
             .ok_or_else(|| AppError::Internal(format!("{table}.{column} missing")))?;
         let compiler = Compiler::new(&self.policies, principal);
-        let mut select = self.readable_select(&compiler, meta, true);
+        let mut select = self.columns_select(&compiler, &projection, true);
+        select.and_where(compiler.read(meta.name, ROOT).into_expr());
         let values_ = keys
             .iter()
             .map(|k| values::to_value(key_column, k))
             .collect::<AppResult<Vec<_>>>()?;
         select.and_where(Expr::col((Alias::new(ROOT), Alias::new(column))).is_in(values_));
-        let rows = self.fetch(&self.db, &compiler, meta, &select).await?;
+        let rows = self
+            .fetch(&self.db, &compiler, &projection, &select)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|row| (key_text(row.get(column).unwrap_or(&Json::Null)), row))
@@ -130,13 +139,16 @@ impl Store {
         fk: &ForeignKey,
         spec: &ListSpec,
         parents: &[Json],
+        columns: Option<&[&'static str]>,
     ) -> AppResult<HashMap<String, Page>> {
         let meta = self.table(fk.table)?;
+        let projection = meta.project(columns);
         let fk_column = meta
             .column(fk.column)
             .ok_or_else(|| AppError::Internal(format!("{}.{} missing", fk.table, fk.column)))?;
         let compiler = Compiler::new(&self.policies, principal);
-        let mut inner = self.readable_select(&compiler, meta, true);
+        let mut inner = self.columns_select(&compiler, &projection, true);
+        inner.and_where(compiler.read(meta.name, ROOT).into_expr());
         self.apply_spec(&compiler, meta, &mut inner, spec)?;
         let parent_values = parents
             .iter()
@@ -166,7 +178,7 @@ impl Store {
             )
             .order_by((Alias::new("w"), Alias::new(fk.column)), Order::Asc)
             .order_by((Alias::new("w"), Alias::new(RANK)), Order::Asc);
-        let rows = self.fetch(&self.db, &compiler, meta, &outer).await?;
+        let rows = self.fetch(&self.db, &compiler, &projection, &outer).await?;
 
         let limit = usize::try_from(spec.limit).unwrap_or(usize::MAX);
         let mut pages: HashMap<String, Page> = HashMap::new();
@@ -230,7 +242,11 @@ impl Store {
             push("max", Func::max(c()).into(), column.ty);
             if numeric {
                 push("sum", Func::sum(c()).into(), ColType::BigInt);
-                push("avg", Func::avg(c()).into(), ColType::Json);
+                push(
+                    "avg",
+                    Func::cast_as(Func::avg(c()), Alias::new("DOUBLE PRECISION")).into(),
+                    ColType::Json,
+                );
             }
         }
         if let Some((column, parents)) = group {
@@ -309,11 +325,13 @@ impl Store {
         &self,
         compiler: &Compiler<'_>,
         meta: &TableMeta,
+        projection: &TableMeta,
         spec: &ListSpec,
     ) -> AppResult<SelectStatement> {
         let order = spec.sql_order();
         let Some(branches) = compiler.read_branches(meta.name, ROOT) else {
-            let mut select = self.readable_select(compiler, meta, true);
+            let mut select = self.columns_select(compiler, projection, true);
+            select.and_where(compiler.read(meta.name, ROOT).into_expr());
             self.apply_spec(compiler, meta, &mut select, spec)?;
             for sort in &order {
                 select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(sort));
@@ -324,7 +342,7 @@ impl Store {
         let per_branch = spec.offset + spec.limit + 1;
         let mut union: Option<SelectStatement> = None;
         for (i, branch) in branches.into_iter().enumerate() {
-            let mut select = self.columns_select(compiler, meta, true);
+            let mut select = self.columns_select(compiler, projection, true);
             select.and_where(branch);
             self.apply_spec(compiler, meta, &mut select, spec)?;
             for sort in &order {
