@@ -119,7 +119,6 @@ impl TableMeta {
     }
 
     /// The column named `name`.
-
     pub fn column(&self, name: &str) -> Option<&ColumnMeta> {
         self.columns.iter().find(|c| c.name == name)
     }

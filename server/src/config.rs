@@ -102,6 +102,33 @@ pub struct Settings {
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM (default: 10).
     #[arg(long, env = "ROWGATE_SHUTDOWN_GRACE_SECS", global = true)]
     pub shutdown_grace_secs: Option<String>,
+    /// Answer `__schema` and `__type` introspection queries (default: true).
+    #[arg(long, env = "ROWGATE_INTROSPECTION", global = true)]
+    pub introspection: Option<String>,
+    /// Deepest field nesting of an operation, 1 to 32 (default: 10).
+    #[arg(long, env = "ROWGATE_MAX_DEPTH", global = true)]
+    pub max_depth: Option<String>,
+    /// Highest cost of an operation (default: 1000); see docs/CONFIG.md for how it is counted.
+    #[arg(long, env = "ROWGATE_MAX_COMPLEXITY", global = true)]
+    pub max_complexity: Option<String>,
+    /// Rows a connection without `first`/`last` counts for in the cost (default: 10).
+    #[arg(long, env = "ROWGATE_COMPLEXITY_UNPAGED_ROWS", global = true)]
+    pub complexity_unpaged_rows: Option<String>,
+    /// Most aliased fields in an operation, fragments included (default: 30).
+    #[arg(long, env = "ROWGATE_MAX_ALIASES", global = true)]
+    pub max_aliases: Option<String>,
+    /// Largest GraphQL document, in bytes (default: 32768).
+    #[arg(long, env = "ROWGATE_MAX_DOCUMENT_BYTES", global = true)]
+    pub max_document_bytes: Option<String>,
+    /// Largest `variables` object, in bytes of compact JSON (default: 65536).
+    #[arg(long, env = "ROWGATE_MAX_VARIABLES_BYTES", global = true)]
+    pub max_variables_bytes: Option<String>,
+    /// Largest POST /graphql body, in bytes (default: 262144).
+    #[arg(long, env = "ROWGATE_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<String>,
+    /// Most operations in one JSON array batch (default: 10).
+    #[arg(long, env = "ROWGATE_MAX_BATCH", global = true)]
+    pub max_batch: Option<String>,
 }
 
 /// Which database engine a URL points at.
@@ -175,7 +202,53 @@ pub struct Config {
     pub graphiql: bool,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_grace: Duration,
+    /// Answer introspection queries (`__schema`, `__type`).
+    pub introspection: bool,
+    /// Limits every GraphQL request is checked against before it reaches the database.
+    pub limits: RequestLimits,
 }
+
+/// Limits on one GraphQL request over HTTP. All of them are checked before the request is
+/// authenticated or executed, so a request over a limit never reaches the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Deepest field nesting of an operation (`{ a { b } }` is 2); introspection fields
+    /// are not counted.
+    pub max_depth: usize,
+    /// Highest cost of an operation (see `graphql::limits` for how it is counted).
+    pub max_complexity: u64,
+    /// Rows a connection without `first`/`last` counts for in the cost.
+    pub complexity_unpaged_rows: u64,
+    /// Most aliased fields in the executed operation, fragments expanded.
+    pub max_aliases: u64,
+    /// Largest document, in bytes.
+    pub max_document_bytes: usize,
+    /// Largest `variables` object, in bytes of compact JSON.
+    pub max_variables_bytes: usize,
+    /// Largest POST body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most operations in one batch.
+    pub max_batch: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 1000,
+            complexity_unpaged_rows: 10,
+            max_aliases: 30,
+            max_document_bytes: 32 * 1024,
+            max_variables_bytes: 64 * 1024,
+            max_body_bytes: 256 * 1024,
+            max_batch: 10,
+        }
+    }
+}
+
+/// The deepest `ROWGATE_MAX_DEPTH` accepted: async-graphql refuses documents nested deeper
+/// than 32 selection sets whatever this limit says.
+pub const MAX_QUERY_DEPTH: u64 = 32;
 
 /// A configuration value that cannot be used, with the setting it came from and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -356,6 +429,8 @@ impl Settings {
             0..=u64::MAX,
         )?;
 
+        let limits = self.request_limits()?;
+
         Ok(Config {
             database_url: Secret::new(database_url),
             database_kind,
@@ -386,8 +461,93 @@ impl Settings {
             )?,
             graphiql: parse_bool("ROWGATE_GRAPHIQL", self.graphiql.as_deref(), true)?,
             shutdown_grace: grace,
+            introspection: parse_bool(
+                "ROWGATE_INTROSPECTION",
+                self.introspection.as_deref(),
+                true,
+            )?,
+            limits,
             data_dir,
         })
+    }
+
+    /// The request limits, each validated against its range.
+    fn request_limits(&self) -> Result<RequestLimits, ConfigError> {
+        let defaults = RequestLimits::default();
+        let size = |setting: &'static str, value: &Option<String>, default: usize| {
+            whole_number(
+                setting,
+                value.as_deref(),
+                default as u64,
+                1..=u64::from(u32::MAX),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        Ok(RequestLimits {
+            max_depth: whole_number(
+                "ROWGATE_MAX_DEPTH",
+                self.max_depth.as_deref(),
+                defaults.max_depth as u64,
+                1..=MAX_QUERY_DEPTH,
+            )? as usize,
+            max_complexity: whole_number(
+                "ROWGATE_MAX_COMPLEXITY",
+                self.max_complexity.as_deref(),
+                defaults.max_complexity,
+                1..=u64::from(u32::MAX),
+            )?,
+            complexity_unpaged_rows: whole_number(
+                "ROWGATE_COMPLEXITY_UNPAGED_ROWS",
+                self.complexity_unpaged_rows.as_deref(),
+                defaults.complexity_unpaged_rows,
+                1..=u64::from(u32::MAX),
+            )?,
+            max_aliases: whole_number(
+                "ROWGATE_MAX_ALIASES",
+                self.max_aliases.as_deref(),
+                defaults.max_aliases,
+                0..=u64::from(u32::MAX),
+            )?,
+            max_document_bytes: size(
+                "ROWGATE_MAX_DOCUMENT_BYTES",
+                &self.max_document_bytes,
+                defaults.max_document_bytes,
+            )?,
+            max_variables_bytes: size(
+                "ROWGATE_MAX_VARIABLES_BYTES",
+                &self.max_variables_bytes,
+                defaults.max_variables_bytes,
+            )?,
+            max_body_bytes: size(
+                "ROWGATE_MAX_BODY_BYTES",
+                &self.max_body_bytes,
+                defaults.max_body_bytes,
+            )?,
+            max_batch: size("ROWGATE_MAX_BATCH", &self.max_batch, defaults.max_batch)?,
+        })
+    }
+}
+
+/// A whole number within `range`, or `default` when unset.
+fn whole_number(
+    setting: &'static str,
+    value: Option<&str>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    match value.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::new(
+            setting,
+            format!(
+                "`{value}` is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
     }
 }
 
@@ -801,6 +961,98 @@ mod tests {
                     ..settings_in(&dir)
                 },
                 "ROWGATE_JWKS_COOLDOWN_SECS",
+            ),
+        ];
+        for (settings, setting) in refused {
+            let err = settings.resolve().expect_err(setting);
+            assert_eq!(err.setting, setting, "{err}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn request_limits_have_defaults_and_ranges() {
+        let dir = std::env::temp_dir().join(format!("rowgate-config-{}", uuid::Uuid::new_v4()));
+        let config = settings_in(&dir).resolve().expect("defaults");
+        assert_eq!(config.limits, RequestLimits::default());
+        assert!(config.introspection);
+        let config = Settings {
+            max_depth: Some("32".into()),
+            max_aliases: Some("0".into()),
+            max_batch: Some(" 1 ".into()),
+            introspection: Some("off".into()),
+            ..settings_in(&dir)
+        }
+        .resolve()
+        .expect("in range");
+        assert_eq!(config.limits.max_depth, 32);
+        assert_eq!(config.limits.max_aliases, 0);
+        assert_eq!(config.limits.max_batch, 1);
+        assert!(!config.introspection);
+
+        let refused: Vec<(Settings, &str)> = vec![
+            (
+                Settings {
+                    max_depth: Some("33".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_MAX_DEPTH",
+            ),
+            (
+                Settings {
+                    max_complexity: Some("0".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_MAX_COMPLEXITY",
+            ),
+            (
+                Settings {
+                    complexity_unpaged_rows: Some("-1".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_COMPLEXITY_UNPAGED_ROWS",
+            ),
+            (
+                Settings {
+                    max_aliases: Some("many".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_MAX_ALIASES",
+            ),
+            (
+                Settings {
+                    max_document_bytes: Some("32KiB".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_MAX_DOCUMENT_BYTES",
+            ),
+            (
+                Settings {
+                    max_variables_bytes: Some("0".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_MAX_VARIABLES_BYTES",
+            ),
+            (
+                Settings {
+                    max_body_bytes: Some("99999999999".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_MAX_BODY_BYTES",
+            ),
+            (
+                Settings {
+                    max_batch: Some("0".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_MAX_BATCH",
+            ),
+            (
+                Settings {
+                    introspection: Some("sometimes".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_INTROSPECTION",
             ),
         ];
         for (settings, setting) in refused {

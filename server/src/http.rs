@@ -1,11 +1,20 @@
 //! HTTP routes: `/graphql` (POST and GET), `/` (GraphiQL, served from the binary),
 //! `/healthz`, `/readyz`; everything else is a JSON 404.
+//!
+//! A GraphQL request passes, in this order: body size (413), JSON shape and batch size
+//! (400), each operation's document size, variables size, depth, aliases and cost (400),
+//! GET running a query (405), authentication (401/403); only then does it execute. Those
+//! are whole-request errors: `{"errors": [...]}` without `data`. What GraphQL reports
+//! itself (syntax, validation, resolver errors) comes back with HTTP 200, each error with
+//! an `extensions.code`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_graphql::parser::types::OperationType;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,8 +25,9 @@ use serde_json::json;
 use crate::auth::TokenVerifier;
 use crate::auth::resolve::{RequestIdentity, bearer_token, resolve_principal};
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::graphql::GatewaySchema;
+use crate::graphql::limits::{self, LimitChecker};
 
 /// Everything a request handler needs, shared by all requests.
 #[derive(Debug, Clone)]
@@ -54,13 +64,43 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The state of the routes: the shared parts, and the request limits checked against the
+/// schema's types (built once, from the schema's SDL).
+#[derive(Debug, Clone)]
+struct RouterState {
+    app: AppState,
+    limits: Arc<LimitChecker>,
+}
+
+impl FromRef<RouterState> for AppState {
+    fn from_ref(state: &RouterState) -> Self {
+        state.app.clone()
+    }
+}
+
 /// The router with every route of the gateway.
 pub fn router(state: AppState) -> Router {
+    let limits = state.config.limits;
+    let graphiql = state.config.graphiql;
+    let state = RouterState {
+        // The schema is built with the default page cap (see `build_app_parts`).
+        limits: Arc::new(LimitChecker::new(
+            &state.schema,
+            limits,
+            crate::graphql::SchemaOptions::default().max_page_size,
+        )),
+        app: state,
+    };
     let mut router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_post)
+                .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
-    if state.config.graphiql {
+    if graphiql {
         router = router
             .route("/", get(graphiql_page))
             .route("/graphiql/{file}", get(graphiql_asset));
@@ -91,13 +131,27 @@ fn error_response(err: &AppError, request_id: &str) -> Response {
     response
 }
 
+/// A whole-request error the gateway raises itself (a limit, a method), with its own
+/// HTTP status and the GraphQL error shape.
+fn request_error(status: StatusCode, code: ErrorCode, message: &str, request_id: &str) -> Response {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    let mut response = (status, Json(body)).into_response();
+    with_request_id(&mut response, request_id);
+    response
+}
+
 fn with_request_id(response: &mut Response, request_id: &str) {
     if let Ok(value) = HeaderValue::from_str(request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<RouterState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let request_id = request_id(&headers);
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -113,7 +167,34 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             &request_id,
         );
     }
-    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message = format!(
+                "the request body is larger than {} bytes",
+                state.limits.limits().max_body_bytes
+            );
+            return request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BadUserInput,
+                &message,
+                &request_id,
+            );
+        }
+        Err(_) => {
+            return error_response(
+                &AppError::BadUserInput("the request body could not be read".into()),
+                &request_id,
+            );
+        }
+    };
+    // A JSON array is a batch (even an empty one), anything else one request.
+    let batch = if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        serde_json::from_slice(&body).map(async_graphql::BatchRequest::Batch)
+    } else {
+        serde_json::from_slice(&body).map(async_graphql::BatchRequest::Single)
+    };
+    let batch = match batch {
         Ok(batch) => batch,
         Err(_) => {
             return error_response(
@@ -124,41 +205,125 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             );
         }
     };
-    execute(&state, &headers, batch, request_id).await
-}
-
-async fn graphql_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let request_id = request_id(&headers);
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
-        Ok(request) => request,
-        Err(_) => {
+    if let async_graphql::BatchRequest::Batch(requests) = &batch {
+        let max_batch = state.limits.limits().max_batch;
+        if requests.is_empty() || requests.len() > max_batch {
             return error_response(
-                &AppError::BadUserInput(
-                    "the query string must carry `query` (and JSON `variables`)".into(),
-                ),
+                &AppError::BadUserInput(format!(
+                    "a batch holds 1 to {max_batch} operations; this one holds {}",
+                    requests.len()
+                )),
                 &request_id,
             );
         }
+    }
+    execute(&state, &headers, batch, request_id, Transport::Post).await
+}
+
+/// The HTTP method a GraphQL request came with: GET may only run queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Post,
+    Get,
+}
+
+/// The parameters of `GET /graphql?query=…&operationName=…&variables=…` as GraphQL over
+/// HTTP names them (`operation_name` is accepted too); `variables` and `extensions` are
+/// JSON text.
+#[derive(Debug, serde::Deserialize)]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    #[serde(default, rename = "operationName", alias = "operation_name")]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<String>,
+    #[serde(default)]
+    extensions: Option<String>,
+}
+
+impl GetParams {
+    fn into_request(self) -> Option<async_graphql::Request> {
+        let mut request = async_graphql::Request::new(self.query);
+        request.operation_name = self.operation_name;
+        if let Some(variables) = self.variables.filter(|v| !v.trim().is_empty()) {
+            request.variables = serde_json::from_str(&variables).ok()?;
+        }
+        if let Some(extensions) = self.extensions.filter(|v| !v.trim().is_empty()) {
+            request.extensions = serde_json::from_str(&extensions).ok()?;
+        }
+        Some(request)
+    }
+}
+
+async fn graphql_get(
+    State(state): State<RouterState>,
+    headers: HeaderMap,
+    params: Result<Query<GetParams>, QueryRejection>,
+) -> Response {
+    let request_id = request_id(&headers);
+    let Some(request) = params.ok().and_then(|Query(params)| params.into_request()) else {
+        return error_response(
+            &AppError::BadUserInput(
+                "the query string must carry `query` (and JSON `variables`)".into(),
+            ),
+            &request_id,
+        );
     };
     execute(
         &state,
         &headers,
         async_graphql::BatchRequest::Single(request),
         request_id,
+        Transport::Get,
     )
     .await
 }
 
+/// Checks every request of `batch` against the limits (a request over one ends the whole
+/// HTTP request before anything runs), authenticates, executes, and gives every error of
+/// the responses an `extensions.code`.
 async fn execute(
-    state: &AppState,
+    state: &RouterState,
     headers: &HeaderMap,
-    batch: async_graphql::BatchRequest,
+    mut batch: async_graphql::BatchRequest,
     request_id: String,
+    transport: Transport,
 ) -> Response {
+    for request in batch.iter_mut() {
+        if let Err(err) = state.limits.check(request) {
+            return request_error(err.code.http_status(), err.code, &err.message, &request_id);
+        }
+        if transport == Transport::Get {
+            let operation_name = request.operation_name.clone();
+            let operation = request
+                .parsed_query()
+                .ok()
+                .and_then(|document| limits::operation_type(document, operation_name.as_deref()));
+            let refusal = match operation {
+                Some(OperationType::Mutation) => {
+                    Some("GET /graphql runs queries only; send mutations with POST")
+                }
+                Some(OperationType::Subscription) => {
+                    Some("GET /graphql runs queries only; subscribe over WebSocket")
+                }
+                Some(OperationType::Query) | None => None,
+            };
+            if let Some(refusal) = refusal {
+                let mut response = request_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    ErrorCode::BadUserInput,
+                    refusal,
+                    &request_id,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                return response;
+            }
+        }
+    }
+    let state = &state.app;
     let header_text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let bearer = match header_text(header::AUTHORIZATION)
         .map(bearer_token)
@@ -176,23 +341,38 @@ async fn execute(
         Ok(principal) => principal,
         Err(err) => return error_response(&err, &request_id),
     };
-    let prepare = |request| {
-        crate::graphql::prepare(request, &state.store, principal.clone(), request_id.clone())
-    };
     let response = match batch {
         async_graphql::BatchRequest::Single(request) => {
-            async_graphql::BatchResponse::Single(state.schema.execute(prepare(request)).await)
+            async_graphql::BatchResponse::Single(run(state, request, &principal, &request_id).await)
         }
         async_graphql::BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(state.schema.execute(prepare(request)).await);
+                responses.push(run(state, request, &principal, &request_id).await);
             }
             async_graphql::BatchResponse::Batch(responses)
         }
     };
     let mut response = Json(response).into_response();
     with_request_id(&mut response, &request_id);
+    response
+}
+
+/// Executes one request for `principal`, every error of its response given a code.
+async fn run(
+    state: &AppState,
+    request: async_graphql::Request,
+    principal: &crate::auth::Principal,
+    request_id: &str,
+) -> async_graphql::Response {
+    let request = crate::graphql::prepare(
+        request,
+        &state.store,
+        principal.clone(),
+        request_id.to_owned(),
+    );
+    let mut response = state.schema.execute(request).await;
+    limits::complete_error_codes(&mut response, state.config.introspection, request_id);
     response
 }
 

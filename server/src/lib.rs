@@ -76,7 +76,11 @@ pub fn build_app_parts(
     db: DatabaseConnection,
 ) -> Result<(Router, planner::Store), StartupError> {
     let store = build_store(db.clone())?;
-    let schema = graphql::build_schema(store.clone(), graphql::SchemaOptions::default())
+    let schema_options = graphql::SchemaOptions {
+        introspection: config.introspection,
+        ..graphql::SchemaOptions::default()
+    };
+    let schema = graphql::build_schema(store.clone(), schema_options)
         .map_err(|e| StartupError::Schema(e.to_string()))?;
     let verifier = auth::TokenVerifier::new(&config.jwt)?;
     let redis = config

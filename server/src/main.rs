@@ -130,7 +130,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), StartupError> {
-    let verifies_tokens = matches!(cli.command, None | Some(Command::Serve | Command::Token { .. }));
+    let verifies_tokens = matches!(
+        cli.command,
+        None | Some(Command::Serve | Command::Token { .. })
+    );
     let config = if verifies_tokens {
         cli.settings.resolve()?
     } else {

@@ -4,4 +4,5 @@
 mod api;
 mod auth;
 mod foundation;
+mod limits;
 mod policy_matrix;

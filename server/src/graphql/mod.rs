@@ -1,6 +1,7 @@
 //! The GraphQL schema (async-graphql dynamic schema). No SQL is built here: resolvers call
 //! into the data layer and convert its errors exactly once, through [`AppError::to_graphql`].
 
+pub mod limits;
 pub mod loaders;
 mod me;
 pub mod names;
@@ -36,11 +37,18 @@ pub type GatewaySchema = Schema;
 pub struct SchemaOptions {
     /// Largest `first`/`last`.
     pub max_page_size: u64,
+    /// Answer `__schema` and `__type`; when off they are unknown fields (`__typename`
+    /// still works). Depth, cost and alias limits are checked before execution, by
+    /// [`limits::LimitChecker`].
+    pub introspection: bool,
 }
 
 impl Default for SchemaOptions {
     fn default() -> Self {
-        Self { max_page_size: 100 }
+        Self {
+            max_page_size: 100,
+            introspection: true,
+        }
     }
 }
 
@@ -93,6 +101,11 @@ pub fn build_schema(
         .data(db)
         .data(store.clone())
         .data(tables::PageCap(options.max_page_size));
+    let builder = if options.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    };
     let builder = scalars::register(builder);
     let builder = me::register(builder);
     let (builder, roots) = tables::register(builder, &store);

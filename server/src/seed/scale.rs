@@ -60,6 +60,12 @@ pub fn user_id(t: u64, u: u64) -> Uuid {
     sid(Kind::User, t * USERS_PER_TENANT + u)
 }
 
+/// The id of post `i` (0-based, < 1000) of tenant `t` in scale data. Post 1 of every
+/// tenant is published with `tenant` visibility.
+pub fn post_id(t: u64, i: u64) -> Uuid {
+    sid(Kind::Post, t * POSTS_PER_TENANT + i)
+}
+
 /// What a scale seed inserted, and how long it took.
 #[derive(Debug, Clone, Default)]
 pub struct ScaleReport {

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The rowgate bench: a release gateway over PostgreSQL with `seed --scale 50`, driven from a
+# separate process (the rowgate-bench load generator) at concurrency 16 and 64, rotating
+# tokens over 50 users of 50 tenants; beside each read case, the database's own limit for
+# the same answer (pgbench, prepared statements, same concurrency and rotation).
+#
+#   scripts/bench.sh                 # every case, 10 s each
+#   SECONDS_PER_CASE=5 CASES="feed deep" CONCURRENCY="16" scripts/bench.sh
+#
+# Needs PostgreSQL (BENCH_ADMIN_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+# and pgbench. Prints a Markdown table; raw results go to target/bench/results.jsonl.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+ADMIN_URL="${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+DB_NAME="${BENCH_DB:-rowgate_bench}"
+DB_URL="${ADMIN_URL%/*}/$DB_NAME"
+PORT="${BENCH_PORT:-18080}"
+SECONDS_PER_CASE="${SECONDS_PER_CASE:-10}"
+CASES="${CASES:-flags feed tenant-feed deep inbox write}"
+CONCURRENCY="${CONCURRENCY:-16 64}"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+: > "$OUT/results.jsonl"
+export ROWGATE_JWT_SECRET="${ROWGATE_JWT_SECRET:-bench-secret-bench-secret-bench-secret-0123}"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+log "building release binaries"
+cargo build --release --locked -q -p rowgate --bin rowgate
+cargo build --release --locked -q -p rowgate-tests --bin rowgate-bench
+BIN="$ROOT/target/release"
+
+# pgbench's connection: host, user and database from the URL.
+PG_HOST="$(sed -E 's#^[a-z]+://([^@/]*@)?([^:/]+).*#\2#' <<<"$ADMIN_URL")"
+PG_PORT="$(sed -E 's#^[a-z]+://([^@/]*@)?[^:/]+:?([0-9]*).*#\2#' <<<"$ADMIN_URL")"
+PG_USER="$(sed -E 's#^[a-z]+://(([^:@/]+)(:[^@]*)?@)?.*#\2#' <<<"$ADMIN_URL")"
+PG_PORT="${PG_PORT:-5432}"
+PG_USER="${PG_USER:-postgres}"
+
+if [[ "${BENCH_REUSE_DB:-0}" != 1 ]]; then
+  log "creating $DB_NAME and seeding --scale 50"
+  psql "$ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
+  DATABASE_URL="$DB_URL" "$BIN/rowgate" migrate up >/dev/null
+  DATABASE_URL="$DB_URL" "$BIN/rowgate" seed --scale 50 >&2
+  psql "$DB_URL" -q -c "VACUUM ANALYZE"
+fi
+
+log "starting the gateway on 127.0.0.1:$PORT"
+DATABASE_URL="$DB_URL" ROWGATE_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn ROWGATE_GRAPHIQL=false \
+  "$BIN/rowgate" serve >"$OUT/gateway.log" 2>&1 &
+GATEWAY=$!
+trap 'kill "$GATEWAY" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat "$OUT/gateway.log" >&2; exit 1; }
+
+rss_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$GATEWAY/status"; }
+
+printf '| case | concurrency | rowgate req/s | p50 ms | p99 ms | errors | pgbench tps | rowgate / limit |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for case in $CASES; do
+  for c in $CONCURRENCY; do
+    result="$("$BIN/rowgate-bench" --url "http://127.0.0.1:$PORT/graphql" --case "$case" \
+      --concurrency "$c" --seconds "$SECONDS_PER_CASE")"
+    echo "$result" >>"$OUT/results.jsonl"
+    limit="n/a"
+    if [[ -f "$ROOT/scripts/bench/$case.sql" ]]; then
+      limit="$(PGPASSWORD="${PGPASSWORD:-}" pgbench -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -n -M prepared \
+        -c "$c" -j 2 -T "$SECONDS_PER_CASE" -f "$ROOT/scripts/bench/$case.sql" "$DB_NAME" 2>/dev/null |
+        awk '/^tps/ {printf "%.0f", $3}')"
+    fi
+    python3 - "$result" "$limit" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1]); limit = sys.argv[2]
+ratio = f"{r['rps'] / float(limit):.0%}" if limit not in ("", "n/a") and float(limit) > 0 else "n/a"
+print(f"| {r['case']} | {r['concurrency']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {limit} | {ratio} |")
+PY
+  done
+done
+printf '\nGateway peak RSS: %s MB\n' "$(rss_mb)"
