@@ -760,3 +760,54 @@ async fn internal_errors_carry_a_request_id_and_no_sql() {
         app.stop().await;
     }
 }
+
+/// The change bus carries committed writes only: once each, after commit, side effects
+/// included; nothing for a refused or rolled-back write.
+#[tokio::test]
+async fn committed_writes_reach_the_change_bus() {
+    use rowgate::planner::ChangeOp;
+    for backend in backends("committed_writes_reach_the_change_bus") {
+        let app = TestApp::spawn(backend).await;
+        let mut changes = app.served.subscribe_changes();
+        let bob = app.token(BOB, Some(ACME));
+        ok(&app, "mutation { createComment(input: {postId: \"deadbeef-0000-4000-8000-000000040002\", body: \"hi\"}) { id } }", json!({}), Some(&bob)).await;
+        let first = changes.try_recv().expect("the comment");
+        assert_eq!(
+            (first.table, first.op),
+            ("comments", ChangeOp::Insert),
+            "{backend}"
+        );
+        let second = changes.try_recv().expect("the notification it caused");
+        assert_eq!(
+            (second.table, second.op),
+            ("notifications", ChangeOp::Insert)
+        );
+        assert!(changes.try_recv().is_err(), "exactly two changes");
+
+        let (code, _) = err(&app, "mutation { updatePost(id: \"deadbeef-0000-4000-8000-000000040002\", patch: {title: \"x\"}) { id } }", json!({}), Some(&bob)).await;
+        assert_eq!(code, "FORBIDDEN");
+        let (code, _) = err(&app, "mutation($c: UUID) { createPosts(inputs: [{title: \"ok\", body: \"1\"}, {title: \"bad\", body: \"2\", communityId: $c, visibility: COMMUNITY}]) { id } }", json!({"c": GENERAL.to_string()}), Some(&bob)).await;
+        assert_eq!(code, "FORBIDDEN");
+        assert!(
+            changes.try_recv().is_err(),
+            "{backend}: a refused or rolled-back write was published"
+        );
+
+        ok(
+            &app,
+            "mutation { deletePost(id: \"deadbeef-0000-4000-8000-000000040006\") { id } }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        let deleted = changes.try_recv().expect("the soft delete");
+        assert_eq!((deleted.table, deleted.op), ("posts", ChangeOp::Delete));
+        assert!(
+            deleted
+                .new
+                .as_ref()
+                .is_some_and(|r| !r["deleted_at"].is_null())
+        );
+        app.stop().await;
+    }
+}

@@ -38,6 +38,34 @@ pub struct Store {
     pub policies: Arc<PolicySet>,
     /// How many read statements this store has run (for tests and metrics).
     statements: Arc<AtomicU64>,
+    /// Committed changes, published after each write transaction commits.
+    changes: tokio::sync::broadcast::Sender<Arc<Change>>,
+}
+
+/// What a write did to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOp {
+    /// A new row.
+    Insert,
+    /// A changed row.
+    Update,
+    /// A removed (or soft-deleted) row.
+    Delete,
+}
+
+/// One committed change, as the change bus carries it (cache invalidation, subscriptions).
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The table.
+    pub table: &'static str,
+    /// What happened.
+    pub op: ChangeOp,
+    /// The row's primary key.
+    pub key: Row,
+    /// The row before (updates, deletes).
+    pub old: Option<Row>,
+    /// The row after (inserts, updates, soft deletes).
+    pub new: Option<Row>,
 }
 
 /// A column to order by.
@@ -70,6 +98,21 @@ impl Store {
             catalog,
             policies,
             statements: Arc::new(AtomicU64::new(0)),
+            changes: tokio::sync::broadcast::channel(4096).0,
+        }
+    }
+
+    /// Committed changes from now on. Published after commit only — never for a
+    /// transaction that rolled back. A receiver that lags loses the oldest changes (and is
+    /// told so by `RecvError::Lagged`).
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
+    /// Publishes the changes of a committed transaction.
+    pub(crate) fn publish(&self, changes: Vec<Arc<Change>>) {
+        for change in changes {
+            let _ = self.changes.send(change);
         }
     }
 

@@ -11,6 +11,7 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use super::values::{self, now, row_value, timestamp_json, write_error};
+use super::{Change, ChangeOp};
 use super::{ROOT, Store, check_compiled, key_condition};
 use crate::catalog::{ColType, TableMeta};
 use crate::error::{AppError, AppResult};
@@ -58,8 +59,10 @@ impl Store {
     /// Inserts one row; `input` holds the client's columns. Returns the row as written.
     pub async fn insert(&self, ctx: WriteContext<'_>, table: &str, input: Row) -> AppResult<Row> {
         let txn = self.db.begin().await?;
-        let row = self.insert_in(&txn, ctx, table, input).await?;
+        let (row, changes) = record(self.insert_in(&txn, ctx, table, input)).await;
+        let row = row?;
         txn.commit().await?;
+        self.publish(changes);
         Ok(row)
     }
 
@@ -71,11 +74,17 @@ impl Store {
         inputs: Vec<Row>,
     ) -> AppResult<Vec<Row>> {
         let txn = self.db.begin().await?;
-        let mut rows = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            rows.push(self.insert_in(&txn, ctx, table, input).await?);
-        }
+        let (rows, changes) = record(async {
+            let mut rows = Vec::with_capacity(inputs.len());
+            for input in inputs {
+                rows.push(self.insert_in(&txn, ctx, table, input).await?);
+            }
+            AppResult::Ok(rows)
+        })
+        .await;
+        let rows = rows?;
         txn.commit().await?;
+        self.publish(changes);
         Ok(rows)
     }
 
@@ -146,8 +155,10 @@ impl Store {
         patch: Row,
     ) -> AppResult<Row> {
         let txn = self.db.begin().await?;
-        let row = self.update_in(&txn, ctx, table, key, patch).await?;
+        let (row, changes) = record(self.update_in(&txn, ctx, table, key, patch)).await;
+        let row = row?;
         txn.commit().await?;
+        self.publish(changes);
         Ok(row)
     }
 
@@ -161,17 +172,23 @@ impl Store {
         patch: Row,
     ) -> AppResult<Vec<Row>> {
         let txn = self.db.begin().await?;
-        let mut rows = Vec::new();
-        for key in self
-            .matching_keys(&txn, ctx.principal, table, filter)
-            .await?
-        {
-            rows.push(
-                self.update_in(&txn, ctx, table, &key, patch.clone())
-                    .await?,
-            );
-        }
+        let (rows, changes) = record(async {
+            let mut rows = Vec::new();
+            for key in self
+                .matching_keys(&txn, ctx.principal, table, filter)
+                .await?
+            {
+                rows.push(
+                    self.update_in(&txn, ctx, table, &key, patch.clone())
+                        .await?,
+                );
+            }
+            AppResult::Ok(rows)
+        })
+        .await;
+        let rows = rows?;
         txn.commit().await?;
+        self.publish(changes);
         Ok(rows)
     }
 
@@ -283,8 +300,10 @@ impl Store {
     /// the row as it was (with `deleted_at` set, for a soft delete).
     pub async fn delete(&self, ctx: WriteContext<'_>, table: &str, key: &Row) -> AppResult<Row> {
         let txn = self.db.begin().await?;
-        let row = self.delete_in(&txn, ctx, table, key).await?;
+        let (row, changes) = record(self.delete_in(&txn, ctx, table, key)).await;
+        let row = row?;
         txn.commit().await?;
+        self.publish(changes);
         Ok(row)
     }
 
@@ -296,14 +315,20 @@ impl Store {
         filter: &async_graphql::Value,
     ) -> AppResult<Vec<Row>> {
         let txn = self.db.begin().await?;
-        let mut rows = Vec::new();
-        for key in self
-            .matching_keys(&txn, ctx.principal, table, filter)
-            .await?
-        {
-            rows.push(self.delete_in(&txn, ctx, table, &key).await?);
-        }
+        let (rows, changes) = record(async {
+            let mut rows = Vec::new();
+            for key in self
+                .matching_keys(&txn, ctx.principal, table, filter)
+                .await?
+            {
+                rows.push(self.delete_in(&txn, ctx, table, &key).await?);
+            }
+            AppResult::Ok(rows)
+        })
+        .await;
+        let rows = rows?;
         txn.commit().await?;
+        self.publish(changes);
         Ok(rows)
     }
 
@@ -542,6 +567,7 @@ impl Store {
         old: Option<&Row>,
         new: Option<&Row>,
     ) -> AppResult<()> {
+        record_change(meta, action, old, new);
         let row = new.or(old).cloned().unwrap_or_default();
         let row_id = meta
             .primary_key
@@ -778,6 +804,49 @@ impl Store {
         }
         row
     }
+}
+
+tokio::task_local! {
+    /// The changes of the transaction being written, published once it commits.
+    static CHANGES: std::cell::RefCell<Vec<std::sync::Arc<Change>>>;
+}
+
+/// Runs `work` collecting the changes it writes.
+async fn record<T>(work: impl Future<Output = T>) -> (T, Vec<std::sync::Arc<Change>>) {
+    CHANGES
+        .scope(std::cell::RefCell::new(Vec::new()), async move {
+            let value = work.await;
+            let changes = CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()));
+            (value, changes)
+        })
+        .await
+}
+
+fn record_change(meta: &TableMeta, action: Action, old: Option<&Row>, new: Option<&Row>) {
+    let op = match action {
+        Action::Insert => ChangeOp::Insert,
+        Action::Update => ChangeOp::Update,
+        Action::Delete => ChangeOp::Delete,
+    };
+    let row = new.or(old);
+    let key: Row = meta
+        .primary_key
+        .iter()
+        .map(|k| {
+            (
+                (*k).to_owned(),
+                row.and_then(|r| r.get(*k)).cloned().unwrap_or(Json::Null),
+            )
+        })
+        .collect();
+    let change = Change {
+        table: meta.name,
+        op,
+        key,
+        old: old.cloned(),
+        new: new.cloned(),
+    };
+    let _ = CHANGES.try_with(|c| c.borrow_mut().push(std::sync::Arc::new(change)));
 }
 
 fn access_pred(access: &Access) -> Pred {
