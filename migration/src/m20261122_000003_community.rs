@@ -247,6 +247,7 @@ impl MigrationTrait for Migration {
                 // The public feed (anon included): published, public, not deleted, newest first.
                 index(Posts::Table, "public_feed")
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Posts::Id))
                     .and_where(Expr::col(Posts::Status).eq("published"))
                     .and_where(Expr::col(Posts::Visibility).eq("public"))
                     .and_where(not_deleted())
@@ -255,6 +256,7 @@ impl MigrationTrait for Migration {
                 index(Posts::Table, "tenant_published_feed")
                     .col(Posts::TenantId)
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Posts::Id))
                     .and_where(Expr::col(Posts::Status).eq("published"))
                     .and_where(not_deleted())
                     .take(),
@@ -262,16 +264,28 @@ impl MigrationTrait for Migration {
                 index(Posts::Table, "tenant_id_created_at")
                     .col(Posts::TenantId)
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Posts::Id))
                     .take(),
                 // An author's posts, drafts included; the author_id FK index.
                 index(Posts::Table, "author_id_created_at")
                     .col(Posts::AuthorId)
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Posts::Id))
                     .take(),
                 // A community's posts; the community_id FK index.
                 index(Posts::Table, "community_id_created_at")
                     .col(Posts::CommunityId)
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Posts::Id))
+                    .take(),
+                // Published community posts (the community branch of the feed).
+                index(Posts::Table, "community_feed")
+                    .col(Posts::CommunityId)
+                    .col(desc(Common::CreatedAt))
+                    .col(desc(Posts::Id))
+                    .and_where(Expr::col(Posts::Status).eq("published"))
+                    .and_where(Expr::col(Posts::Visibility).eq("community"))
+                    .and_where(not_deleted())
                     .take(),
             ],
         )
@@ -331,6 +345,7 @@ impl MigrationTrait for Migration {
                 index(Comments::Table, "post_id_created_at")
                     .col(Comments::PostId)
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Comments::Id))
                     .take(),
                 index(Comments::Table, "parent_id")
                     .col(Comments::ParentId)

@@ -253,11 +253,13 @@ impl MigrationTrait for Migration {
                 index(Notifications::Table, "user_id_created_at")
                     .col(Notifications::UserId)
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Notifications::Id))
                     .take(),
                 // Unread ones (badge counts, markAllNotificationsRead).
                 index(Notifications::Table, "user_id_unread")
                     .col(Notifications::UserId)
                     .col(desc(Common::CreatedAt))
+                    .col(desc(Notifications::Id))
                     .and_where(Expr::col(Notifications::ReadAt).is_null())
                     .take(),
                 index(Notifications::Table, "tenant_id_created_at")

@@ -98,6 +98,8 @@ pub struct AggregateKey {
     pub fk: ForeignKey,
     /// The filter, as JSON text.
     pub filter: Option<String>,
+    /// Only the count is wanted (`totalCount`), not min/max/sum/avg.
+    pub count_only: bool,
     /// Parent key value, as text.
     pub parent: String,
 }
@@ -172,7 +174,9 @@ impl Loader<AggregateKey> for RelationLoader {
         keys: &[AggregateKey],
     ) -> Result<HashMap<AggregateKey, Aggregate>, LoadError> {
         let mut out = HashMap::new();
-        for ((fk, filter), keys) in group(keys, |k| (k.fk, k.filter.clone())) {
+        for ((fk, filter, count_only), keys) in
+            group(keys, |k| (k.fk, k.filter.clone(), k.count_only))
+        {
             let parents: Vec<Json> = keys
                 .iter()
                 .map(|k| Json::String(k.parent.clone()))
@@ -195,6 +199,7 @@ impl Loader<AggregateKey> for RelationLoader {
                     fk.table,
                     filter_value.as_ref(),
                     Some((fk.column, &parents)),
+                    count_only,
                 )
                 .await?;
             for key in keys {

@@ -719,7 +719,7 @@ fn connection_object(table: &TableMeta) -> Object {
             TypeRef::named_nn(TypeRef::INT),
             |ctx| {
                 Box::pin(async move {
-                    let aggregate = connection_aggregate(&ctx).await?;
+                    let aggregate = connection_aggregate(&ctx, true).await?;
                     Ok(Some(FieldValue::value(
                         Value::from_json(aggregate["count"].clone()).unwrap_or(Value::Null),
                     )))
@@ -731,7 +731,7 @@ fn connection_object(table: &TableMeta) -> Object {
             TypeRef::named_nn(aggregate_type(name)),
             |ctx| {
                 Box::pin(async move {
-                    let aggregate = connection_aggregate(&ctx).await?;
+                    let aggregate = connection_aggregate(&ctx, false).await?;
                     Ok(Some(FieldValue::value(
                         Value::from_json(Json::Object(aggregate))
                             .map_err(|e| AppError::Internal(e.to_string()))?,
@@ -743,6 +743,7 @@ fn connection_object(table: &TableMeta) -> Object {
 
 async fn connection_aggregate(
     ctx: &ResolverContext<'_>,
+    count_only: bool,
 ) -> AppResult<crate::planner::batch::Aggregate> {
     let c = ctx
         .parent_value
@@ -753,7 +754,13 @@ async fn connection_aggregate(
             let request = request(ctx)?;
             let filter = c.spec.filter_value()?;
             let mut all = store(ctx)?
-                .aggregate(&request.principal, c.table, filter.as_ref(), None)
+                .aggregate(
+                    &request.principal,
+                    c.table,
+                    filter.as_ref(),
+                    None,
+                    count_only,
+                )
                 .await?;
             Ok(all.remove("").unwrap_or_default())
         }
@@ -762,6 +769,7 @@ async fn connection_aggregate(
             .load_one(AggregateKey {
                 fk: *fk,
                 filter: c.spec.filter.clone(),
+                count_only,
                 parent: parent.clone(),
             })
             .await

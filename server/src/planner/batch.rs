@@ -146,14 +146,20 @@ impl Store {
         let fk_column = meta
             .column(fk.column)
             .ok_or_else(|| AppError::Internal(format!("{}.{} missing", fk.table, fk.column)))?;
-        let compiler = Compiler::new(&self.policies, principal);
-        let mut inner = self.columns_select(&compiler, &projection, true);
-        inner.and_where(compiler.read(meta.name, ROOT).into_expr());
-        self.apply_spec(&compiler, meta, &mut inner, spec)?;
         let parent_values = parents
             .iter()
             .map(|k| values::to_value(fk_column, k))
             .collect::<AppResult<Vec<_>>>()?;
+        let compiler = Compiler::new(&self.policies, principal).with_key_hint(
+            crate::policy::Col {
+                table: meta.name,
+                name: fk_column.name,
+            },
+            parent_values.clone(),
+        );
+        let mut inner = self.columns_select(&compiler, &projection, true);
+        inner.and_where(compiler.read(meta.name, ROOT).into_expr());
+        self.apply_spec(&compiler, meta, &mut inner, spec)?;
         inner.and_where(Expr::col((Alias::new(ROOT), Alias::new(fk.column))).is_in(parent_values));
         let mut window = WindowStatement::partition_by((Alias::new(ROOT), Alias::new(fk.column)));
         for sort in spec.sql_order() {
@@ -208,9 +214,25 @@ impl Store {
         table: &str,
         filter_value: Option<&async_graphql::Value>,
         group: Option<(&str, &[Json])>,
+        count_only: bool,
     ) -> AppResult<HashMap<String, Aggregate>> {
         let meta = self.table(table)?;
-        let compiler = Compiler::new(&self.policies, principal);
+        let mut compiler = Compiler::new(&self.policies, principal);
+        if let Some((column, parents)) = group
+            && let Some(key_column) = meta.column(column)
+        {
+            let hint = parents
+                .iter()
+                .map(|k| values::to_value(key_column, k))
+                .collect::<AppResult<Vec<_>>>()?;
+            compiler = compiler.with_key_hint(
+                crate::policy::Col {
+                    table: meta.name,
+                    name: key_column.name,
+                },
+                hint,
+            );
+        }
         let mut select = Query::select();
         select
             .from_as(Alias::new(meta.name), Alias::new(ROOT))
@@ -218,7 +240,11 @@ impl Store {
             .expr_as(Func::count(Expr::cust("*")), Alias::new("count"));
         self.apply_filter(&compiler, meta, &mut select, filter_value)?;
         let mut outputs: Vec<(String, &str, &'static str, ColType)> = Vec::new();
-        for column in &meta.columns {
+        let soft_delete = self.policies.table(meta.name).and_then(|p| p.soft_delete);
+        for column in meta.columns.iter().filter(|_| !count_only) {
+            if soft_delete.is_some_and(|c| c.name == column.name) {
+                continue;
+            }
             let numeric = matches!(
                 column.ty,
                 ColType::SmallInt | ColType::Int | ColType::BigInt
@@ -343,12 +369,18 @@ impl Store {
         let mut union: Option<SelectStatement> = None;
         for (i, branch) in branches.into_iter().enumerate() {
             let mut select = self.columns_select(compiler, projection, true);
-            select.and_where(branch);
+            select.and_where(branch.condition);
             self.apply_spec(compiler, meta, &mut select, spec)?;
             for sort in &order {
                 select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(sort));
             }
-            select.limit(per_branch);
+            // A branch joined to another table (community posts) is driven by those few
+            // joined rows; ordering and limiting it alone would walk the whole index.
+            if !branch.relational {
+                select.limit(per_branch);
+            } else {
+                select.clear_order_by();
+            }
             // Each branch is wrapped so that its ORDER BY and LIMIT stay its own (SQLite
             // allows neither directly inside a compound SELECT).
             let mut wrapped = Query::select();

@@ -40,6 +40,20 @@ pub struct Store {
     statements: Arc<AtomicU64>,
     /// Committed changes, published after each write transaction commits.
     changes: tokio::sync::broadcast::Sender<Arc<Change>>,
+    /// Run after each commit, before the write returns (cache invalidation).
+    hooks: Arc<std::sync::RwLock<Vec<Arc<dyn CommitHook>>>>,
+}
+
+/// The future a [`CommitHook`] returns.
+pub type HookFuture<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Work that must be done after a write transaction commits and before the write returns
+/// to its caller, so that the caller's next request already sees its effect (the cache's
+/// invalidation is one). Unlike [`Store::subscribe_changes`], a hook cannot lag or miss a
+/// change.
+pub trait CommitHook: Send + Sync + std::fmt::Debug {
+    /// Called once per committed transaction that changed at least one row.
+    fn committed<'a>(&'a self, changes: &'a [Arc<Change>]) -> HookFuture<'a>;
 }
 
 /// What a write did to a row.
@@ -99,7 +113,16 @@ impl Store {
             policies,
             statements: Arc::new(AtomicU64::new(0)),
             changes: tokio::sync::broadcast::channel(4096).0,
+            hooks: Arc::default(),
         }
+    }
+
+    /// Registers `hook` to run after every commit of this store and its clones.
+    pub fn on_commit(&self, hook: Arc<dyn CommitHook>) {
+        self.hooks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(hook);
     }
 
     /// Committed changes from now on. Published after commit only — never for a
@@ -109,8 +132,19 @@ impl Store {
         self.changes.subscribe()
     }
 
-    /// Publishes the changes of a committed transaction.
-    pub(crate) fn publish(&self, changes: Vec<Arc<Change>>) {
+    /// Runs the commit hooks, then publishes the changes of a committed transaction.
+    pub(crate) async fn publish(&self, changes: Vec<Arc<Change>>) {
+        if changes.is_empty() {
+            return;
+        }
+        let hooks = self
+            .hooks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for hook in hooks {
+            hook.committed(&changes).await;
+        }
         for change in changes {
             let _ = self.changes.send(change);
         }

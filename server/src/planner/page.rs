@@ -131,11 +131,14 @@ pub fn parse(
             }
         }
     }
+    // The tie-breaker runs in the direction of the first ordering, so that one index
+    // (`created_at DESC, id DESC`) serves the whole ORDER BY without a sort.
+    let tie_desc = order.first().is_some_and(|s: &Sort| s.desc);
     for key in &table.primary_key {
         if !order.iter().any(|s| s.column == *key) {
             order.push(Sort {
                 column: key,
-                desc: false,
+                desc: tie_desc,
             });
         }
     }

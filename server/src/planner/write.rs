@@ -62,7 +62,7 @@ impl Store {
         let (row, changes) = record(self.insert_in(&txn, ctx, table, input)).await;
         let row = row?;
         txn.commit().await?;
-        self.publish(changes);
+        self.publish(changes).await;
         Ok(row)
     }
 
@@ -84,7 +84,7 @@ impl Store {
         .await;
         let rows = rows?;
         txn.commit().await?;
-        self.publish(changes);
+        self.publish(changes).await;
         Ok(rows)
     }
 
@@ -158,7 +158,7 @@ impl Store {
         let (row, changes) = record(self.update_in(&txn, ctx, table, key, patch)).await;
         let row = row?;
         txn.commit().await?;
-        self.publish(changes);
+        self.publish(changes).await;
         Ok(row)
     }
 
@@ -188,7 +188,7 @@ impl Store {
         .await;
         let rows = rows?;
         txn.commit().await?;
-        self.publish(changes);
+        self.publish(changes).await;
         Ok(rows)
     }
 
@@ -303,7 +303,7 @@ impl Store {
         let (row, changes) = record(self.delete_in(&txn, ctx, table, key)).await;
         let row = row?;
         txn.commit().await?;
-        self.publish(changes);
+        self.publish(changes).await;
         Ok(row)
     }
 
@@ -328,7 +328,7 @@ impl Store {
         .await;
         let rows = rows?;
         txn.commit().await?;
-        self.publish(changes);
+        self.publish(changes).await;
         Ok(rows)
     }
 

@@ -87,6 +87,7 @@ pub struct Compiler<'a> {
     principal: &'a Principal,
     next_alias: AtomicUsize,
     problems: Mutex<Vec<String>>,
+    key_hint: Option<(Col, Vec<Value>)>,
 }
 
 impl<'a> Compiler<'a> {
@@ -97,7 +98,17 @@ impl<'a> Compiler<'a> {
             principal,
             next_alias: AtomicUsize::new(0),
             problems: Mutex::new(Vec::new()),
+            key_hint: None,
         }
+    }
+
+    /// Tells the compiler that the statement restricts the root table's `column` to
+    /// `values` (a batched relation load: `post_id IN (…)`). Relational rules joined on that
+    /// column then repeat the restriction inside their subquery — redundant for the result,
+    /// but it lets the database start from those few parents instead of every readable one.
+    pub fn with_key_hint(mut self, column: Col, values: Vec<Value>) -> Self {
+        self.key_hint = Some((column, values));
+        self
     }
 
     /// Declaration errors met while compiling (unresolvable columns, recursion too deep).
@@ -158,7 +169,7 @@ impl<'a> Compiler<'a> {
     /// one branch, or more than [`MAX_BRANCHES`], or the principal bypasses the policy.
     /// A query ordered and limited can then run as a UNION of per-branch ordered, limited
     /// subqueries, each served by its own index, instead of one OR that scans.
-    pub fn read_branches(&self, table: &'static str, alias: &str) -> Option<Vec<Expr>> {
+    pub fn read_branches(&self, table: &'static str, alias: &str) -> Option<Vec<Branch>> {
         let policy = self.policies.table(table)?;
         let Access::Allow(pred) = &policy.read else {
             return None;
@@ -176,7 +187,10 @@ impl<'a> Compiler<'a> {
             match live.clone().and(self.pred_in(&branch, &scope, 0)) {
                 Compiled::False => {}
                 Compiled::True => return None,
-                Compiled::Sql(expr) => out.push(expr),
+                Compiled::Sql(condition) => out.push(Branch {
+                    condition,
+                    relational: is_relational(&branch),
+                }),
             }
         }
         (out.len() >= 2).then_some(out)
@@ -314,11 +328,41 @@ impl<'a> Compiler<'a> {
                 self.column(*inner_col, scope, false)
                     .eq(self.column(*outer_col, scope, true)),
             );
+            // The hint applies to the root table only (the statement's first frame).
+            if let Some((hinted, values)) = &self.key_hint
+                && hinted == outer_col
+                && scope.len() == 2
+                && scope[0].table == outer_col.table
+            {
+                select.and_where(
+                    self.column(*inner_col, scope, false)
+                        .is_in(values.iter().cloned()),
+                );
+            }
         }
         if let Compiled::Sql(expr) = inner {
             select.and_where(expr);
         }
         Compiled::Sql(Expr::exists(select))
+    }
+}
+
+/// One branch of a read policy split for a UNION plan.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    /// The branch's condition (with the soft-delete condition).
+    pub condition: Expr,
+    /// Whether it joins another table (an `EXISTS`): such a branch is driven from the joined
+    /// rows, so it is not ordered and limited on its own.
+    pub relational: bool,
+}
+
+fn is_relational(pred: &Pred) -> bool {
+    match pred {
+        Pred::All(items) | Pred::Any(items) => items.iter().any(is_relational),
+        Pred::Not(inner) => is_relational(inner),
+        Pred::Exists { .. } | Pred::ReadableVia { .. } => true,
+        _ => false,
     }
 }
 
