@@ -11,7 +11,9 @@
 //! | `created_at`, `updated_at` | `CURRENT_TIMESTAMP` | RFC 3339 UTC text, `+00:00` offset |
 //! | JSON objects | `'{}'::jsonb` | `'{}'` |
 //!
-//! `updated_at` is not maintained by a trigger: whoever updates a row sets it.
+//! `updated_at` is not maintained by a trigger: whoever updates a row sets it. The only
+//! triggers are PostgreSQL's change notifications for the gateway's cache (the last
+//! migration; nothing on SQLite), which change no table.
 //!
 //! The entities crate is generated from a PostgreSQL database migrated by this crate, so a
 //! change here is followed by `scripts/generate-entities.sh`.
@@ -22,6 +24,9 @@ mod m20261122_000002_config;
 mod m20261122_000003_community;
 mod m20261122_000004_messaging;
 mod m20261122_000005_sharing_and_records;
+mod m20261122_000006_change_notify;
+
+pub use m20261122_000006_change_notify::CHANNEL as CHANGE_CHANNEL;
 
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::{MigrationTrait, async_trait};
@@ -96,6 +101,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_community::Migration),
             Box::new(m20261122_000004_messaging::Migration),
             Box::new(m20261122_000005_sharing_and_records::Migration),
+            Box::new(m20261122_000006_change_notify::Migration),
         ]
     }
 }

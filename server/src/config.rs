@@ -129,6 +129,31 @@ pub struct Settings {
     /// Most operations in one JSON array batch (default: 10).
     #[arg(long, env = "ROWGATE_MAX_BATCH", global = true)]
     pub max_batch: Option<String>,
+    /// Cache hot configuration and principal facts (default: true); false answers every
+    /// lookup from the database.
+    #[arg(long, env = "ROWGATE_CACHE", global = true)]
+    pub cache: Option<String>,
+    /// Prefix of every Redis key and channel the cache uses (default: rowgate).
+    #[arg(long, env = "ROWGATE_CACHE_PREFIX", global = true)]
+    pub cache_prefix: Option<String>,
+    /// Seconds an entry lives in Redis (default: 300).
+    #[arg(long, env = "ROWGATE_CACHE_TTL_SECS", global = true)]
+    pub cache_ttl_secs: Option<String>,
+    /// Seconds an entry lives in the in-process tier (default: 60).
+    #[arg(long, env = "ROWGATE_CACHE_LOCAL_TTL_SECS", global = true)]
+    pub cache_local_ttl_secs: Option<String>,
+    /// Most entries of each in-process cache (default: 100000).
+    #[arg(long, env = "ROWGATE_CACHE_LOCAL_CAPACITY", global = true)]
+    pub cache_local_capacity: Option<String>,
+    /// Milliseconds a Redis command (or connection attempt) may take (default: 50).
+    #[arg(long, env = "ROWGATE_REDIS_TIMEOUT_MS", global = true)]
+    pub redis_timeout_ms: Option<String>,
+    /// Consecutive Redis failures that open the circuit breaker (default: 3).
+    #[arg(long, env = "ROWGATE_REDIS_BREAKER_FAILURES", global = true)]
+    pub redis_breaker_failures: Option<String>,
+    /// Milliseconds the open breaker skips Redis before one probe (default: 1000).
+    #[arg(long, env = "ROWGATE_REDIS_BREAKER_COOLDOWN_MS", global = true)]
+    pub redis_breaker_cooldown_ms: Option<String>,
 }
 
 /// Which database engine a URL points at.
@@ -206,6 +231,46 @@ pub struct Config {
     pub introspection: bool,
     /// Limits every GraphQL request is checked against before it reaches the database.
     pub limits: RequestLimits,
+    /// The two-tier cache of hot configuration and principal facts.
+    pub cache: CacheConfig,
+}
+
+/// Settings of the cache (`cache/`): an in-process tier, over Redis when `REDIS_URL` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Whether lookups are cached at all; when off every lookup reads the database.
+    pub enabled: bool,
+    /// Prefix of every Redis key and channel, so several deployments can share one Redis.
+    pub prefix: String,
+    /// How long an entry lives in Redis.
+    pub redis_ttl: Duration,
+    /// How long an entry lives in the in-process tier: the bound on staleness when an
+    /// invalidation cannot reach this instance (Redis down, writes outside the gateway on
+    /// SQLite).
+    pub local_ttl: Duration,
+    /// Most entries of each in-process cache.
+    pub local_capacity: u64,
+    /// Longest a Redis command or connection attempt may take before it counts as failed.
+    pub redis_timeout: Duration,
+    /// Consecutive Redis failures that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// How long the open breaker keeps requests away from Redis before one probe.
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: "rowgate".to_owned(),
+            redis_ttl: Duration::from_secs(300),
+            local_ttl: Duration::from_secs(60),
+            local_capacity: 100_000,
+            redis_timeout: Duration::from_millis(50),
+            breaker_failures: 3,
+            breaker_cooldown: Duration::from_millis(1000),
+        }
+    }
 }
 
 /// Limits on one GraphQL request over HTTP. All of them are checked before the request is
@@ -430,6 +495,7 @@ impl Settings {
         )?;
 
         let limits = self.request_limits()?;
+        let cache = self.cache_config()?;
 
         Ok(Config {
             database_url: Secret::new(database_url),
@@ -467,7 +533,77 @@ impl Settings {
                 true,
             )?,
             limits,
+            cache,
             data_dir,
+        })
+    }
+
+    /// The cache settings, each validated against its range.
+    fn cache_config(&self) -> Result<CacheConfig, ConfigError> {
+        let defaults = CacheConfig::default();
+        let prefix = match self.cache_prefix.as_deref().map(str::trim) {
+            None | Some("") => defaults.prefix,
+            Some(prefix) => {
+                let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+                if prefix.len() > 64 || !prefix.chars().all(allowed) {
+                    return Err(ConfigError::new(
+                        "ROWGATE_CACHE_PREFIX",
+                        format!(
+                            "`{prefix}` must be 1 to 64 letters, digits, `_`, `-` or `.` (for example rowgate-prod)"
+                        ),
+                    ));
+                }
+                prefix.to_owned()
+            }
+        };
+        let millis = |setting: &'static str, value: &Option<String>, default: Duration| {
+            whole_number(
+                setting,
+                value.as_deref(),
+                default.as_millis() as u64,
+                1..=60_000,
+            )
+            .map(Duration::from_millis)
+        };
+        let seconds = |setting: &'static str, value: &Option<String>, default: Duration| {
+            whole_number(setting, value.as_deref(), default.as_secs(), 1..=86_400)
+                .map(Duration::from_secs)
+        };
+        Ok(CacheConfig {
+            enabled: parse_bool("ROWGATE_CACHE", self.cache.as_deref(), defaults.enabled)?,
+            prefix,
+            redis_ttl: seconds(
+                "ROWGATE_CACHE_TTL_SECS",
+                &self.cache_ttl_secs,
+                defaults.redis_ttl,
+            )?,
+            local_ttl: seconds(
+                "ROWGATE_CACHE_LOCAL_TTL_SECS",
+                &self.cache_local_ttl_secs,
+                defaults.local_ttl,
+            )?,
+            local_capacity: whole_number(
+                "ROWGATE_CACHE_LOCAL_CAPACITY",
+                self.cache_local_capacity.as_deref(),
+                defaults.local_capacity,
+                1..=u64::from(u32::MAX),
+            )?,
+            redis_timeout: millis(
+                "ROWGATE_REDIS_TIMEOUT_MS",
+                &self.redis_timeout_ms,
+                defaults.redis_timeout,
+            )?,
+            breaker_failures: whole_number(
+                "ROWGATE_REDIS_BREAKER_FAILURES",
+                self.redis_breaker_failures.as_deref(),
+                u64::from(defaults.breaker_failures),
+                1..=1000,
+            )? as u32,
+            breaker_cooldown: millis(
+                "ROWGATE_REDIS_BREAKER_COOLDOWN_MS",
+                &self.redis_breaker_cooldown_ms,
+                defaults.breaker_cooldown,
+            )?,
         })
     }
 
@@ -1053,6 +1189,68 @@ mod tests {
                     ..settings_in(&dir)
                 },
                 "ROWGATE_INTROSPECTION",
+            ),
+        ];
+        for (settings, setting) in refused {
+            let err = settings.resolve().expect_err(setting);
+            assert_eq!(err.setting, setting, "{err}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn cache_settings_have_defaults_and_ranges() {
+        let dir = std::env::temp_dir().join(format!("rowgate-config-{}", uuid::Uuid::new_v4()));
+        let config = settings_in(&dir).resolve().expect("defaults");
+        assert_eq!(config.cache, CacheConfig::default());
+        let config = Settings {
+            cache: Some("false".into()),
+            cache_prefix: Some("tenant-a.prod".into()),
+            redis_timeout_ms: Some("5".into()),
+            cache_local_ttl_secs: Some("2".into()),
+            ..settings_in(&dir)
+        }
+        .resolve()
+        .expect("in range");
+        assert!(!config.cache.enabled);
+        assert_eq!(config.cache.prefix, "tenant-a.prod");
+        assert_eq!(config.cache.redis_timeout, Duration::from_millis(5));
+        assert_eq!(config.cache.local_ttl, Duration::from_secs(2));
+        let refused: Vec<(Settings, &str)> = vec![
+            (
+                Settings {
+                    cache: Some("maybe".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_CACHE",
+            ),
+            (
+                Settings {
+                    cache_prefix: Some("a*b".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_CACHE_PREFIX",
+            ),
+            (
+                Settings {
+                    cache_ttl_secs: Some("0".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_CACHE_TTL_SECS",
+            ),
+            (
+                Settings {
+                    redis_timeout_ms: Some("0".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_REDIS_TIMEOUT_MS",
+            ),
+            (
+                Settings {
+                    redis_breaker_failures: Some("0".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_REDIS_BREAKER_FAILURES",
             ),
         ];
         for (settings, setting) in refused {

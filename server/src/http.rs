@@ -1,5 +1,5 @@
 //! HTTP routes: `/graphql` (POST and GET), `/` (GraphiQL, served from the binary),
-//! `/healthz`, `/readyz`; everything else is a JSON 404.
+//! `/healthz`, `/readyz`, `/metrics`; everything else is a JSON 404.
 //!
 //! A GraphQL request passes, in this order: body size (413), JSON shape and batch size
 //! (400), each operation's document size, variables size, depth, aliases and cost (400),
@@ -48,6 +48,8 @@ pub struct Shared {
     pub verifier: TokenVerifier,
     /// Redis, when configured.
     pub redis: Option<redis::Client>,
+    /// Hot configuration and principal facts.
+    pub cache: crate::cache::HotCache,
 }
 
 impl AppState {
@@ -99,7 +101,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
         )
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
     if graphiql {
         router = router
             .route("/", get(graphiql_page))
@@ -337,7 +340,7 @@ async fn execute(
         tenant_header: headers.get("x-tenant-id").and_then(|v| v.to_str().ok()),
         host: header_text(header::HOST),
     };
-    let principal = match resolve_principal(&state.db, &state.verifier, identity).await {
+    let principal = match resolve_principal(&state.cache, &state.verifier, identity).await {
         Ok(principal) => principal,
         Err(err) => return error_response(&err, &request_id),
     };
@@ -380,6 +383,9 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Ready when the database answers. Redis is reported but not required: without it the
+/// cache serves from the in-process tier and the database, so taking the instance out of
+/// a load balancer's rotation would only turn a slower answer into none.
 async fn readyz(State(state): State<AppState>) -> Response {
     let database = tokio::time::timeout(Duration::from_secs(2), state.db.ping())
         .await
@@ -388,7 +394,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         None => None,
         Some(client) => Some(redis_ping(client).await),
     };
-    let ready = database && redis.unwrap_or(true);
+    let ready = database;
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
         "database": if database { "up" } else { "down" },
@@ -400,6 +406,19 @@ async fn readyz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// `/metrics`: the cache's counters (hits, misses, loads, invalidations per cache; the Redis
+/// tier's errors and breaker) and the statement counter, in the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.cache.metrics_text(),
+    )
+        .into_response()
 }
 
 async fn redis_ping(client: &redis::Client) -> bool {

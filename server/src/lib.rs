@@ -4,6 +4,7 @@
 //! verification and the GraphQL schema become one axum [`Router`].
 
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -75,12 +76,31 @@ pub fn build_app_parts(
     config: Config,
     db: DatabaseConnection,
 ) -> Result<(Router, planner::Store), StartupError> {
+    build_app_full(config, db).map(|app| (app.router, app.store))
+}
+
+/// The pieces of a built gateway.
+#[derive(Debug)]
+pub struct AppParts {
+    /// Every route.
+    pub router: Router,
+    /// The store the routes serve from.
+    pub store: planner::Store,
+    /// The cache the routes answer hot configuration and principal facts from.
+    pub cache: cache::HotCache,
+}
+
+/// Builds the router with the store and the cache it serves from. Inside a Tokio runtime
+/// this starts the cache's background tasks (Redis subscriber, PostgreSQL listener).
+pub fn build_app_full(config: Config, db: DatabaseConnection) -> Result<AppParts, StartupError> {
     let store = build_store(db.clone())?;
+    let cache = cache::HotCache::new(store.clone(), &config)
+        .map_err(|e| StartupError::Redis(e.to_string()))?;
     let schema_options = graphql::SchemaOptions {
         introspection: config.introspection,
         ..graphql::SchemaOptions::default()
     };
-    let schema = graphql::build_schema(store.clone(), schema_options)
+    let schema = graphql::build_schema_with(store.clone(), cache.clone(), schema_options)
         .map_err(|e| StartupError::Schema(e.to_string()))?;
     let verifier = auth::TokenVerifier::new(&config.jwt)?;
     let redis = config
@@ -89,17 +109,19 @@ pub fn build_app_parts(
         .map(|url| redis::Client::open(url.expose()))
         .transpose()
         .map_err(|e| StartupError::Redis(e.to_string()))?;
-    Ok((
-        http::router(AppState::new(Shared {
+    Ok(AppParts {
+        router: http::router(AppState::new(Shared {
             config,
             db,
             store: store.clone(),
             schema,
             verifier,
             redis,
+            cache: cache.clone(),
         })),
         store,
-    ))
+        cache,
+    })
 }
 
 /// The store over `db` with the catalog of the generated entities and the declared

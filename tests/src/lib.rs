@@ -170,6 +170,9 @@ pub struct TestOptions {
     pub skip_demo: bool,
     /// Adjust the settings before they are resolved.
     pub settings: Option<fn(&mut Settings)>,
+    /// The Redis the gateway uses, instead of `REDIS_URL` (for example a proxy the test
+    /// controls). Applied before `settings`.
+    pub redis_url: Option<String>,
 }
 
 /// The gateway running in-process on a random port over a fresh, migrated database.
@@ -185,9 +188,15 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The store the server serves from (its statement counter is read by tests).
     pub served: rowgate::planner::Store,
+    /// The cache the server answers hot configuration and principal facts from.
+    pub cache: rowgate::cache::HotCache,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    database: TestDatabase,
+    backend: Backend,
+    /// Redis URL and key prefix whose keys are deleted when the app stops.
+    purge: Option<(String, String)>,
+    /// The database, owned by the first app over it (peers borrow it by URL).
+    _database: Option<TestDatabase>,
 }
 
 /// Which backend a test is on, for assertion messages.
@@ -206,14 +215,10 @@ impl TestApp {
         Self::spawn_with(backend, TestOptions::default()).await
     }
 
-    /// Starts the gateway with options.
+    /// Starts the gateway with options. Its Redis keys live under a prefix of its own
+    /// (`rowgate-test-<uuid>`), deleted when it stops.
     pub async fn spawn_with(backend: Backend, options: TestOptions) -> Self {
-        // Server-side errors (INTERNAL details) show in the failing test's output.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("warn,sqlx=error")
-            .with_test_writer()
-            .try_init();
-
+        init_tracing();
         let database = TestDatabase::create(backend).await;
         let mut settings = Settings {
             database_url: Some(database.url.clone()),
@@ -221,8 +226,12 @@ impl TestApp {
             listen: Some("127.0.0.1:0".to_owned()),
             data_dir: Some(database.dir().to_path_buf()),
             redis_url: std::env::var("REDIS_URL").ok().filter(|v| !v.is_empty()),
+            cache_prefix: Some(format!("rowgate-test-{}", Uuid::new_v4().simple())),
             ..Settings::default()
         };
+        if options.redis_url.is_some() {
+            settings.redis_url.clone_from(&options.redis_url);
+        }
         if let Some(adjust) = options.settings {
             adjust(&mut settings);
         }
@@ -232,13 +241,48 @@ impl TestApp {
         if !options.skip_demo {
             demo::seed_demo(&db).await.expect("seed demo");
         }
-        let (router, served) =
-            rowgate::build_app_parts(config.clone(), db.clone()).expect("build app");
+        Self::start(config, db, backend, Some(database)).await
+    }
+
+    /// Starts a second gateway over this app's database, sharing its Redis key prefix (so
+    /// the two are instances of one deployment): no migration, no seeding. `options.settings`
+    /// and `options.redis_url` apply as in [`TestApp::spawn_with`]. The database stays owned
+    /// by `self`; stop the peer first.
+    pub async fn spawn_peer(&self, options: TestOptions) -> Self {
+        init_tracing();
+        let mut settings = Settings {
+            database_url: Some(self.config.database_url.expose().to_owned()),
+            jwt_secret: Some(TEST_SECRET.to_owned()),
+            listen: Some("127.0.0.1:0".to_owned()),
+            data_dir: Some(self.config.data_dir.clone()),
+            redis_url: std::env::var("REDIS_URL").ok().filter(|v| !v.is_empty()),
+            cache_prefix: Some(self.config.cache.prefix.clone()),
+            ..Settings::default()
+        };
+        if options.redis_url.is_some() {
+            settings.redis_url.clone_from(&options.redis_url);
+        }
+        if let Some(adjust) = options.settings {
+            adjust(&mut settings);
+        }
+        let config = settings.resolve().expect("peer configuration");
+        let db = rowgate::db::connect(&config).await.expect("connect");
+        Self::start(config, db, self.backend, None).await
+    }
+
+    async fn start(
+        config: Config,
+        db: DatabaseConnection,
+        backend: Backend,
+        database: Option<TestDatabase>,
+    ) -> Self {
+        let parts = rowgate::build_app_full(config.clone(), db.clone()).expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let router = parts.router;
         let server = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.await;
@@ -247,15 +291,22 @@ impl TestApp {
                 .await
                 .expect("server");
         });
+        let purge = config
+            .redis_url
+            .as_ref()
+            .map(|url| (url.expose().to_owned(), config.cache.prefix.clone()));
         Self {
             base_url: format!("http://{addr}"),
             config,
             db,
             http: reqwest::Client::new(),
-            served,
+            served: parts.store,
+            cache: parts.cache,
             shutdown: Some(tx),
             server: Some(server),
-            database,
+            backend,
+            purge,
+            _database: database,
         }
     }
 
@@ -266,7 +317,7 @@ impl TestApp {
 
     /// The backend this app runs on.
     pub fn backend(&self) -> Backend {
-        self.database.backend()
+        self.backend
     }
 
     /// A token for `user` (authenticated), optionally naming the active tenant.
@@ -359,13 +410,17 @@ impl TestApp {
         (status, content_type, response.text().await.expect("body"))
     }
 
-    /// Stops the server, letting in-flight requests finish.
+    /// Stops the server, letting in-flight requests finish, and deletes its Redis keys.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(server) = self.server.take() {
             let _ = server.await;
+        }
+        self.cache.shutdown();
+        if let Some((url, prefix)) = self.purge.take() {
+            let _ = rowgate::cache::purge_prefix(&url, &prefix).await;
         }
         self.db.clone().close().await.ok();
     }
@@ -379,7 +434,30 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             server.abort();
         }
+        // Before the database goes: the cache's listener would otherwise try to reconnect.
+        self.cache.shutdown();
+        if let Some((url, prefix)) = self.purge.take() {
+            // Drop runs outside any runtime guarantee: use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime
+                    .block_on(rowgate::cache::purge_prefix(&url, &prefix))
+                    .ok()
+            })
+            .join();
+        }
     }
+}
+
+/// Server-side errors (INTERNAL details) show in the failing test's output.
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn,sqlx=error")
+        .with_test_writer()
+        .try_init();
 }
 
 /// The `extensions.code` of the first error of a GraphQL response body.
@@ -395,7 +473,7 @@ impl TestApp {
     }
 
     /// The principal a token for `user` (and `tenant`) resolves to, through the same
-    /// verification and fact loading as a request.
+    /// verification and fact loading as a request (without the cache).
     pub async fn principal(
         &self,
         user: Option<Uuid>,
@@ -405,8 +483,10 @@ impl TestApp {
         let token =
             (role != "anon").then(|| self.mint(user, tenant, role, Duration::from_secs(600)));
         let verifier = rowgate::auth::TokenVerifier::new(&self.config.jwt).expect("verifier");
+        // Uncached, so what a test wrote just before is what the principal sees.
+        let facts = rowgate::cache::HotCache::disabled(self.store());
         rowgate::auth::resolve::resolve_principal(
-            &self.db,
+            &facts,
             &verifier,
             rowgate::auth::resolve::RequestIdentity {
                 bearer: token.as_deref(),

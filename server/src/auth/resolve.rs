@@ -1,10 +1,11 @@
-//! Builds the [`Principal`] of a request: verified claims, then the facts from the database.
+//! Builds the [`Principal`] of a request: verified claims, then the facts from the cache
+//! (which reads the database, through the store's statement counter, on a miss).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::jwt::TokenVerifier;
-use super::principal::{Membership, PlatformRole, Principal, Role, TenantRole};
+use super::principal::{Principal, Role};
+use crate::cache::HotCache;
 use crate::error::{AppError, AppResult};
 
 /// What the edge knows about a request before it is resolved.
@@ -53,11 +54,11 @@ fn parse_claim_uuid(value: &str, claim: &str) -> AppResult<Uuid> {
         .map_err(|_| AppError::Unauthenticated(format!("invalid token: `{claim}` is not a UUID")))
 }
 
-/// Verifies the request's token and loads the principal's memberships, platform roles and
-/// blocks. No token is anon; a bad token is UNAUTHENTICATED; an active tenant the user is
-/// not a member of is FORBIDDEN.
+/// Verifies the request's token and looks up the principal's memberships, platform roles
+/// and blocks (and the tenant a Host subdomain names) in `cache`. No token is anon; a bad
+/// token is UNAUTHENTICATED; an active tenant the user is not a member of is FORBIDDEN.
 pub async fn resolve_principal(
-    db: &DatabaseConnection,
+    cache: &HotCache,
     verifier: &TokenVerifier,
     identity: RequestIdentity<'_>,
 ) -> AppResult<Principal> {
@@ -96,7 +97,7 @@ pub async fn resolve_principal(
                 .map_err(|_| AppError::BadUserInput("X-Tenant-Id must be a UUID".into()))?,
         ),
         (None, None) => match identity.host.and_then(host_subdomain) {
-            Some(subdomain) => tenant_by_subdomain(db, subdomain).await?,
+            Some(subdomain) => cache.tenant_by_subdomain(subdomain).await?,
             None => None,
         },
     };
@@ -105,13 +106,9 @@ pub async fn resolve_principal(
         return Ok(Principal::service_role(user_id, requested_tenant));
     };
 
-    let (memberships, platform_roles, blocked) = tokio::try_join!(
-        load_memberships(db, user_id),
-        load_platform_roles(db, user_id),
-        load_blocked(db, user_id),
-    )?;
+    let facts = cache.principal_facts(user_id).await?;
     if let Some(tenant) = requested_tenant
-        && !memberships.iter().any(|m| m.tenant_id == tenant)
+        && !facts.memberships.iter().any(|m| m.tenant_id == tenant)
     {
         return Err(AppError::Forbidden(
             "not a member of the requested tenant".into(),
@@ -121,63 +118,10 @@ pub async fn resolve_principal(
         role,
         user_id: Some(user_id),
         active_tenant: requested_tenant,
-        memberships,
-        platform_roles,
-        blocked,
+        memberships: facts.memberships.clone(),
+        platform_roles: facts.platform_roles.clone(),
+        blocked: facts.blocked.clone(),
     })
-}
-
-async fn tenant_by_subdomain(db: &DatabaseConnection, subdomain: &str) -> AppResult<Option<Uuid>> {
-    use entities::tenants::{Column, Entity};
-    Ok(Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Subdomain.eq(subdomain))
-        .filter(Column::DeletedAt.is_null())
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?)
-}
-
-async fn load_memberships(db: &DatabaseConnection, user: Uuid) -> AppResult<Vec<Membership>> {
-    use entities::tenant_members::{Column, Entity};
-    let rows: Vec<(Uuid, String)> = Entity::find()
-        .select_only()
-        .column(Column::TenantId)
-        .column(Column::Role)
-        .filter(Column::UserId.eq(user))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(tenant_id, role)| {
-            TenantRole::parse(&role).map(|role| Membership { tenant_id, role })
-        })
-        .collect())
-}
-
-async fn load_platform_roles(db: &DatabaseConnection, user: Uuid) -> AppResult<Vec<PlatformRole>> {
-    use entities::user_roles::{Column, Entity};
-    let rows: Vec<String> = Entity::find()
-        .select_only()
-        .column(Column::Role)
-        .filter(Column::UserId.eq(user))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.iter().filter_map(|r| PlatformRole::parse(r)).collect())
-}
-
-async fn load_blocked(db: &DatabaseConnection, user: Uuid) -> AppResult<Vec<Uuid>> {
-    use entities::blocks::{Column, Entity};
-    Ok(Entity::find()
-        .select_only()
-        .column(Column::BlockedId)
-        .filter(Column::BlockerId.eq(user))
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The GraphQL schema (async-graphql dynamic schema). No SQL is built here: resolvers call
 //! into the data layer and convert its errors exactly once, through [`AppError::to_graphql`].
 
+mod hot;
 pub mod limits;
 pub mod loaders;
 mod me;
@@ -15,10 +16,11 @@ use async_graphql::Value;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, Object, ResolverContext, Schema, SchemaError, TypeRef,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::cache::HotCache;
+use crate::error::AppResult;
 
 /// Per-request data every resolver may read.
 #[derive(Debug, Clone)]
@@ -69,37 +71,47 @@ pub fn prepare(
         .data(loaders)
 }
 
-/// Builds the schema over `store`. Per-request data is attached by [`prepare`].
+/// Builds the schema over `store`, with a cache that caches nothing (enough to print the
+/// SDL; a serving gateway uses [`build_schema_with`]).
 pub fn build_schema(
     store: crate::planner::Store,
     options: SchemaOptions,
 ) -> Result<GatewaySchema, SchemaError> {
+    let cache = HotCache::disabled(store.clone());
+    build_schema_with(store, cache, options)
+}
+
+/// Builds the schema over `store`, answering hot configuration from `cache`. Per-request
+/// data is attached by [`prepare`].
+pub fn build_schema_with(
+    store: crate::planner::Store,
+    cache: HotCache,
+    options: SchemaOptions,
+) -> Result<GatewaySchema, SchemaError> {
     let db = store.db.clone();
-    let mut query = Object::new("Query")
-        .description("Every read the principal may make.")
-        .field(
-            resolver_field("publicConfig", TypeRef::named_nn(scalars::JSON), |ctx| {
-                Box::pin(async move {
-                    let db = ctx.data_unchecked::<DatabaseConnection>();
-                    public_config(db).await.map(|v| Some(FieldValue::value(v)))
-                })
+    let mut query = Object::new("Query").description("Every read the principal may make.");
+    for field in hot::fields() {
+        query = query.field(field);
+    }
+    query = query.field(
+        resolver_field("me", TypeRef::named(me::ME), |ctx| {
+            Box::pin(async move {
+                let db = ctx.data_unchecked::<DatabaseConnection>();
+                let request = ctx.data_unchecked::<RequestContext>();
+                me::resolve(db, &request.principal)
+                    .await
+                    .map(|v| Some(FieldValue::value(v)))
             })
-            .description("Every public `system_config` entry as one JSON object, keyed by `key`."),
-        )
-        .field(
-            resolver_field("me", TypeRef::named(me::ME), |ctx| {
-                Box::pin(async move {
-                    let db = ctx.data_unchecked::<DatabaseConnection>();
-                    let request = ctx.data_unchecked::<RequestContext>();
-                    me::resolve(db, &request.principal).await.map(|v| Some(FieldValue::value(v)))
-                })
-            })
-            .description("The principal of this request: user, role, active tenant, tenants and platform roles."),
-        );
+        })
+        .description(
+            "The principal of this request: user, role, active tenant, tenants and platform roles.",
+        ),
+    );
 
     let builder = Schema::build("Query", Some("Mutation"), None)
         .data(db)
         .data(store.clone())
+        .data(cache)
         .data(tables::PageCap(options.max_page_size));
     let builder = if options.introspection {
         builder
@@ -108,6 +120,7 @@ pub fn build_schema(
     };
     let builder = scalars::register(builder);
     let builder = me::register(builder);
+    let builder = hot::register(builder);
     let (builder, roots) = tables::register(builder, &store);
     for field in roots.query {
         query = query.field(field);
@@ -160,17 +173,4 @@ pub(crate) fn value_field(name: &str, key: &'static str, ty: TypeRef) -> Field {
             })
         })
     })
-}
-
-async fn public_config(db: &DatabaseConnection) -> AppResult<Value> {
-    use entities::system_config::{Column, Entity};
-    let rows = Entity::find()
-        .filter(Column::IsPublic.eq(true))
-        .order_by_asc(Column::Key)
-        .all(db)
-        .await?;
-    let object: serde_json::Map<String, serde_json::Value> =
-        rows.into_iter().map(|r| (r.key, r.value)).collect();
-    Value::from_json(serde_json::Value::Object(object))
-        .map_err(|e| AppError::Internal(e.to_string()))
 }

@@ -1,0 +1,188 @@
+//! Which entries a row change makes stale, and the PostgreSQL listener that reports changes
+//! made outside the gateway.
+//!
+//! A change reaches an instance three ways: the store's commit hook (writes through this
+//! instance, applied before the write returns), Redis pub/sub (writes through another
+//! instance), and on PostgreSQL the `rowgate_changes` NOTIFY channel fed by the triggers the
+//! migration installs (every committed write, through a gateway or not).
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::keys::Key;
+use crate::policy::eval::Row;
+
+/// The NOTIFY channel the migration's triggers write to.
+pub const NOTIFY_CHANNEL: &str = migration::CHANGE_CHANNEL;
+
+/// The tables whose rows the cache holds facts of.
+pub const CACHED_TABLES: [&str; 6] = [
+    "feature_flags",
+    "system_config",
+    "tenants",
+    "tenant_members",
+    "user_roles",
+    "blocks",
+];
+
+fn uuid(row: &Row, column: &str) -> Option<Uuid> {
+    row.get(column)
+        .and_then(Json::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// The entries a change of one row of `table` makes stale, from the row before and after.
+/// Only the columns that name entries are read (the triggers send just those).
+pub fn keys_for_change(table: &str, old: Option<&Row>, new: Option<&Row>) -> Vec<Key> {
+    let mut keys = Vec::new();
+    for row in [old, new].into_iter().flatten() {
+        let key = match table {
+            "feature_flags" => match row.get("tenant_id") {
+                None => None,
+                Some(Json::Null) => Some(Key::GlobalFlags),
+                Some(_) => uuid(row, "tenant_id").map(Key::TenantFlags),
+            },
+            "system_config" => Some(Key::Config),
+            "tenants" => row
+                .get("subdomain")
+                .and_then(Json::as_str)
+                .map(|s| Key::TenantBySubdomain(s.to_owned())),
+            "tenant_members" | "user_roles" => uuid(row, "user_id").map(Key::Principal),
+            "blocks" => uuid(row, "blocker_id").map(Key::Principal),
+            _ => None,
+        };
+        if let Some(key) = key
+            && !keys.contains(&key)
+        {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// What a trigger of the migration sends: `{"table", "op", "old", "new"}` with `old`/`new`
+/// holding the entry-naming columns of the row (absent for TRUNCATE).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Notification {
+    pub table: String,
+    pub op: String,
+    #[serde(default)]
+    pub old: Option<Row>,
+    #[serde(default)]
+    pub new: Option<Row>,
+}
+
+/// What a notification asks of the cache.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Stale {
+    /// These entries.
+    Keys(Vec<Key>),
+    /// Everything (a TRUNCATE, or a payload this release does not understand).
+    All,
+}
+
+/// Parses a NOTIFY payload into what it makes stale.
+pub(crate) fn stale_from_payload(payload: &str) -> Stale {
+    let Ok(notification) = serde_json::from_str::<Notification>(payload) else {
+        return Stale::All;
+    };
+    if !CACHED_TABLES.contains(&notification.table.as_str()) {
+        return Stale::Keys(Vec::new());
+    }
+    if notification.op == "TRUNCATE" {
+        return Stale::All;
+    }
+    let keys = keys_for_change(
+        &notification.table,
+        notification.old.as_ref(),
+        notification.new.as_ref(),
+    );
+    if keys.is_empty() {
+        Stale::All
+    } else {
+        Stale::Keys(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn row(value: Json) -> Row {
+        match value {
+            Json::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn each_cached_table_names_its_entries() {
+        let tenant = Uuid::from_u128(1);
+        let user = Uuid::from_u128(2);
+        let flag_moved = keys_for_change(
+            "feature_flags",
+            Some(&row(json!({"tenant_id": null, "key": "a"}))),
+            Some(&row(json!({"tenant_id": tenant.to_string(), "key": "a"}))),
+        );
+        assert_eq!(flag_moved, [Key::GlobalFlags, Key::TenantFlags(tenant)]);
+        assert_eq!(
+            keys_for_change("system_config", Some(&row(json!({"key": "x"}))), None),
+            [Key::Config]
+        );
+        assert_eq!(
+            keys_for_change(
+                "tenants",
+                Some(&row(json!({"subdomain": "old"}))),
+                Some(&row(json!({"subdomain": "new"})))
+            ),
+            [
+                Key::TenantBySubdomain("old".into()),
+                Key::TenantBySubdomain("new".into())
+            ]
+        );
+        for table in ["tenant_members", "user_roles"] {
+            assert_eq!(
+                keys_for_change(table, None, Some(&row(json!({"user_id": user.to_string()})))),
+                [Key::Principal(user)],
+                "{table}"
+            );
+        }
+        assert_eq!(
+            keys_for_change(
+                "blocks",
+                Some(&row(json!({"blocker_id": user.to_string(), "blocked_id": tenant.to_string()}))),
+                None
+            ),
+            [Key::Principal(user)]
+        );
+        assert!(keys_for_change("posts", None, Some(&row(json!({"id": "x"})))).is_empty());
+    }
+
+    #[test]
+    fn trigger_payloads_parse() {
+        let user = Uuid::from_u128(5);
+        let payload = json!({
+            "table": "tenant_members",
+            "op": "DELETE",
+            "old": {"tenant_id": Uuid::from_u128(1).to_string(), "user_id": user.to_string()},
+            "new": null,
+        })
+        .to_string();
+        assert_eq!(
+            stale_from_payload(&payload),
+            Stale::Keys(vec![Key::Principal(user)])
+        );
+        assert_eq!(
+            stale_from_payload(r#"{"table":"feature_flags","op":"TRUNCATE"}"#),
+            Stale::All
+        );
+        assert_eq!(
+            stale_from_payload(r#"{"table":"posts","op":"INSERT","new":{}}"#),
+            Stale::Keys(vec![])
+        );
+        assert_eq!(stale_from_payload("garbage"), Stale::All);
+    }
+}
