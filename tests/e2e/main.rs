@@ -3,6 +3,8 @@
 
 mod api;
 mod auth;
+mod cache;
 mod foundation;
 mod limits;
 mod policy_matrix;
+mod subscriptions;

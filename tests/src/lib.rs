@@ -7,7 +7,7 @@
 //! when `DATABASE_URL` is set. Without it the skip is said loudly on stderr; with
 //! `ROWGATE_REQUIRE_SERVICES=1` a missing service is a failure, never a skip.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use rowgate::auth::jwt::{TokenRequest, mint_token};
@@ -291,6 +291,14 @@ impl TestApp {
                 .await
                 .expect("server");
         });
+        // Until the cache's invalidation channels are connected, what it caches may be
+        // dropped again (and changes made elsewhere may not reach it): let it settle, as a
+        // deployment does before taking traffic. A Redis the test made unreachable keeps it
+        // from settling; the wait is bounded.
+        let settle = Instant::now();
+        while !parts.cache.settled() && settle.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let purge = config
             .redis_url
             .as_ref()
@@ -495,5 +503,107 @@ impl TestApp {
         )
         .await
         .expect("principal")
+    }
+}
+
+/// A GraphQL-over-WebSocket client (`graphql-transport-ws`) for subscription tests.
+#[derive(Debug)]
+pub struct WsClient {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// How a WebSocket session ended or what it said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WsMessage {
+    /// A protocol message (`next`, `error`, `complete`, …).
+    Message(Value),
+    /// The server closed the connection with this code and reason.
+    Closed(u16, String),
+}
+
+impl WsClient {
+    /// Connects to the app's `/graphql` and sends `connection_init` with `payload`; returns
+    /// the client and the server's answer (`connection_ack`, or a close).
+    pub async fn connect(app: &TestApp, payload: Value) -> (Self, WsMessage) {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/graphql", app.base_url.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("connect");
+        let mut client = Self { socket };
+        client
+            .send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        let answer = client
+            .next(Duration::from_secs(5))
+            .await
+            .expect("an answer to connection_init");
+        (client, answer)
+    }
+
+    /// Sends a protocol message.
+    pub async fn send(&mut self, message: Value) {
+        use futures_util::SinkExt;
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                message.to_string().into(),
+            ))
+            .await
+            .expect("send");
+    }
+
+    /// Starts subscription `id`.
+    pub async fn subscribe(&mut self, id: &str, query: &str) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query } }))
+            .await;
+    }
+
+    /// The next protocol message within `wait` (pings are answered and skipped).
+    pub async fn next(&mut self, wait: Duration) -> Option<WsMessage> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??;
+            match message {
+                Ok(Message::Text(text)) => {
+                    let value: Value = serde_json::from_str(&text).expect("JSON message");
+                    if value["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    if value["type"] == "pong" {
+                        continue;
+                    }
+                    return Some(WsMessage::Message(value));
+                }
+                Ok(Message::Close(frame)) => {
+                    return Some(frame.map_or(WsMessage::Closed(1005, String::new()), |f| {
+                        WsMessage::Closed(u16::from(f.code), f.reason.to_string())
+                    }));
+                }
+                Ok(_) => continue,
+                Err(_) => return Some(WsMessage::Closed(1006, String::new())),
+            }
+        }
+    }
+
+    /// The `payload.data` of the next `next` message for subscription `id`, within `wait`.
+    pub async fn next_data(&mut self, id: &str, wait: Duration) -> Option<Value> {
+        match self.next(wait).await? {
+            WsMessage::Message(m) if m["type"] == "next" && m["id"] == id => {
+                Some(m["payload"]["data"].clone())
+            }
+            other => panic!("expected an event for {id}, got {other:?}"),
+        }
     }
 }

@@ -145,7 +145,11 @@ mod tests {
         );
         for table in ["tenant_members", "user_roles"] {
             assert_eq!(
-                keys_for_change(table, None, Some(&row(json!({"user_id": user.to_string()})))),
+                keys_for_change(
+                    table,
+                    None,
+                    Some(&row(json!({"user_id": user.to_string()})))
+                ),
                 [Key::Principal(user)],
                 "{table}"
             );
@@ -153,7 +157,9 @@ mod tests {
         assert_eq!(
             keys_for_change(
                 "blocks",
-                Some(&row(json!({"blocker_id": user.to_string(), "blocked_id": tenant.to_string()}))),
+                Some(&row(
+                    json!({"blocker_id": user.to_string(), "blocked_id": tenant.to_string()})
+                )),
                 None
             ),
             [Key::Principal(user)]

@@ -169,15 +169,15 @@ mod tests {
 
     #[test]
     fn subdomains_cannot_forge_other_keys() {
-        assert_eq!(
-            Key::TenantBySubdomain("acme".into()).path(),
-            "tenant:acme"
-        );
+        assert_eq!(Key::TenantBySubdomain("acme".into()).path(), "tenant:acme");
         assert_eq!(
             Key::TenantBySubdomain("x:principal:1*".into()).path(),
             "tenant:x%3Aprincipal%3A1%2A"
         );
-        assert_eq!(Key::TenantBySubdomain("Acme".into()).path(), "tenant:%41cme");
+        assert_eq!(
+            Key::TenantBySubdomain("Acme".into()).path(),
+            "tenant:%41cme"
+        );
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub struct CacheCounters {
     /// Loads from the database (or, for effective flags, computations): with stampede
     /// protection, concurrent misses of one key make one load.
     pub loads: Counter,
-    /// Entries invalidated in this instance's in-process tier.
+    /// Invalidations applied to this instance's in-process tier: one per key, or one for a
+    /// whole-cache flush.
     pub invalidations: Counter,
 }
 
@@ -87,11 +88,7 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
         "gauge",
         "Whether the cache is on (ROWGATE_CACHE).",
     );
-    let _ = writeln!(
-        out,
-        "rowgate_cache_enabled {}",
-        u8::from(snapshot.enabled)
-    );
+    let _ = writeln!(out, "rowgate_cache_enabled {}", u8::from(snapshot.enabled));
 
     header(
         &mut out,
@@ -125,7 +122,7 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
         ),
         (
             "rowgate_cache_invalidations_total",
-            "Entries invalidated in this instance's in-process tier.",
+            "Invalidations applied to this instance's in-process tier (one per key, or one per whole-cache flush).",
             |c| c.invalidations.get(),
         ),
     ];

@@ -33,7 +33,7 @@ mod remote;
 pub mod values;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -86,7 +86,7 @@ impl<V: Cached> Tier<V> {
 
     fn drop_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.counters.invalidations.add(self.local.entry_count());
+        self.counters.invalidations.inc();
         self.local.invalidate_all();
     }
 }
@@ -115,6 +115,8 @@ struct Inner {
     effective: moka::future::Cache<EffectiveKey, Arc<[EffectiveFlag]>>,
     effective_counters: CacheCounters,
     instance: Uuid,
+    /// The PostgreSQL listener is LISTENing.
+    listening: AtomicBool,
 }
 
 impl std::fmt::Debug for Inner {
@@ -148,6 +150,7 @@ impl Inner {
                 .build(),
             effective_counters: CacheCounters::default(),
             instance: Uuid::new_v4(),
+            listening: AtomicBool::new(false),
         }
     }
 
@@ -206,8 +209,10 @@ impl Inner {
     }
 
     async fn global_flags(&self) -> AppResult<Arc<FlagSet>> {
-        self.cached(&self.flags, Key::GlobalFlags, || load::flags(&self.store, None))
-            .await
+        self.cached(&self.flags, Key::GlobalFlags, || {
+            load::flags(&self.store, None)
+        })
+        .await
     }
 
     async fn tenant_flags(&self, tenant: Uuid) -> AppResult<Arc<FlagSet>> {
@@ -254,9 +259,7 @@ impl Inner {
         self.config.drop_all();
         self.tenants.drop_all();
         self.principals.drop_all();
-        self.effective_counters
-            .invalidations
-            .add(self.effective.entry_count());
+        self.effective_counters.invalidations.inc();
         self.effective.invalidate_all();
     }
 
@@ -390,6 +393,8 @@ pub struct RedisStatus {
 pub struct HotCache {
     inner: Arc<Inner>,
     tasks: Arc<Tasks>,
+    /// Whether a PostgreSQL listener was started.
+    listener: bool,
 }
 
 /// How often the subscriber checks that its connection is alive.
@@ -426,9 +431,10 @@ impl HotCache {
         }
         let inner = Arc::new(inner);
         store.on_commit(Arc::new(InvalidateOnCommit(Arc::downgrade(&inner))));
-        let cache = Self {
+        let mut cache = Self {
             inner,
             tasks: Arc::default(),
+            listener: false,
         };
         if let Some(runtime) = runtime {
             if cache.inner.remote.is_some() {
@@ -440,6 +446,7 @@ impl HotCache {
                     .push(runtime.spawn(repair(cache.inner.clone(), settings.breaker_cooldown)));
             }
             if config.database_kind == DatabaseKind::Postgres {
+                cache.listener = true;
                 cache.tasks.push(runtime.spawn(listen(
                     cache.inner.clone(),
                     config.database_url.expose().to_owned(),
@@ -460,7 +467,17 @@ impl HotCache {
         Self {
             inner: Arc::new(Inner::new(store, &settings, None)),
             tasks: Arc::default(),
+            listener: false,
         }
+    }
+
+    /// Whether every invalidation channel this instance has is connected: the Redis
+    /// subscription (with `REDIS_URL`) and the PostgreSQL listener (on PostgreSQL). Until
+    /// then, invalidations from elsewhere may not reach it (and the first connection drops
+    /// whatever was cached before it).
+    pub fn settled(&self) -> bool {
+        let subscribed = self.redis_status().is_none_or(|s| s.subscribed);
+        subscribed && (!self.listener || self.listening())
     }
 
     /// Whether lookups are cached.
@@ -544,6 +561,12 @@ impl HotCache {
             subscribed: remote.counters.subscribed.load(Ordering::Relaxed) == 1,
             flush_owed: remote.flush_owed(),
         })
+    }
+
+    /// Whether the PostgreSQL change listener is LISTENing (writes made outside the gateway
+    /// are then pushed to this instance).
+    pub fn listening(&self) -> bool {
+        self.inner.listening.load(Ordering::Acquire)
     }
 
     /// The counters of every cache, in the Prometheus text format.
@@ -659,6 +682,7 @@ async fn listen(inner: Arc<Inner>, url: String) {
                     inner.invalidate_all().await;
                 }
                 connected_before = true;
+                inner.listening.store(true, Ordering::Release);
                 loop {
                     match listener.try_recv().await {
                         Ok(Some(notification)) => {
@@ -666,6 +690,7 @@ async fn listen(inner: Arc<Inner>, url: String) {
                         }
                         Ok(None) => inner.invalidate_all().await,
                         Err(error) => {
+                            inner.listening.store(false, Ordering::Release);
                             tracing::warn!(%error, "lost the PostgreSQL change listener; reconnecting");
                             break;
                         }
@@ -707,14 +732,18 @@ mod tests {
             let (inner, loads) = (inner.clone(), loads.clone());
             callers.push(tokio::spawn(async move {
                 inner
-                    .cached(&inner.tenants, Key::TenantBySubdomain("acme".into()), || {
-                        let loads = loads.clone();
-                        async move {
-                            loads.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            Ok(Some(Uuid::from_u128(1)))
-                        }
-                    })
+                    .cached(
+                        &inner.tenants,
+                        Key::TenantBySubdomain("acme".into()),
+                        || {
+                            let loads = loads.clone();
+                            async move {
+                                loads.fetch_add(1, Ordering::SeqCst);
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                Ok(Some(Uuid::from_u128(1)))
+                            }
+                        },
+                    )
                     .await
             }));
         }
@@ -755,10 +784,16 @@ mod tests {
             Some(Uuid::from_u128(1))
         );
         let fresh = inner
-            .cached(&inner.tenants, key, || async { Ok(Some(Uuid::from_u128(2))) })
+            .cached(&inner.tenants, key, || async {
+                Ok(Some(Uuid::from_u128(2)))
+            })
             .await
             .expect("value");
-        assert_eq!(fresh, Some(Uuid::from_u128(2)), "the racing load was dropped");
+        assert_eq!(
+            fresh,
+            Some(Uuid::from_u128(2)),
+            "the racing load was dropped"
+        );
     }
 
     #[tokio::test]

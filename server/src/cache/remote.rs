@@ -236,6 +236,12 @@ impl Remote {
                 self.breaker.success();
                 Some(value)
             }
+            Ok(Err(error)) if error.is_timeout() => {
+                self.counters.timeouts.inc();
+                self.breaker.failure();
+                tracing::debug!(what, "redis command timed out");
+                None
+            }
             Ok(Err(error)) => {
                 self.counters.errors.inc();
                 self.breaker.failure();
@@ -360,6 +366,11 @@ impl Remote {
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("INCR").arg(self.keys.epoch()).ignore();
+        // Like the version counters, the epoch outlives every value tagged before it moved.
+        pipe.cmd("PEXPIRE")
+            .arg(self.keys.epoch())
+            .arg(self.version_ttl_ms)
+            .ignore();
         if let Ok(text) = serde_json::to_string(&message) {
             pipe.cmd("PUBLISH")
                 .arg(self.keys.channel())

@@ -373,8 +373,8 @@ mod tests {
             },
         );
         let config = Arc::new(ConfigSnapshot::new(entries));
-        let back = <Arc<ConfigSnapshot>>::decode(&config.encode().expect("encodes"))
-            .expect("decodes");
+        let back =
+            <Arc<ConfigSnapshot>>::decode(&config.encode().expect("encodes")).expect("decodes");
         assert_eq!(back, config);
         assert!(back.get("billing.key", false).is_none());
         assert!(back.get("billing.key", true).is_some());

@@ -7,6 +7,7 @@ pub mod loaders;
 mod me;
 pub mod names;
 mod scalars;
+pub mod subscriptions;
 pub mod tables;
 
 use std::future::Future;
@@ -108,7 +109,7 @@ pub fn build_schema_with(
         ),
     );
 
-    let builder = Schema::build("Query", Some("Mutation"), None)
+    let builder = Schema::build("Query", Some("Mutation"), Some("Subscription"))
         .data(db)
         .data(store.clone())
         .data(cache)
@@ -133,7 +134,12 @@ pub fn build_schema_with(
     {
         mutation = mutation.field(field);
     }
-    builder.register(query).register(mutation).finish()
+    let (builder, subscription) = subscriptions::register(builder);
+    builder
+        .register(query)
+        .register(mutation)
+        .register(subscription)
+        .finish()
 }
 
 /// The future a [`Resolver`] returns.

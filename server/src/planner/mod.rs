@@ -289,7 +289,31 @@ impl Store {
             .next())
     }
 
+    /// The row of `table` with primary key `key`, if the principal may read it and it
+    /// matches `filter` (subscription events).
+    pub async fn find_where(
+        &self,
+        principal: &Principal,
+        table: &str,
+        key: &Row,
+        filter_value: Option<&async_graphql::Value>,
+    ) -> AppResult<Option<Row>> {
+        let meta = self.table(table)?;
+        let compiler = Compiler::new(&self.policies, principal);
+        let mut select = self.readable_select(&compiler, meta, true);
+        select.and_where(key_condition(meta, key)?);
+        if let Some(value) = filter_value {
+            select.and_where(filter::compile(self, &compiler, meta, ROOT, value, 0)?);
+        }
+        Ok(self
+            .fetch(&self.db, &compiler, meta, &select)
+            .await?
+            .into_iter()
+            .next())
+    }
+
     /// How many rows of `table` the principal may read (with an optional filter).
+
     pub async fn count(
         &self,
         principal: &Principal,

@@ -1,0 +1,291 @@
+//! Subscriptions over a real WebSocket client: each event reaches only the subscribers whose
+//! read policy (and filter) lets them see the row, a row leaving a view arrives as DELETE,
+//! masks apply, and the protocol's errors are given without disturbing other subscribers.
+
+use std::time::Duration;
+
+use rowgate_tests::demo::*;
+use rowgate_tests::{TestApp, WsClient, WsMessage, backends};
+use serde_json::{Value, json};
+
+const EVENT: Duration = Duration::from_secs(5);
+const QUIET: Duration = Duration::from_millis(600);
+
+async fn subscriber(app: &TestApp, token: &str, query: &str) -> WsClient {
+    let (mut client, answer) =
+        WsClient::connect(app, json!({ "Authorization": format!("Bearer {token}") })).await;
+    assert!(
+        matches!(&answer, WsMessage::Message(m) if m["type"] == "connection_ack"),
+        "{answer:?}"
+    );
+    client.subscribe("1", query).await;
+    // Subscriptions start asynchronously: give the server a moment to register.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    client
+}
+
+async fn mutate(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    let (_, body) = app.graphql(query, variables, Some(token)).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    body
+}
+
+const POSTS: &str = "subscription { postChanged { op node { title authorId } } }";
+
+#[tokio::test]
+async fn post_events_follow_the_read_policy() {
+    for backend in backends("post_events_follow_the_read_policy") {
+        let app = TestApp::spawn(backend).await;
+        let (bob, frank, alice) = (
+            app.token(BOB, Some(ACME)),
+            app.token(FRANK, Some(GLOBEX)),
+            app.token(ALICE, Some(ACME)),
+        );
+        let mut bob_sub = subscriber(&app, &bob, POSTS).await;
+        let mut frank_sub = subscriber(&app, &frank, POSTS).await;
+        let mut alice_sub = subscriber(&app, &alice, POSTS).await;
+
+        // An Acme tenant post reaches Acme members, never Globex's.
+        let carol = app.token(CAROL, Some(ACME));
+        mutate(&app, &carol, "mutation { createPost(input: {title: \"Acme news\", body: \"b\", status: PUBLISHED}) { id } }", json!({})).await;
+        let event = bob_sub
+            .next_data("1", EVENT)
+            .await
+            .expect("bob sees Acme's post");
+        assert_eq!(event["postChanged"]["op"], "INSERT", "{backend}");
+        assert_eq!(event["postChanged"]["node"]["title"], "Acme news");
+        assert!(alice_sub.next_data("1", EVENT).await.is_some());
+        assert_eq!(
+            frank_sub.next(QUIET).await,
+            None,
+            "{backend}: Globex saw an Acme tenant post"
+        );
+
+        // A post by an author bob blocked never reaches bob, even when public.
+        let heidi = app.token(HEIDI, Some(ACME));
+        mutate(&app, &heidi, "mutation { createPost(input: {title: \"Heidi again\", body: \"b\", status: PUBLISHED, visibility: PUBLIC}) { id } }", json!({})).await;
+        let seen = frank_sub
+            .next_data("1", EVENT)
+            .await
+            .expect("frank sees a public post");
+        assert_eq!(seen["postChanged"]["node"]["title"], "Heidi again");
+        assert!(alice_sub.next_data("1", EVENT).await.is_some());
+        assert_eq!(
+            bob_sub.next(QUIET).await,
+            None,
+            "{backend}: bob received a post by someone he blocked"
+        );
+
+        // Published → draft: DELETE without the row for everyone but the author.
+        let welcome = "deadbeef-0000-4000-8000-000000040001";
+        mutate(
+            &app,
+            &alice,
+            "mutation($id: UUID!) { updatePost(id: $id, patch: {status: DRAFT}) { id } }",
+            json!({"id": welcome}),
+        )
+        .await;
+        for (who, sub) in [("bob", &mut bob_sub), ("frank", &mut frank_sub)] {
+            let event = sub
+                .next_data("1", EVENT)
+                .await
+                .unwrap_or_else(|| panic!("{who} hears the post left"));
+            assert_eq!(
+                event["postChanged"],
+                json!({"op": "DELETE", "node": null}),
+                "{backend} {who}"
+            );
+        }
+        let event = alice_sub
+            .next_data("1", EVENT)
+            .await
+            .expect("the author keeps seeing it");
+        assert_eq!(event["postChanged"]["op"], "UPDATE");
+        assert_eq!(event["postChanged"]["node"]["title"], "Welcome to Acme");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn notifications_reach_only_their_owner_and_masks_apply() {
+    for backend in backends("notifications_reach_only_their_owner_and_masks_apply") {
+        let app = TestApp::spawn(backend).await;
+        let (alice, bob, carol) = (
+            app.token(ALICE, Some(ACME)),
+            app.token(BOB, Some(ACME)),
+            app.token(CAROL, Some(ACME)),
+        );
+        let notes = "subscription { notificationChanged { op node { userId kind body } } }";
+        let mut alice_notes = subscriber(&app, &alice, notes).await;
+        let mut bob_notes = subscriber(&app, &bob, notes).await;
+        mutate(&app, &bob, "mutation { createComment(input: {postId: \"deadbeef-0000-4000-8000-000000040002\", body: \"ping\"}) { id } }", json!({})).await;
+        let event = alice_notes
+            .next_data("1", EVENT)
+            .await
+            .expect("the post's author is notified");
+        assert_eq!(
+            event["notificationChanged"]["node"]["userId"],
+            ALICE.to_string(),
+            "{backend}"
+        );
+        assert_eq!(event["notificationChanged"]["node"]["body"], "ping");
+        assert_eq!(
+            bob_notes.next(QUIET).await,
+            None,
+            "{backend}: someone else's notification arrived"
+        );
+
+        // Profile events: email masked for everyone but self.
+        let profiles = "subscription { profileChanged { op node { displayName email } } }";
+        let mut bob_profiles = subscriber(&app, &bob, profiles).await;
+        let mut carol_profiles = subscriber(&app, &carol, profiles).await;
+        mutate(&app, &bob, "mutation($id: UUID!) { updateProfile(id: $id, patch: {displayName: \"Robert\"}) { id } }", json!({"id": BOB.to_string()})).await;
+        let own = bob_profiles
+            .next_data("1", EVENT)
+            .await
+            .expect("own profile event");
+        assert_eq!(own["profileChanged"]["node"]["email"], "bob@example.com");
+        let other = carol_profiles
+            .next_data("1", EVENT)
+            .await
+            .expect("a tenant member's profile event");
+        assert_eq!(other["profileChanged"]["node"]["displayName"], "Robert");
+        assert!(
+            other["profileChanged"]["node"]["email"].is_null(),
+            "{backend}: the email mask did not apply: {other}"
+        );
+
+        // A filter narrows events further.
+        let mut filtered = subscriber(&app, &carol, "subscription { postChanged(filter: {title: {startsWith: \"Only\"}}) { node { title } } }").await;
+        mutate(
+            &app,
+            &carol,
+            "mutation { createPost(input: {title: \"Not this\", body: \"b\"}) { id } }",
+            json!({}),
+        )
+        .await;
+        mutate(
+            &app,
+            &carol,
+            "mutation { createPost(input: {title: \"Only this\", body: \"b\"}) { id } }",
+            json!({}),
+        )
+        .await;
+        let event = filtered
+            .next_data("1", EVENT)
+            .await
+            .expect("the matching post");
+        assert_eq!(event["postChanged"]["node"]["title"], "Only this");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn protocol_errors_leave_other_subscribers_served() {
+    for backend in backends("protocol_errors_leave_other_subscribers_served") {
+        let app = TestApp::spawn(backend).await;
+        let carol = app.token(CAROL, Some(ACME));
+        let mut healthy = subscriber(&app, &carol, POSTS).await;
+
+        // A bad token in connection_init: the connection is refused.
+        let (mut refused, answer) =
+            WsClient::connect(&app, json!({"Authorization": "Bearer not-a-token"})).await;
+        // async-graphql closes a refused `connection_init` with 1002 and the reason.
+        assert!(
+            matches!(&answer, WsMessage::Closed(1002 | 4403, reason) if reason.contains("invalid token")),
+            "{backend}: {answer:?}"
+        );
+
+        assert!(
+            refused
+                .next(QUIET)
+                .await
+                .is_none_or(|m| matches!(m, WsMessage::Closed(..)))
+        );
+
+        // An unknown subscription field: an error for that operation.
+        let (mut client, _) =
+            WsClient::connect(&app, json!({"Authorization": format!("Bearer {carol}")})).await;
+        client
+            .subscribe("x", "subscription { nopeChanged { op } }")
+            .await;
+        match client.next(EVENT).await {
+            Some(WsMessage::Message(m)) => assert!(
+                m["type"] == "error"
+                    || m["payload"]["errors"][0]["message"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("nopeChanged")),
+                "{m}"
+            ),
+            other => panic!("{backend}: {other:?}"),
+        }
+
+        // An expired token ends the subscription with an error.
+        let short = app.mint(
+            Some(CAROL),
+            Some(ACME),
+            "authenticated",
+            Duration::from_secs(2),
+        );
+        let mut expiring = subscriber(&app, &short, POSTS).await;
+        let ended = expiring.next(Duration::from_secs(40)).await;
+        match ended {
+            Some(WsMessage::Message(m)) => {
+                assert!(
+                    m["type"] == "error"
+                        || (m["type"] == "next" && m["payload"]["errors"].is_array()),
+                    "{m}"
+                );
+                assert!(m.to_string().contains("expired"), "{m}");
+            }
+            other => panic!("{backend}: expected an expiry error, got {other:?}"),
+        }
+
+        // The healthy subscriber still receives events.
+        mutate(
+            &app,
+            &carol,
+            "mutation { createPost(input: {title: \"Still here\", body: \"b\"}) { id } }",
+            json!({}),
+        )
+        .await;
+        let event = healthy.next_data("1", EVENT).await.expect("still served");
+        assert_eq!(event["postChanged"]["node"]["title"], "Still here");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn too_many_subscriptions_on_one_connection_are_refused() {
+    for backend in backends("too_many_subscriptions_on_one_connection_are_refused") {
+        let app = TestApp::spawn(backend).await;
+        let carol = app.token(CAROL, Some(ACME));
+        let (mut client, _) =
+            WsClient::connect(&app, json!({"Authorization": format!("Bearer {carol}")})).await;
+        let max = rowgate::ws::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+        for i in 0..max {
+            client.subscribe(&i.to_string(), POSTS).await;
+        }
+        client.subscribe("over", POSTS).await;
+        let mut refused = false;
+        // Subscriptions start concurrently, so whichever starts last is the one refused.
+        while let Some(message) = client.next(Duration::from_secs(3)).await {
+            if let WsMessage::Message(m) = &message
+                && m.to_string().contains("subscriptions per connection")
+            {
+                assert_eq!(
+                    m["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+                    "{m}"
+                );
+                refused = true;
+                break;
+            }
+        }
+
+        assert!(
+            refused,
+            "{backend}: the subscription over the limit was accepted"
+        );
+        app.stop().await;
+    }
+}
