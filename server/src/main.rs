@@ -255,7 +255,7 @@ async fn serve(config: Config) -> Result<(), StartupError> {
         })?;
     let demo_present = seed::demo::is_present(&db).await.unwrap_or(false);
     let grace = config.shutdown_grace;
-    let router = rowgate::build_app_with(config.clone(), db)?;
+    let (router, store) = rowgate::build_app_parts(config.clone(), db)?;
 
     println!("rowgate listening on http://{}", config.listen);
     if config.graphiql {
@@ -274,7 +274,11 @@ async fn serve(config: Config) -> Result<(), StartupError> {
     if demo_present && let Some(secret) = &config.jwt.secret {
         print_demo_tokens(&config, secret);
     }
-    rowgate::serve(listener, router, rowgate::shutdown_signal(), grace).await
+    let shutdown = async move {
+        rowgate::shutdown_signal().await;
+        store.begin_shutdown();
+    };
+    rowgate::serve(listener, router, shutdown, grace).await
 }
 
 fn print_demo_tokens(config: &Config, secret: &rowgate::config::Secret) {

@@ -289,3 +289,22 @@ async fn too_many_subscriptions_on_one_connection_are_refused() {
         app.stop().await;
     }
 }
+
+/// A graceful shutdown completes open subscriptions instead of cutting them.
+#[tokio::test]
+async fn shutdown_completes_subscriptions() {
+    for backend in backends("shutdown_completes_subscriptions") {
+        let app = TestApp::spawn(backend).await;
+        let carol = app.token(CAROL, Some(ACME));
+        let mut client = subscriber(&app, &carol, POSTS).await;
+        let stopping = tokio::spawn(app.stop());
+        match client.next(EVENT).await {
+            Some(WsMessage::Message(m)) => {
+                assert_eq!(m, json!({"id": "1", "type": "complete"}), "{backend}")
+            }
+            other => panic!("{backend}: expected `complete`, got {other:?}"),
+        }
+        drop(client);
+        stopping.await.expect("stopped");
+    }
+}

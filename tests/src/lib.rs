@@ -420,6 +420,7 @@ impl TestApp {
 
     /// Stops the server, letting in-flight requests finish, and deletes its Redis keys.
     pub async fn stop(mut self) {
+        self.served.begin_shutdown();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

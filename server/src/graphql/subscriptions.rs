@@ -160,6 +160,7 @@ struct State {
     table: &'static str,
     filter: Option<Value>,
     receiver: tokio::sync::broadcast::Receiver<Arc<Change>>,
+    stopping: tokio::sync::watch::Receiver<bool>,
     seen: HashSet<String>,
     guard: Option<OpenGuard>,
     done: bool,
@@ -183,12 +184,14 @@ fn events(
     guard: Option<OpenGuard>,
 ) -> impl Stream<Item = async_graphql::Result<Event>> + Send {
     let receiver = store.subscribe_changes();
+    let stopping = store.stopping();
     let state = State {
         store,
         principal,
         table,
         filter,
         receiver,
+        stopping,
         seen: HashSet::new(),
         guard,
         done: false,
@@ -207,13 +210,17 @@ fn events(
                         u64::try_from(exp - chrono::Utc::now().timestamp()).unwrap_or(0),
                     )
                 });
-            let received = match expiry {
-                Some(left) => tokio::select! {
-                    r = state.receiver.recv() => Some(r),
-                    () = tokio::time::sleep(left) => None,
-                },
-                None => Some(state.receiver.recv().await),
+            if *state.stopping.borrow() {
+                return None;
+            }
+            let left = expiry.unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
+            let received = tokio::select! {
+                r = state.receiver.recv() => Some(r),
+                () = tokio::time::sleep(left), if expiry.is_some() => None,
+                // The server is shutting down: complete the subscription.
+                _ = state.stopping.changed() => return None,
             };
+
             match received {
                 None => {
                     state.done = true;

@@ -42,6 +42,8 @@ pub struct Store {
     changes: tokio::sync::broadcast::Sender<Arc<Change>>,
     /// Run after each commit, before the write returns (cache invalidation).
     hooks: Arc<std::sync::RwLock<Vec<Arc<dyn CommitHook>>>>,
+    /// Set when the server shuts down: open subscriptions complete.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The future a [`CommitHook`] returns.
@@ -113,6 +115,7 @@ impl Store {
             policies,
             statements: Arc::new(AtomicU64::new(0)),
             changes: tokio::sync::broadcast::channel(4096).0,
+            stopping: tokio::sync::watch::channel(false).0,
             hooks: Arc::default(),
         }
     }
@@ -132,7 +135,18 @@ impl Store {
         self.changes.subscribe()
     }
 
+    /// Tells every open subscription to complete (graceful shutdown).
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Changes to `true` when [`Store::begin_shutdown`] is called.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
     /// Runs the commit hooks, then publishes the changes of a committed transaction.
+
     pub(crate) async fn publish(&self, changes: Vec<Arc<Change>>) {
         if changes.is_empty() {
             return;
