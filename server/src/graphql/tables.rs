@@ -526,42 +526,45 @@ fn register_table(
     );
     builder = register_aggregate(builder, table, policy);
 
-    // Mutation inputs.
+    // Mutation inputs: only the columns some principal may write.
     if let Some(policy) = policy {
         if let Some(insert) = policy
             .insert
             .as_ref()
             .filter(|i| i.check != Access::Never && !i.columns.is_empty())
         {
-            let mut input = InputObject::new(format!("Create{type_name_}Input"));
-            for col in &insert.columns {
-                if let Some(column) = table.column(col.name) {
-                    input = input.field(InputValue::new(
-                        camel(column.name),
-                        TypeRef::named(scalar_of(table, column)),
-                    ));
-                }
-            }
-            builder = builder.register(input);
+            builder = builder.register(input_object(
+                format!("Create{type_name_}Input"),
+                table,
+                &insert.columns,
+            ));
         }
         if let Some(update) = policy
             .update
             .as_ref()
             .filter(|u| u.using != Access::Never && !u.columns.is_empty())
         {
-            let mut patch = InputObject::new(format!("{type_name_}Patch"));
-            for col in &update.columns {
-                if let Some(column) = table.column(col.name) {
-                    patch = patch.field(InputValue::new(
-                        camel(column.name),
-                        TypeRef::named(scalar_of(table, column)),
-                    ));
-                }
-            }
-            builder = builder.register(patch);
+            builder = builder.register(input_object(
+                format!("{type_name_}Patch"),
+                table,
+                &update.columns,
+            ));
         }
     }
     builder
+}
+
+/// An input object with one optional field per writable column.
+fn input_object(name: String, table: &TableMeta, columns: &[crate::policy::Col]) -> InputObject {
+    columns
+        .iter()
+        .filter_map(|col| table.column(col.name))
+        .fold(InputObject::new(name), |input, column| {
+            input.field(InputValue::new(
+                camel(column.name),
+                TypeRef::named(scalar_of(table, column)),
+            ))
+        })
 }
 
 fn aggregate_columns(

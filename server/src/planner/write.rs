@@ -56,14 +56,24 @@ impl Store {
             .ok_or_else(|| AppError::Internal(format!("no policy for {table}")))
     }
 
+    /// Commits `txn` if the recorded work succeeded, then publishes its changes (a failed
+    /// work's transaction is dropped, which rolls it back, and nothing is published).
+    async fn finish<T>(
+        &self,
+        txn: DatabaseTransaction,
+        (value, changes): (AppResult<T>, Vec<std::sync::Arc<Change>>),
+    ) -> AppResult<T> {
+        let value = value?;
+        txn.commit().await?;
+        self.publish(changes).await;
+        Ok(value)
+    }
+
     /// Inserts one row; `input` holds the client's columns. Returns the row as written.
     pub async fn insert(&self, ctx: WriteContext<'_>, table: &str, input: Row) -> AppResult<Row> {
         let txn = self.db.begin().await?;
-        let (row, changes) = record(self.insert_in(&txn, ctx, table, input)).await;
-        let row = row?;
-        txn.commit().await?;
-        self.publish(changes).await;
-        Ok(row)
+        let recorded = record(self.insert_in(&txn, ctx, table, input)).await;
+        self.finish(txn, recorded).await
     }
 
     /// Inserts several rows in one transaction: all of them or none.
@@ -74,7 +84,7 @@ impl Store {
         inputs: Vec<Row>,
     ) -> AppResult<Vec<Row>> {
         let txn = self.db.begin().await?;
-        let (rows, changes) = record(async {
+        let recorded = record(async {
             let mut rows = Vec::with_capacity(inputs.len());
             for input in inputs {
                 rows.push(self.insert_in(&txn, ctx, table, input).await?);
@@ -82,10 +92,7 @@ impl Store {
             AppResult::Ok(rows)
         })
         .await;
-        let rows = rows?;
-        txn.commit().await?;
-        self.publish(changes).await;
-        Ok(rows)
+        self.finish(txn, recorded).await
     }
 
     async fn insert_in(
@@ -155,11 +162,8 @@ impl Store {
         patch: Row,
     ) -> AppResult<Row> {
         let txn = self.db.begin().await?;
-        let (row, changes) = record(self.update_in(&txn, ctx, table, key, patch)).await;
-        let row = row?;
-        txn.commit().await?;
-        self.publish(changes).await;
-        Ok(row)
+        let recorded = record(self.update_in(&txn, ctx, table, key, patch)).await;
+        self.finish(txn, recorded).await
     }
 
     /// Applies `patch` to every readable row matching `filter`, in one transaction: all or
@@ -172,7 +176,7 @@ impl Store {
         patch: Row,
     ) -> AppResult<Vec<Row>> {
         let txn = self.db.begin().await?;
-        let (rows, changes) = record(async {
+        let recorded = record(async {
             let mut rows = Vec::new();
             for key in self
                 .matching_keys(&txn, ctx.principal, table, filter)
@@ -186,10 +190,7 @@ impl Store {
             AppResult::Ok(rows)
         })
         .await;
-        let rows = rows?;
-        txn.commit().await?;
-        self.publish(changes).await;
-        Ok(rows)
+        self.finish(txn, recorded).await
     }
 
     /// Keys of the readable rows of `table` matching `filter`.
@@ -300,11 +301,8 @@ impl Store {
     /// the row as it was (with `deleted_at` set, for a soft delete).
     pub async fn delete(&self, ctx: WriteContext<'_>, table: &str, key: &Row) -> AppResult<Row> {
         let txn = self.db.begin().await?;
-        let (row, changes) = record(self.delete_in(&txn, ctx, table, key)).await;
-        let row = row?;
-        txn.commit().await?;
-        self.publish(changes).await;
-        Ok(row)
+        let recorded = record(self.delete_in(&txn, ctx, table, key)).await;
+        self.finish(txn, recorded).await
     }
 
     /// Deletes every readable row matching `filter`, in one transaction: all or none.
@@ -315,7 +313,7 @@ impl Store {
         filter: &async_graphql::Value,
     ) -> AppResult<Vec<Row>> {
         let txn = self.db.begin().await?;
-        let (rows, changes) = record(async {
+        let recorded = record(async {
             let mut rows = Vec::new();
             for key in self
                 .matching_keys(&txn, ctx.principal, table, filter)
@@ -326,10 +324,7 @@ impl Store {
             AppResult::Ok(rows)
         })
         .await;
-        let rows = rows?;
-        txn.commit().await?;
-        self.publish(changes).await;
-        Ok(rows)
+        self.finish(txn, recorded).await
     }
 
     async fn delete_in(
