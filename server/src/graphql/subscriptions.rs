@@ -296,6 +296,27 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
             None
         });
     }
+    // Decided in memory, nothing to mask and no filter: the row itself is the event.
+    let unmasked = state
+        .store
+        .policies
+        .table(state.table)
+        .is_none_or(|p| p.masks.is_empty());
+    if memory == Some(true)
+        && unmasked
+        && state.filter.is_none()
+        && let Some(row) = change.new.clone()
+    {
+        state.seen.insert(key);
+        return Ok(Some(Event {
+            op: change.op,
+            node: Some(Node {
+                table: state.table,
+                row,
+            }),
+        }));
+    }
+
     let row: Option<Row> = state
         .store
         .find_where(
