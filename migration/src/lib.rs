@@ -25,8 +25,10 @@ mod m20261122_000003_community;
 mod m20261122_000004_messaging;
 mod m20261122_000005_sharing_and_records;
 mod m20261122_000006_change_notify;
+mod m20261122_000007_row_notify;
 
 pub use m20261122_000006_change_notify::CHANNEL as CHANGE_CHANNEL;
+pub use m20261122_000007_row_notify::CHANNEL as ROW_CHANNEL;
 
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::{MigrationTrait, async_trait};
@@ -102,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_messaging::Migration),
             Box::new(m20261122_000005_sharing_and_records::Migration),
             Box::new(m20261122_000006_change_notify::Migration),
+            Box::new(m20261122_000007_row_notify::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod planner;
 pub mod policy;
+pub mod realtime;
 pub mod seed;
 pub mod ws;
 
@@ -110,6 +111,9 @@ pub fn build_app_full(config: Config, db: DatabaseConnection) -> Result<AppParts
         .map(|url| redis::Client::open(url.expose()))
         .transpose()
         .map_err(|e| StartupError::Redis(e.to_string()))?;
+    if tokio::runtime::Handle::try_current().is_ok() {
+        realtime::Realtime::start(&store, redis.clone(), &config.cache.prefix);
+    }
     Ok(AppParts {
         router: http::router(AppState::new(Shared {
             config,

@@ -308,3 +308,71 @@ async fn shutdown_completes_subscriptions() {
         stopping.await.expect("stopped");
     }
 }
+
+/// With Redis, a mutation through one instance reaches a subscriber on another.
+#[tokio::test]
+async fn changes_cross_instances_through_redis() {
+    if rowgate_tests::service_url("REDIS_URL", "changes_cross_instances_through_redis").is_none() {
+        return;
+    }
+    for backend in backends("changes_cross_instances_through_redis") {
+        let a = TestApp::spawn(backend).await;
+        let b = a.spawn_peer(rowgate_tests::TestOptions::default()).await;
+        let carol = a.token(CAROL, Some(ACME));
+        let mut on_b = subscriber(&b, &carol, POSTS).await;
+        mutate(
+            &a,
+            &carol,
+            "mutation { createPost(input: {title: \"Through A\", body: \"b\"}) { id } }",
+            json!({}),
+        )
+        .await;
+        let event = on_b
+            .next_data("1", EVENT)
+            .await
+            .expect("the event reached instance B");
+        assert_eq!(event["postChanged"]["op"], "INSERT", "{backend}");
+        assert_eq!(event["postChanged"]["node"]["title"], "Through A");
+        assert_eq!(on_b.next(QUIET).await, None, "{backend}: delivered twice");
+        b.stop().await;
+        a.stop().await;
+    }
+}
+
+/// On PostgreSQL, a row written with plain SQL (outside the gateway) reaches subscribers.
+#[tokio::test]
+async fn writes_outside_the_gateway_reach_subscribers_on_postgres() {
+    use sea_orm::ConnectionTrait;
+    for backend in backends("writes_outside_the_gateway_reach_subscribers_on_postgres") {
+        if backend != rowgate_tests::Backend::Postgres {
+            continue;
+        }
+        let app = TestApp::spawn(backend).await;
+        let carol = app.token(CAROL, Some(ACME));
+        let mut sub = subscriber(&app, &carol, POSTS).await;
+        app.db
+            .execute_unprepared(&format!(
+                "INSERT INTO posts (tenant_id, author_id, title, body, status, visibility) \
+                 VALUES ('{ACME}', '{ALICE}', 'Written with psql', 'b', 'published', 'tenant')"
+            ))
+            .await
+            .expect("plain SQL insert");
+        let event = sub
+            .next_data("1", EVENT)
+            .await
+            .expect("the outside write arrived");
+        assert_eq!(event["postChanged"]["op"], "INSERT");
+        assert_eq!(event["postChanged"]["node"]["title"], "Written with psql");
+        // A gateway write is not delivered twice (bus and NOTIFY).
+        mutate(
+            &app,
+            &carol,
+            "mutation { createPost(input: {title: \"Once\", body: \"b\"}) { id } }",
+            json!({}),
+        )
+        .await;
+        assert!(sub.next_data("1", EVENT).await.is_some());
+        assert_eq!(sub.next(QUIET).await, None, "a gateway write arrived twice");
+        app.stop().await;
+    }
+}

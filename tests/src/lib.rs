@@ -476,7 +476,8 @@ pub fn error_code(body: &Value) -> Option<&str> {
 
 impl TestApp {
     /// The store (reads and writes under the policies) over this app's database: the same
-    /// code path the API uses.
+    /// code path the API uses. It is not the served store: its writes do not invalidate the
+    /// server's cache (on PostgreSQL the NOTIFY triggers still do, shortly after).
     pub fn store(&self) -> rowgate::planner::Store {
         rowgate::build_store(self.db.clone()).expect("store")
     }

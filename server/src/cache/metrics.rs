@@ -74,6 +74,9 @@ pub struct Snapshot<'a> {
     pub enabled: bool,
 }
 
+/// Picks one counter of a cache.
+type CounterOf = fn(&CacheCounters) -> u64;
+
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -109,7 +112,7 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
             c.hits_redis.get()
         );
     }
-    let per_cache: [(&str, &str, fn(&CacheCounters) -> u64); 3] = [
+    let per_cache: [(&str, &str, CounterOf); 3] = [
         (
             "rowgate_cache_misses_total",
             "Lookups the in-process tier could not answer.",

@@ -413,21 +413,21 @@ impl HotCache {
             return Ok(Self::disabled(store));
         }
         let runtime = tokio::runtime::Handle::try_current().ok();
-        let instance_remote = match (&config.redis_url, &runtime) {
-            (Some(url), Some(_)) => {
-                let client = redis::Client::open(url.expose())?;
-                Some(client)
-            }
-            (Some(url), None) => {
-                redis::Client::open(url.expose())?;
-                tracing::warn!("no async runtime: the cache runs without its Redis tier");
-                None
-            }
-            (None, _) => None,
-        };
+        let client = config
+            .redis_url
+            .as_ref()
+            .map(|url| redis::Client::open(url.expose()))
+            .transpose()?;
         let mut inner = Inner::new(store.clone(), settings, None);
-        if let Some(client) = instance_remote {
-            inner.remote = Some(Remote::new(client, settings, inner.instance)?);
+        match (client, &runtime) {
+            // The connection manager and the subscriber need a runtime to run on.
+            (Some(client), Some(_)) => {
+                inner.remote = Some(Remote::new(client, settings, inner.instance)?);
+            }
+            (Some(_), None) => {
+                tracing::warn!("no async runtime: the cache runs without its Redis tier");
+            }
+            (None, _) => {}
         }
         let inner = Arc::new(inner);
         store.on_commit(Arc::new(InvalidateOnCommit(Arc::downgrade(&inner))));

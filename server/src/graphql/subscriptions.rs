@@ -183,7 +183,7 @@ fn events(
     filter: Option<Value>,
     guard: Option<OpenGuard>,
 ) -> impl Stream<Item = async_graphql::Result<Event>> + Send {
-    let receiver = store.subscribe_changes();
+    let receiver = store.subscribe_events();
     let stopping = store.stopping();
     let state = State {
         store,

@@ -44,6 +44,9 @@ pub struct Store {
     hooks: Arc<std::sync::RwLock<Vec<Arc<dyn CommitHook>>>>,
     /// Set when the server shuts down: open subscriptions complete.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The subscriptions' event stream (every instance's changes and outside writes), once
+    /// `realtime::Realtime` is started; until then the local change bus.
+    events: Arc<std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<Change>>>>,
 }
 
 /// The future a [`CommitHook`] returns.
@@ -116,6 +119,7 @@ impl Store {
             statements: Arc::new(AtomicU64::new(0)),
             changes: tokio::sync::broadcast::channel(4096).0,
             stopping: tokio::sync::watch::channel(false).0,
+            events: Arc::new(std::sync::OnceLock::new()),
             hooks: Arc::default(),
         }
     }
@@ -135,6 +139,20 @@ impl Store {
         self.changes.subscribe()
     }
 
+    /// The events subscriptions read: every instance's committed changes and writes made
+    /// outside the gateway when realtime forwarding runs, else this instance's changes.
+    pub fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<Arc<Change>> {
+        match self.events.get() {
+            Some(events) => events.subscribe(),
+            None => self.changes.subscribe(),
+        }
+    }
+
+    /// Makes `events` the stream [`Store::subscribe_events`] hands out (set once).
+    pub fn set_events(&self, events: tokio::sync::broadcast::Sender<Arc<Change>>) {
+        let _ = self.events.set(events);
+    }
+
     /// Tells every open subscription to complete (graceful shutdown).
     pub fn begin_shutdown(&self) {
         self.stopping.send_replace(true);
@@ -146,7 +164,6 @@ impl Store {
     }
 
     /// Runs the commit hooks, then publishes the changes of a committed transaction.
-
     pub(crate) async fn publish(&self, changes: Vec<Arc<Change>>) {
         if changes.is_empty() {
             return;
@@ -327,7 +344,6 @@ impl Store {
     }
 
     /// How many rows of `table` the principal may read (with an optional filter).
-
     pub async fn count(
         &self,
         principal: &Principal,

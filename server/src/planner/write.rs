@@ -56,6 +56,18 @@ impl Store {
             .ok_or_else(|| AppError::Internal(format!("no policy for {table}")))
     }
 
+    /// Begins a write transaction. On PostgreSQL it is marked as the gateway's
+    /// (`rowgate.origin`), so the row-notification triggers' listeners know these changes
+    /// already travel on the change bus.
+    async fn begin(&self) -> AppResult<DatabaseTransaction> {
+        let txn = self.db.begin().await?;
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_unprepared("SELECT set_config('rowgate.origin', 'gateway', true)")
+                .await?;
+        }
+        Ok(txn)
+    }
+
     /// Commits `txn` if the recorded work succeeded, then publishes its changes (a failed
     /// work's transaction is dropped, which rolls it back, and nothing is published).
     async fn finish<T>(
@@ -71,7 +83,7 @@ impl Store {
 
     /// Inserts one row; `input` holds the client's columns. Returns the row as written.
     pub async fn insert(&self, ctx: WriteContext<'_>, table: &str, input: Row) -> AppResult<Row> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let recorded = record(self.insert_in(&txn, ctx, table, input)).await;
         self.finish(txn, recorded).await
     }
@@ -83,7 +95,7 @@ impl Store {
         table: &str,
         inputs: Vec<Row>,
     ) -> AppResult<Vec<Row>> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let recorded = record(async {
             let mut rows = Vec::with_capacity(inputs.len());
             for input in inputs {
@@ -161,7 +173,7 @@ impl Store {
         key: &Row,
         patch: Row,
     ) -> AppResult<Row> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let recorded = record(self.update_in(&txn, ctx, table, key, patch)).await;
         self.finish(txn, recorded).await
     }
@@ -175,7 +187,7 @@ impl Store {
         filter: &async_graphql::Value,
         patch: Row,
     ) -> AppResult<Vec<Row>> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let recorded = record(async {
             let mut rows = Vec::new();
             for key in self
@@ -300,7 +312,7 @@ impl Store {
     /// Deletes the row with primary key `key` (soft on tables with `deleted_at`). Returns
     /// the row as it was (with `deleted_at` set, for a soft delete).
     pub async fn delete(&self, ctx: WriteContext<'_>, table: &str, key: &Row) -> AppResult<Row> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let recorded = record(self.delete_in(&txn, ctx, table, key)).await;
         self.finish(txn, recorded).await
     }
@@ -312,7 +324,7 @@ impl Store {
         table: &str,
         filter: &async_graphql::Value,
     ) -> AppResult<Vec<Row>> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let recorded = record(async {
             let mut rows = Vec::new();
             for key in self
