@@ -10,6 +10,7 @@
 # Needs PostgreSQL (BENCH_ADMIN_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 # and pgbench. Prints a Markdown table; raw results go to target/bench/results.jsonl.
 set -euo pipefail
+ulimit -n 65536 2>/dev/null || true
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
@@ -82,3 +83,41 @@ PY
   done
 done
 printf '\nGateway peak RSS: %s MB\n' "$(rss_mb)"
+
+# Subscriptions: SUB_CONNECTIONS connections × 5 subscriptions, SUB_EVENTS events/s.
+if [[ "${SUBSCRIPTIONS:-1}" == 1 ]]; then
+  printf '\n| subscriptions | connections | events | deliveries (expected) | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n'
+  sub="$("$BIN/rowgate-bench" --url "http://127.0.0.1:$PORT/graphql" --case subscriptions \
+    --connections "${SUB_CONNECTIONS:-2000}" --per-connection 5 --events-per-second "${SUB_EVENTS:-200}" \
+    --seconds "$SECONDS_PER_CASE")"
+  echo "$sub" >>"$OUT/results.jsonl"
+  python3 - "$sub" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"| {r['subscriptions']} | {r['connections']} | {r['events']} | {r['deliveries']} ({r['expected_deliveries']}) | {r['p50_ms']} | {r['p99_ms']} |")
+PY
+  printf '\nGateway peak RSS after subscriptions: %s MB\n' "$(rss_mb)"
+fi
+
+# effectiveFlags with the cache disabled, in the same run, for the ratio.
+if [[ " $CASES " == *" flags "* ]]; then
+  kill "$GATEWAY" 2>/dev/null || true
+  wait "$GATEWAY" 2>/dev/null || true
+  DATABASE_URL="$DB_URL" ROWGATE_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn ROWGATE_GRAPHIQL=false ROWGATE_CACHE=false \
+    "$BIN/rowgate" serve >"$OUT/gateway-nocache.log" 2>&1 &
+  GATEWAY=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  printf '\n| flags without cache | concurrency | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n'
+  for c in $CONCURRENCY; do
+    r="$("$BIN/rowgate-bench" --url "http://127.0.0.1:$PORT/graphql" --case flags --concurrency "$c" --seconds "$SECONDS_PER_CASE")"
+    echo "$r" >>"$OUT/results.jsonl"
+    python3 - "$r" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"| flags (ROWGATE_CACHE=false) | {r['concurrency']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |")
+PY
+  done
+fi

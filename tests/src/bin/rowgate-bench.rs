@@ -32,6 +32,15 @@ struct Args {
     /// The gateway's HMAC secret.
     #[arg(long, env = "ROWGATE_JWT_SECRET", hide_env_values = true)]
     secret: String,
+    /// subscriptions case: WebSocket connections.
+    #[arg(long, default_value_t = 2000)]
+    connections: usize,
+    /// subscriptions case: subscriptions per connection.
+    #[arg(long, default_value_t = 5)]
+    per_connection: usize,
+    /// subscriptions case: events per second.
+    #[arg(long, default_value_t = 200)]
+    events_per_second: u64,
 }
 
 /// The user of tenant `t` the bench acts as: a plain member (user 5 of the tenant).
@@ -74,9 +83,143 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
+fn token(secret: &Secret, tenant: u64, role: &str) -> String {
+    mint_token(
+        secret,
+        &TokenRequest {
+            user: (role == "authenticated").then(|| scale::user_id(tenant, BENCH_USER)),
+            tenant: (role == "authenticated").then(|| scale::tenant_id(tenant)),
+            role: role.into(),
+            ttl: Duration::from_secs(3600),
+            audience: None,
+            issuer: None,
+        },
+    )
+    .expect("mint token")
+}
+
+/// The subscriptions case: `connections` WebSocket clients with `per_connection`
+/// `notificationChanged` subscriptions each, users rotating over the tenants; the service role
+/// creates notifications for those users at `events_per_second`; every delivery's latency is
+/// measured from the send time written into the notification.
+async fn subscriptions(args: &Args) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let secret = Secret::new(args.secret.clone());
+    let ws_url = args.url.replacen("http://", "ws://", 1);
+    let epoch = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let mut opened = 0usize;
+    for i in 0..args.connections {
+        let tenant = (i as u64) % args.tenants;
+        let mut request = ws_url.clone().into_client_request().expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await else {
+            continue;
+        };
+        let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", token(&secret, tenant, "authenticated"))}});
+        if socket
+            .send(Message::Text(init.to_string().into()))
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        for s in 0..args.per_connection {
+            let subscribe = json!({"id": s.to_string(), "type": "subscribe", "payload": {"query": "subscription { notificationChanged { node { title } } }"}});
+            let _ = socket
+                .send(Message::Text(subscribe.to_string().into()))
+                .await;
+        }
+        opened += 1;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                if value["type"] == "ping" {
+                    let _ = socket
+                        .send(Message::Text(json!({"type": "pong"}).to_string().into()))
+                        .await;
+                    continue;
+                }
+                if let Some(sent) = value["payload"]["data"]["notificationChanged"]["node"]["title"]
+                    .as_str()
+                    .and_then(|t| t.strip_prefix("bench@"))
+                    .and_then(|t| t.parse::<u64>().ok())
+                {
+                    let now = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    let _ = tx.send(now.saturating_sub(sent));
+                }
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let client = reqwest::Client::new();
+    let service = format!("Bearer {}", token(&secret, 0, "service_role"));
+    let interval = Duration::from_micros(1_000_000 / args.events_per_second.max(1));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut sent = 0u64;
+    let mut ticker = tokio::time::interval(interval);
+    while Instant::now() < deadline {
+        ticker.tick().await;
+        let tenant = sent % args.tenants;
+        let at = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let body = json!({
+            "query": "mutation($u: UUID!, $t: UUID!, $title: String!) { createNotification(input: {userId: $u, tenantId: $t, kind: \"bench\", title: $title, body: \"b\"}) { id } }",
+            "variables": {"u": scale::user_id(tenant, BENCH_USER).to_string(), "t": scale::tenant_id(tenant).to_string(), "title": format!("bench@{at}")},
+        });
+        let client = client.clone();
+        let (url, auth) = (args.url.clone(), service.clone());
+        tokio::spawn(async move {
+            let _ = client
+                .post(url)
+                .header("authorization", auth)
+                .json(&body)
+                .send()
+                .await;
+        });
+        sent += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut latencies = Vec::new();
+    while let Ok(latency) = rx.try_recv() {
+        latencies.push(latency);
+    }
+    latencies.sort_unstable();
+    let expected =
+        sent as usize * (args.connections / args.tenants as usize).max(1) * args.per_connection;
+    println!(
+        "{}",
+        json!({
+            "case": "subscriptions",
+            "connections": opened,
+            "subscriptions": opened * args.per_connection,
+            "events": sent,
+            "deliveries": latencies.len(),
+            "expected_deliveries": expected,
+            "p50_ms": (percentile(&latencies, 50.0) * 100.0).round() / 100.0,
+            "p99_ms": (percentile(&latencies, 99.0) * 100.0).round() / 100.0,
+        })
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if args.case == "subscriptions" {
+        subscriptions(&args).await;
+        return;
+    }
     let secret = Secret::new(args.secret.clone());
     let mut requests = Vec::new();
     for t in 0..args.tenants {
