@@ -278,6 +278,7 @@ async fn graphql_get(
         return crate::ws::upgrade(
             state.app.clone(),
             state.subscribers.clone(),
+            state.limits.clone(),
             protocol,
             upgrade,
             headers,

@@ -95,10 +95,56 @@ fn payload_string(payload: &serde_json::Value, names: &[&str]) -> Option<String>
     })
 }
 
+/// The schema behind the request limits: every operation sent over the socket is checked
+/// (document and variables size, depth, cost, aliases) before it runs, as over HTTP.
+#[derive(Clone)]
+struct Limited {
+    schema: crate::graphql::GatewaySchema,
+    checker: Arc<crate::graphql::limits::LimitChecker>,
+}
+
+fn refused(error: &crate::graphql::limits::LimitError) -> async_graphql::Response {
+    use async_graphql::ErrorExtensions;
+    let code = error.code.as_str();
+    let server_error = async_graphql::Error::new(error.message.clone())
+        .extend_with(|_, e| e.set("code", code))
+        .into_server_error(async_graphql::Pos::default());
+    async_graphql::Response::from_errors(vec![server_error])
+}
+
+impl async_graphql::Executor for Limited {
+    fn execute(
+        &self,
+        mut request: async_graphql::Request,
+    ) -> impl Future<Output = async_graphql::Response> + Send {
+        let checked = self.checker.check(&mut request);
+        let schema = self.schema.clone();
+        async move {
+            match checked {
+                Ok(()) => schema.execute(request).await,
+                Err(error) => refused(&error),
+            }
+        }
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        use futures_util::StreamExt;
+        match self.checker.check(&mut request) {
+            Ok(()) => async_graphql::Executor::execute_stream(&self.schema, request, session_data),
+            Err(error) => futures_util::stream::once(async move { refused(&error) }).boxed(),
+        }
+    }
+}
+
 /// Upgrades the request and serves GraphQL over the socket.
 pub fn upgrade(
     app: AppState,
     registry: Arc<Registry>,
+    checker: Arc<crate::graphql::limits::LimitChecker>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
@@ -113,7 +159,10 @@ pub fn upgrade(
             let init_user = connected_user.clone();
             let init_app = app.clone();
             let init_registry = registry.clone();
-            let schema = app.schema.clone();
+            let schema = Limited {
+                schema: app.schema.clone(),
+                checker,
+            };
             GraphQLWebSocket::new(socket, schema, protocol)
                 .keepalive_timeout(Some(Duration::from_secs(30)))
                 .on_connection_init(move |payload: serde_json::Value| {

@@ -376,3 +376,29 @@ async fn writes_outside_the_gateway_reach_subscribers_on_postgres() {
         app.stop().await;
     }
 }
+
+/// The request limits apply to operations sent over the socket too.
+#[tokio::test]
+async fn limits_apply_over_websocket() {
+    for backend in backends("limits_apply_over_websocket") {
+        let app = TestApp::spawn(backend).await;
+        let carol = app.token(CAROL, Some(ACME));
+        let (mut client, _) =
+            WsClient::connect(&app, json!({"Authorization": format!("Bearer {carol}")})).await;
+        let deep = "subscription { postChanged { node { author { posts { nodes { author { posts { nodes { author { posts { nodes { author { posts { nodes { title } } } } } } } } } } } } } } }";
+        client.subscribe("deep", deep).await;
+        match client.next(EVENT).await {
+            Some(WsMessage::Message(m)) => {
+                let code = m["payload"]["errors"][0]["extensions"]["code"].clone();
+                let code = if code.is_null() {
+                    m["payload"][0]["extensions"]["code"].clone()
+                } else {
+                    code
+                };
+                assert_eq!(code, "QUERY_TOO_COMPLEX", "{backend}: {m}");
+            }
+            other => panic!("{backend}: {other:?}"),
+        }
+        app.stop().await;
+    }
+}
