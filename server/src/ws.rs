@@ -154,6 +154,10 @@ pub fn upgrade(
     let host = header_string(&headers, header::HOST);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // Small per-connection buffers: subscription traffic is small messages, and
+        // thousands of idle connections must not each hold 128 KiB.
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| async move {
             let connected_user: Arc<Mutex<Option<Uuid>>> = Arc::new(Mutex::new(None));
             let init_user = connected_user.clone();

@@ -111,6 +111,7 @@ pub fn build_schema_with(
 
     let builder = Schema::build("Query", Some("Mutation"), Some("Subscription"))
         .data(db)
+        .data(subscriptions::Dispatcher::new(store.clone()))
         .data(store.clone())
         .data(cache)
         .data(tables::PageCap(options.max_page_size));

@@ -124,8 +124,10 @@ pub fn register(mut builder: SchemaBuilder) -> (SchemaBuilder, Subscription) {
                             }
                             None => None,
                         };
+                        let dispatcher = ctx.data::<Dispatcher>()?;
                         Ok(events(
                             store,
+                            dispatcher,
                             request.principal.clone(),
                             table,
                             filter,
@@ -159,7 +161,7 @@ struct State {
     principal: Principal,
     table: &'static str,
     filter: Option<Value>,
-    receiver: tokio::sync::broadcast::Receiver<Arc<Change>>,
+    receiver: Inbox,
     stopping: tokio::sync::watch::Receiver<bool>,
     seen: HashSet<String>,
     guard: Option<OpenGuard>,
@@ -178,12 +180,13 @@ fn error(message: &str, code: &str) -> async_graphql::Error {
 /// The events of one subscription.
 fn events(
     store: Store,
+    dispatcher: &Dispatcher,
     principal: Principal,
     table: &'static str,
     filter: Option<Value>,
     guard: Option<OpenGuard>,
 ) -> impl Stream<Item = async_graphql::Result<Event>> + Send {
-    let receiver = store.subscribe_events();
+    let receiver = dispatcher.subscribe(table, &principal);
     let stopping = store.stopping();
     let state = State {
         store,
@@ -339,5 +342,203 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
         }
         None if change.op == ChangeOp::Update => Ok(gone(state)),
         None => Ok(None),
+    }
+}
+
+/// Routes change events to the subscriptions they can concern, so that an event does not
+/// wake every subscription of the instance: by table, and for tables whose read policy is
+/// "the row's user is me" (notifications) by that user. Each subscription has a bounded
+/// inbox; one that is full is a slow consumer, and is disconnected.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    inner: Arc<DispatchInner>,
+}
+
+#[derive(Debug)]
+struct DispatchInner {
+    store: Store,
+    started: std::sync::Once,
+    next_id: std::sync::atomic::AtomicU64,
+    routes: std::sync::Mutex<Routes>,
+}
+
+#[derive(Debug, Default)]
+struct Routes {
+    by_table: std::collections::HashMap<&'static str, Vec<Slot>>,
+    by_user: std::collections::HashMap<(&'static str, uuid::Uuid), Vec<Slot>>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    sender: tokio::sync::mpsc::Sender<Arc<Change>>,
+    lagged: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Where a subscription is registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Route {
+    Table(&'static str),
+    User(&'static str, uuid::Uuid),
+}
+
+/// Events a subscription has not yet handled (at most this many).
+const INBOX: usize = 1024;
+
+/// A subscription's inbox; unregisters itself when dropped.
+#[derive(Debug)]
+pub struct Inbox {
+    receiver: tokio::sync::mpsc::Receiver<Arc<Change>>,
+    lagged: Arc<std::sync::atomic::AtomicBool>,
+    route: Route,
+    id: u64,
+    dispatcher: Arc<DispatchInner>,
+}
+
+impl Inbox {
+    async fn recv(&mut self) -> Result<Arc<Change>, RecvError> {
+        match self.receiver.recv().await {
+            Some(change) => Ok(change),
+            None if self.lagged.load(Ordering::SeqCst) => Err(RecvError::Lagged(0)),
+            None => Err(RecvError::Closed),
+        }
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        let mut routes = self
+            .dispatcher
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slots = match self.route {
+            Route::Table(table) => routes.by_table.get_mut(table),
+            Route::User(table, user) => routes.by_user.get_mut(&(table, user)),
+        };
+        if let Some(slots) = slots {
+            slots.retain(|slot| slot.id != self.id);
+        }
+    }
+}
+
+/// The column a table's read policy keys on when it is exactly "this column is me".
+fn self_column(store: &Store, table: &str) -> Option<&'static str> {
+    match &store.policies.table(table)?.read {
+        crate::policy::Access::Allow(crate::policy::Pred::IsSelf(col)) => Some(col.name),
+        _ => None,
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher over the store's event stream (started with the first subscription).
+    pub fn new(store: Store) -> Self {
+        Self {
+            inner: Arc::new(DispatchInner {
+                store,
+                started: std::sync::Once::new(),
+                next_id: std::sync::atomic::AtomicU64::new(0),
+                routes: std::sync::Mutex::new(Routes::default()),
+            }),
+        }
+    }
+
+    /// Registers a subscription of `principal` to `table`.
+    fn subscribe(&self, table: &'static str, principal: &Principal) -> Inbox {
+        self.start();
+        let (sender, receiver) = tokio::sync::mpsc::channel(INBOX);
+        let lagged = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let id = self.inner.next_id.fetch_add(1, Ordering::SeqCst);
+        let keyed = self_column(&self.inner.store, table).is_some()
+            && principal.role == crate::policy::Role::Authenticated;
+        let route = match principal.user_id {
+            Some(user) if keyed => Route::User(table, user),
+            _ => Route::Table(table),
+        };
+        let slot = Slot {
+            id,
+            sender,
+            lagged: lagged.clone(),
+        };
+        {
+            let mut routes = self
+                .inner
+                .routes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match route {
+                Route::Table(table) => routes.by_table.entry(table).or_default().push(slot),
+                Route::User(table, user) => {
+                    routes.by_user.entry((table, user)).or_default().push(slot)
+                }
+            }
+        }
+        Inbox {
+            receiver,
+            lagged,
+            route,
+            id,
+            dispatcher: self.inner.clone(),
+        }
+    }
+
+    fn start(&self) {
+        let inner = self.inner.clone();
+        self.inner.started.call_once(move || {
+            let mut events = inner.store.subscribe_events();
+            let mut stopping = inner.store.stopping();
+            tokio::spawn(async move {
+                loop {
+                    let change = tokio::select! {
+                        received = events.recv() => match received {
+                            Ok(change) => change,
+                            Err(RecvError::Lagged(n)) => {
+                                tracing::warn!(missed = n, "subscription dispatcher fell behind");
+                                continue;
+                            }
+                            Err(RecvError::Closed) => return,
+                        },
+                        _ = stopping.changed() => return,
+                    };
+                    dispatch(&inner, &change);
+                }
+            });
+        });
+    }
+}
+
+/// Hands `change` to every subscription it can concern; a full inbox marks its subscriber
+/// as lagging and drops it.
+fn dispatch(inner: &DispatchInner, change: &Arc<Change>) {
+    let mut routes = inner
+        .routes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let deliver = |slots: &mut Vec<Slot>| {
+        slots.retain(|slot| match slot.sender.try_send(change.clone()) {
+            Ok(()) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                slot.lagged.store(true, Ordering::SeqCst);
+                false
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        });
+    };
+    if let Some(slots) = routes.by_table.get_mut(change.table) {
+        deliver(slots);
+    }
+    if let Some(column) = self_column(&inner.store, change.table) {
+        let mut users: Vec<uuid::Uuid> = [change.new.as_ref(), change.old.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|row| row.get(column).and_then(serde_json::Value::as_str))
+            .filter_map(|text| uuid::Uuid::parse_str(text).ok())
+            .collect();
+        users.dedup();
+        for user in users {
+            if let Some(slots) = routes.by_user.get_mut(&(change.table, user)) {
+                deliver(slots);
+            }
+        }
     }
 }

@@ -84,10 +84,14 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 fn token(secret: &Secret, tenant: u64, role: &str) -> String {
+    token_for(secret, tenant, BENCH_USER, role)
+}
+
+fn token_for(secret: &Secret, tenant: u64, user: u64, role: &str) -> String {
     mint_token(
         secret,
         &TokenRequest {
-            user: (role == "authenticated").then(|| scale::user_id(tenant, BENCH_USER)),
+            user: (role == "authenticated").then(|| scale::user_id(tenant, user)),
             tenant: (role == "authenticated").then(|| scale::tenant_id(tenant)),
             role: role.into(),
             ttl: Duration::from_secs(3600),
@@ -113,7 +117,8 @@ async fn subscriptions(args: &Args) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
     let mut opened = 0usize;
     for i in 0..args.connections {
-        let tenant = (i as u64) % args.tenants;
+        // One distinct user per connection: user `i / tenants` of tenant `i % tenants`.
+        let (tenant, user) = ((i as u64) % args.tenants, (i as u64 / args.tenants) % 100);
         let mut request = ws_url.clone().into_client_request().expect("request");
         request.headers_mut().insert(
             "sec-websocket-protocol",
@@ -122,7 +127,7 @@ async fn subscriptions(args: &Args) {
         let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await else {
             continue;
         };
-        let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", token(&secret, tenant, "authenticated"))}});
+        let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", token_for(&secret, tenant, user, "authenticated"))}});
         if socket
             .send(Message::Text(init.to_string().into()))
             .await
@@ -172,11 +177,13 @@ async fn subscriptions(args: &Args) {
     let mut ticker = tokio::time::interval(interval);
     while Instant::now() < deadline {
         ticker.tick().await;
-        let tenant = sent % args.tenants;
+        // Events go round the connected users.
+        let target = sent % args.connections.max(1) as u64;
+        let (tenant, user) = (target % args.tenants, (target / args.tenants) % 100);
         let at = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
         let body = json!({
             "query": "mutation($u: UUID!, $t: UUID!, $title: String!) { createNotification(input: {userId: $u, tenantId: $t, kind: \"bench\", title: $title, body: \"b\"}) { id } }",
-            "variables": {"u": scale::user_id(tenant, BENCH_USER).to_string(), "t": scale::tenant_id(tenant).to_string(), "title": format!("bench@{at}")},
+            "variables": {"u": scale::user_id(tenant, user).to_string(), "t": scale::tenant_id(tenant).to_string(), "title": format!("bench@{at}")},
         });
         let client = client.clone();
         let (url, auth) = (args.url.clone(), service.clone());
@@ -196,8 +203,7 @@ async fn subscriptions(args: &Args) {
         latencies.push(latency);
     }
     latencies.sort_unstable();
-    let expected =
-        sent as usize * (args.connections / args.tenants as usize).max(1) * args.per_connection;
+    let expected = sent as usize * args.per_connection;
     println!(
         "{}",
         json!({
