@@ -402,3 +402,66 @@ async fn limits_apply_over_websocket() {
         app.stop().await;
     }
 }
+
+/// A new block or a removed membership takes effect on the next event: what left the view
+/// arrives as DELETE, and nothing new from outside it arrives.
+#[tokio::test]
+async fn facts_changed_mid_subscription_take_effect() {
+    for backend in backends("facts_changed_mid_subscription_take_effect") {
+        let app = TestApp::spawn(backend).await;
+        let (bob, frank, carol, alice, dave) = (
+            app.token(BOB, Some(ACME)),
+            app.token(FRANK, Some(GLOBEX)),
+            app.token(CAROL, Some(ACME)),
+            app.token(ALICE, Some(ACME)),
+            app.token(DAVE, Some(GLOBEX)),
+        );
+        let mut bob_sub = subscriber(&app, &bob, POSTS).await;
+        let mut frank_sub = subscriber(&app, &frank, POSTS).await;
+
+        // Frank blocks Dave: Dave's public posts stop reaching him.
+        mutate(
+            &app,
+            &frank,
+            "mutation($u: UUID) { createBlock(input: {blockedId: $u}) { blockerId } }",
+            json!({"u": DAVE.to_string()}),
+        )
+        .await;
+        mutate(&app, &dave, "mutation { createPost(input: {title: \"From Dave\", body: \"b\", status: PUBLISHED, visibility: PUBLIC}) { id } }", json!({})).await;
+        assert!(
+            bob_sub.next_data("1", EVENT).await.is_some(),
+            "{backend}: bob sees the public post"
+        );
+        assert_eq!(
+            frank_sub.next(QUIET).await,
+            None,
+            "{backend}: a post by someone frank just blocked arrived"
+        );
+
+        // Bob sees an Acme post, then leaves Acme: its next change arrives as DELETE.
+        let created = mutate(&app, &carol, "mutation { createPost(input: {title: \"Acme only\", body: \"b\", status: PUBLISHED}) { id } }", json!({})).await;
+        let id = created["data"]["createPost"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        assert!(bob_sub.next_data("1", EVENT).await.is_some());
+        mutate(&app, &alice, "mutation($t: UUID!, $u: UUID!) { deleteTenantMember(tenantId: $t, userId: $u) { userId } }", json!({"t": ACME.to_string(), "u": BOB.to_string()})).await;
+        mutate(&app, &carol, "mutation($id: UUID!) { updatePost(id: $id, patch: {title: \"Acme only, edited\"}) { id } }", json!({"id": id})).await;
+        let event = bob_sub
+            .next_data("1", EVENT)
+            .await
+            .expect("the post left bob's view");
+        assert_eq!(
+            event["postChanged"],
+            json!({"op": "DELETE", "node": null}),
+            "{backend}"
+        );
+        mutate(&app, &carol, "mutation { createPost(input: {title: \"After bob left\", body: \"b\", status: PUBLISHED}) { id } }", json!({})).await;
+        assert_eq!(
+            bob_sub.next(QUIET).await,
+            None,
+            "{backend}: an Acme post reached a former member"
+        );
+        app.stop().await;
+    }
+}

@@ -125,8 +125,10 @@ pub fn register(mut builder: SchemaBuilder) -> (SchemaBuilder, Subscription) {
                             None => None,
                         };
                         let dispatcher = ctx.data::<Dispatcher>()?;
+                        let cache = ctx.data_opt::<crate::cache::HotCache>().cloned();
                         Ok(events(
                             store,
+                            cache,
                             dispatcher,
                             request.principal.clone(),
                             table,
@@ -158,6 +160,7 @@ impl Drop for OpenGuard {
 
 struct State {
     store: Store,
+    cache: Option<crate::cache::HotCache>,
     principal: Principal,
     table: &'static str,
     filter: Option<Value>,
@@ -180,6 +183,7 @@ fn error(message: &str, code: &str) -> async_graphql::Error {
 /// The events of one subscription.
 fn events(
     store: Store,
+    cache: Option<crate::cache::HotCache>,
     dispatcher: &Dispatcher,
     principal: Principal,
     table: &'static str,
@@ -190,6 +194,7 @@ fn events(
     let stopping = store.stopping();
     let state = State {
         store,
+        cache,
         principal,
         table,
         filter,
@@ -273,6 +278,7 @@ fn was_visible(state: &State, change: &Change) -> bool {
 /// Decides what `change` means to this subscriber: an event with the row (as the
 /// subscriber may read it), a DELETE without it (the row left its view), or nothing.
 async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<Option<Event>> {
+    refresh_principal(state).await?;
     let key = key_text(change);
     let gone = |state: &mut State| {
         if was_visible(state, change) {
@@ -541,4 +547,28 @@ fn dispatch(inner: &DispatchInner, change: &Arc<Change>) {
             }
         }
     }
+}
+
+/// Brings the subscriber's facts (memberships, platform roles, blocks) up to the time of the
+/// event, from the cache (no SQL when warm; writes invalidate it on every instance): a new
+/// block or a removed membership takes effect on the next event, and rows that leave the
+/// view arrive as DELETE.
+async fn refresh_principal(state: &mut State) -> crate::error::AppResult<()> {
+    let (Some(cache), Some(user)) = (&state.cache, state.principal.user_id) else {
+        return Ok(());
+    };
+    if state.principal.role != crate::policy::Role::Authenticated {
+        return Ok(());
+    }
+    let facts = cache.principal_facts(user).await?;
+    let principal = &mut state.principal;
+    principal.memberships.clone_from(&facts.memberships);
+    principal.platform_roles.clone_from(&facts.platform_roles);
+    principal.blocked.clone_from(&facts.blocked);
+    if let Some(tenant) = principal.active_tenant
+        && !principal.memberships.iter().any(|m| m.tenant_id == tenant)
+    {
+        principal.active_tenant = None;
+    }
+    Ok(())
 }
