@@ -164,6 +164,24 @@ fn the_feed_is_a_union_of_index_served_branches() {
     insta::assert_snapshot!("feed_union_postgres", format!("{sql}\n\n{values:?}"));
 }
 
+/// PostgreSQL's plan of `statement`, one line per node.
+async fn explain(
+    db: &DatabaseConnection,
+    statement: &sea_orm::sea_query::SelectStatement,
+) -> String {
+    let (sql, values) = statement.build(PostgresQueryBuilder);
+    let explain =
+        Statement::from_sql_and_values(DbBackend::Postgres, format!("EXPLAIN {sql}"), values);
+    let lines: Vec<String> = db
+        .query_all_raw(explain)
+        .await
+        .expect("explain")
+        .iter()
+        .map(|row| row.try_get::<String>("", "QUERY PLAN").expect("plan line"))
+        .collect();
+    lines.join("\n")
+}
+
 /// On PostgreSQL with `seed --scale 50`, the tenant feed is served by an index.
 
 #[tokio::test]
@@ -211,17 +229,7 @@ async fn the_tenant_feed_uses_an_index_at_scale() {
             },
         )
         .expect("statement");
-    let (sql, values) = statement.build(PostgresQueryBuilder);
-    let explain =
-        Statement::from_sql_and_values(DbBackend::Postgres, format!("EXPLAIN {sql}"), values);
-    let plan: Vec<String> = db
-        .query_all_raw(explain)
-        .await
-        .expect("explain")
-        .iter()
-        .map(|row| row.try_get::<String>("", "QUERY PLAN").expect("plan line"))
-        .collect();
-    let plan = plan.join("\n");
+    let plan = explain(&db, &statement).await;
     assert!(
         plan.contains("Index Scan") || plan.contains("Index Only Scan"),
         "{plan}"
@@ -235,18 +243,7 @@ async fn the_tenant_feed_uses_an_index_at_scale() {
     let statement = store
         .page_statement(&compiler, meta, meta, &feed_spec(None))
         .expect("feed");
-    let (sql, values) = statement.build(PostgresQueryBuilder);
-    let explain =
-        Statement::from_sql_and_values(DbBackend::Postgres, format!("EXPLAIN {sql}"), values);
-    let plan: Vec<String> = db
-        .query_all_raw(explain)
-        .await
-        .expect("explain")
-        .iter()
-        .map(|row| row.try_get::<String>("", "QUERY PLAN").expect("plan line"))
-        .collect();
-    let plan = plan.join("\n");
-    println!("{plan}");
+    let plan = explain(&db, &statement).await;
     assert!(
         !plan.contains("Seq Scan on posts"),
         "the feed scans posts:\n{plan}"

@@ -202,6 +202,16 @@ fn input_row(table: &TableMeta, value: &Value) -> AppResult<Row> {
     Ok(row)
 }
 
+/// A required argument of a field.
+fn required<'a>(
+    ctx: &'a ResolverContext<'_>,
+    name: &str,
+) -> AppResult<async_graphql::dynamic::ValueAccessor<'a>> {
+    ctx.args
+        .get(name)
+        .ok_or_else(|| bad(format!("`{name}` is required")))
+}
+
 /// The primary key named by a field's arguments (one argument per key column).
 fn key_from_args(table: &TableMeta, ctx: &ResolverContext<'_>) -> AppResult<Row> {
     let mut key = Row::new();
@@ -952,30 +962,13 @@ fn one_root(table: &TableMeta) -> Field {
     ))
 }
 
-fn write_context(ctx: &ResolverContext<'_>) -> AppResult<(&'static str, WriteContextOwned)> {
+/// Who writes and for which request, borrowed from the request's data.
+fn write_context<'a>(ctx: &ResolverContext<'a>) -> AppResult<WriteContext<'a>> {
     let request = request(ctx)?;
-    Ok((
-        "",
-        WriteContextOwned {
-            principal: request.principal.clone(),
-            request_id: request.request_id.clone(),
-        },
-    ))
-}
-
-/// A [`WriteContext`] that owns its parts (resolvers hand them to async code).
-struct WriteContextOwned {
-    principal: crate::policy::Principal,
-    request_id: String,
-}
-
-impl WriteContextOwned {
-    fn get(&self) -> WriteContext<'_> {
-        WriteContext {
-            principal: &self.principal,
-            request_id: &self.request_id,
-        }
-    }
+    Ok(WriteContext {
+        principal: &request.principal,
+        request_id: &request.request_id,
+    })
 }
 
 fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
@@ -997,13 +990,10 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                     Box::pin(async move {
                         let store = store(&ctx)?;
                         let meta = store.table(name)?;
-                        let input = ctx
-                            .args
-                            .get("input")
-                            .ok_or_else(|| bad("`input` is required"))?;
+                        let input = required(&ctx, "input")?;
                         let row = input_row(meta, input.as_value())?;
-                        let (_, write) = write_context(&ctx)?;
-                        let written = store.insert(write.get(), name, row).await?;
+                        let write = write_context(&ctx)?;
+                        let written = store.insert(write, name, row).await?;
                         Ok(Some(node_value(name, written)))
                     })
                 },
@@ -1018,10 +1008,7 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                     Box::pin(async move {
                         let store = store(&ctx)?;
                         let meta = store.table(name)?;
-                        let inputs = ctx
-                            .args
-                            .get("inputs")
-                            .ok_or_else(|| bad("`inputs` is required"))?;
+                        let inputs = required(&ctx, "inputs")?;
                         let Value::List(items) = inputs.as_value() else {
                             return Err(bad("`inputs` takes a list"));
                         };
@@ -1029,8 +1016,8 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                             .iter()
                             .map(|item| input_row(meta, item))
                             .collect::<AppResult<Vec<_>>>()?;
-                        let (_, write) = write_context(&ctx)?;
-                        let written = store.insert_many(write.get(), name, rows).await?;
+                        let write = write_context(&ctx)?;
+                        let written = store.insert_many(write, name, rows).await?;
                         Ok(Some(nodes(name, written)))
                     })
                 },
@@ -1054,13 +1041,10 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                             let store = store(&ctx)?;
                             let meta = store.table(name)?;
                             let key = key_from_args(meta, &ctx)?;
-                            let patch = ctx
-                                .args
-                                .get("patch")
-                                .ok_or_else(|| bad("`patch` is required"))?;
+                            let patch = required(&ctx, "patch")?;
                             let patch = input_row(meta, patch.as_value())?;
-                            let (_, write) = write_context(&ctx)?;
-                            let written = store.update(write.get(), name, &key, patch).await?;
+                            let write = write_context(&ctx)?;
+                            let written = store.update(write, name, &key, patch).await?;
                             Ok(Some(node_value(name, written)))
                         })
                     },
@@ -1077,18 +1061,12 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                     Box::pin(async move {
                         let store = store(&ctx)?;
                         let meta = store.table(name)?;
-                        let filter = ctx
-                            .args
-                            .get("filter")
-                            .ok_or_else(|| bad("`filter` is required"))?;
-                        let patch = ctx
-                            .args
-                            .get("patch")
-                            .ok_or_else(|| bad("`patch` is required"))?;
+                        let filter = required(&ctx, "filter")?;
+                        let patch = required(&ctx, "patch")?;
                         let patch = input_row(meta, patch.as_value())?;
-                        let (_, write) = write_context(&ctx)?;
+                        let write = write_context(&ctx)?;
                         let written = store
-                            .update_where(write.get(), name, filter.as_value(), patch)
+                            .update_where(write, name, filter.as_value(), patch)
                             .await?;
                         Ok(Some(nodes(name, written)))
                     })
@@ -1111,8 +1089,8 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                         let store = store(&ctx)?;
                         let meta = store.table(name)?;
                         let key = key_from_args(meta, &ctx)?;
-                        let (_, write) = write_context(&ctx)?;
-                        let written = store.delete(write.get(), name, &key).await?;
+                        let write = write_context(&ctx)?;
+                        let written = store.delete(write, name, &key).await?;
                         Ok(Some(node_value(name, written)))
                     })
                 },
@@ -1126,14 +1104,9 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                 move |ctx| {
                     Box::pin(async move {
                         let store = store(&ctx)?;
-                        let filter = ctx
-                            .args
-                            .get("filter")
-                            .ok_or_else(|| bad("`filter` is required"))?;
-                        let (_, write) = write_context(&ctx)?;
-                        let written = store
-                            .delete_where(write.get(), name, filter.as_value())
-                            .await?;
+                        let filter = required(&ctx, "filter")?;
+                        let write = write_context(&ctx)?;
+                        let written = store.delete_where(write, name, filter.as_value()).await?;
                         Ok(Some(nodes(name, written)))
                     })
                 },
@@ -1196,7 +1169,7 @@ async fn mark_read(
     filter: Value,
 ) -> AppResult<Option<FieldValue<'static>>> {
     let store = store(ctx)?;
-    let (_, write) = write_context(ctx)?;
+    let write = write_context(ctx)?;
     if write.principal.user_id.is_none() {
         return Err(AppError::Unauthenticated(
             "sign in to mark notifications read".into(),
@@ -1208,7 +1181,7 @@ async fn mark_read(
         crate::planner::values::timestamp_json(crate::planner::values::now()),
     );
     let written = store
-        .update_where(write.get(), "notifications", &filter, patch)
+        .update_where(write, "notifications", &filter, patch)
         .await?;
     Ok(Some(FieldValue::value(Value::from(
         i32::try_from(written.len()).unwrap_or(i32::MAX),
