@@ -10,7 +10,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 
 use crate::catalog::{ColType, ColumnMeta, ForeignKey, TableMeta};
 use crate::error::{AppError, AppResult};
-use crate::graphql::names::{camel, enum_item};
+use crate::graphql::names::camel;
 use crate::planner::{Store, values};
 use crate::policy::compile::{Compiled, Compiler};
 
@@ -53,10 +53,7 @@ pub fn compile(
                     .map(|item| compile(store, compiler, table, alias, item, depth + 1))
                     .collect::<AppResult<Vec<_>>>()?;
                 let combined = if name.as_str() == "and" {
-                    parts
-                        .into_iter()
-                        .reduce(ExprTrait::and)
-                        .unwrap_or_else(|| Expr::cust("1=1"))
+                    all_of(parts)
                 } else {
                     parts
                         .into_iter()
@@ -69,7 +66,7 @@ pub fn compile(
             field => {
                 if let Some(column) = table.columns.iter().find(|c| camel(c.name) == field) {
                     check_unmasked(store, compiler, table, column)?;
-                    terms.push(column_filter(store, table, alias, column, value)?);
+                    terms.push(column_filter(store, alias, column, value)?);
                 } else if let Some(fk) = table
                     .foreign_keys
                     .iter()
@@ -89,10 +86,7 @@ pub fn compile(
             }
         }
     }
-    Ok(terms
-        .into_iter()
-        .reduce(ExprTrait::and)
-        .unwrap_or_else(|| Expr::cust("1=1")))
+    Ok(all_of(terms))
 }
 
 /// Refuses filtering (or ordering) on a column the principal may see only masked.
@@ -155,13 +149,7 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-fn column_filter(
-    store: &Store,
-    table: &TableMeta,
-    alias: &str,
-    column: &ColumnMeta,
-    ops: &Value,
-) -> AppResult<Expr> {
+fn column_filter(store: &Store, alias: &str, column: &ColumnMeta, ops: &Value) -> AppResult<Expr> {
     let Value::Object(ops) = ops else {
         return Err(bad(format!(
             "the filter of `{}` must be an object",
@@ -221,11 +209,7 @@ fn column_filter(
         };
         terms.push(term);
     }
-    let _ = table;
-    Ok(terms
-        .into_iter()
-        .reduce(ExprTrait::and)
-        .unwrap_or_else(|| Expr::cust("1=1")))
+    Ok(all_of(terms))
 }
 
 fn is_postgres(store: &Store) -> bool {
@@ -290,10 +274,15 @@ fn json_contains(store: &Store, alias: &str, column: &str, value: &Value) -> App
         };
         terms.push(term);
     }
-    Ok(terms
+    Ok(all_of(terms))
+}
+
+/// The conjunction of `terms` (true when there is none).
+fn all_of(terms: Vec<Expr>) -> Expr {
+    terms
         .into_iter()
         .reduce(ExprTrait::and)
-        .unwrap_or_else(|| Expr::cust("1=1")))
+        .unwrap_or_else(|| Expr::cust("1=1"))
 }
 
 fn fresh_alias(depth: usize) -> String {
@@ -311,14 +300,33 @@ fn to_one(
 ) -> AppResult<Expr> {
     let parent = store.table(fk.ref_table)?;
     let inner = fresh_alias(depth);
+    let mut select = readable_related(
+        compiler,
+        parent,
+        &inner,
+        fk.ref_column,
+        col(alias, fk.column),
+    );
+    select.and_where(compile(store, compiler, parent, &inner, value, depth + 1)?);
+    Ok(Expr::exists(select))
+}
+
+/// `SELECT 1 FROM table AS inner WHERE inner.column = outer AND <table's read policy>`: the
+/// start of every relation filter, so a related row the principal cannot read never matches.
+fn readable_related(
+    compiler: &Compiler<'_>,
+    table: &TableMeta,
+    inner: &str,
+    column: &str,
+    outer: Expr,
+) -> sea_orm::sea_query::SelectStatement {
     let mut select = Query::select();
     select
         .expr(Expr::cust("1"))
-        .from_as(Alias::new(parent.name), Alias::new(inner.clone()))
-        .and_where(col(&inner, fk.ref_column).eq(col(alias, fk.column)))
-        .and_where(compiler.read(parent.name, &inner).into_expr())
-        .and_where(compile(store, compiler, parent, &inner, value, depth + 1)?);
-    Ok(Expr::exists(select))
+        .from_as(Alias::new(table.name), Alias::new(inner))
+        .and_where(col(inner, column).eq(outer))
+        .and_where(compiler.read(table.name, inner).into_expr());
+    select
 }
 
 /// `comments: { some | none | every: { … } }` over readable related rows.
@@ -341,12 +349,14 @@ fn to_many(
         }
         let inner = fresh_alias(depth);
         let condition = compile(store, compiler, child, &inner, inner_filter, depth + 1)?;
-        let mut select = Query::select();
-        select
-            .expr(Expr::cust("1"))
-            .from_as(Alias::new(child.name), Alias::new(inner.clone()))
-            .and_where(col(&inner, fk.column).eq(col(alias, fk.ref_column)))
-            .and_where(compiler.read(child.name, &inner).into_expr());
+        let mut select = readable_related(
+            compiler,
+            child,
+            &inner,
+            fk.column,
+            col(alias, fk.ref_column),
+        );
+
         let term = match quantifier.as_str() {
             "some" => {
                 select.and_where(condition);
@@ -364,9 +374,5 @@ fn to_many(
         };
         terms.push(term);
     }
-    let _ = enum_item;
-    Ok(terms
-        .into_iter()
-        .reduce(ExprTrait::and)
-        .unwrap_or_else(|| Expr::cust("1=1")))
+    Ok(all_of(terms))
 }

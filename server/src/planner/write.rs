@@ -127,21 +127,9 @@ impl Store {
         check_columns(meta, &input, &rule.columns, service, "set")?;
 
         let mut row = input;
-        self.apply_presets(txn, ctx.principal, meta, &rule.presets, &mut row, service)
+        self.apply_presets(txn, ctx.principal, &rule.presets, &mut row, service)
             .await?;
-        let stamp = timestamp_json(now());
-        if meta.primary_key == ["id"]
-            && row.get("id").is_none_or(Json::is_null)
-            && meta.column("id").is_some_and(|c| c.ty == ColType::Uuid)
-        {
-            row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
-        }
-
-        for stamp_column in ["created_at", "updated_at"] {
-            if meta.has(stamp_column) && !row.contains_key(stamp_column) {
-                row.insert(stamp_column.into(), stamp.clone());
-            }
-        }
+        fill_defaults(meta, &mut row);
 
         if !service {
             let mut check = vec![access_pred(&rule.check)];
@@ -445,7 +433,6 @@ impl Store {
         &self,
         txn: &DatabaseTransaction,
         principal: &Principal,
-        meta: &TableMeta,
         presets: &[(Col, Preset)],
         row: &mut Row,
         service: bool,
@@ -499,7 +486,6 @@ impl Store {
             if service && row.get(column.name).is_some_and(|v| !v.is_null()) {
                 continue;
             }
-            let _ = meta;
             row.insert(column.name.to_owned(), value);
         }
         Ok(())
@@ -677,15 +663,7 @@ impl Store {
         let meta = self.table(table)?;
         let mut row: Row =
             serde_json::from_value(row).map_err(|e| AppError::Internal(e.to_string()))?;
-        if meta.primary_key == ["id"] && !row.contains_key("id") {
-            row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
-        }
-        let stamp = timestamp_json(now());
-        for column in ["created_at", "updated_at"] {
-            if meta.has(column) {
-                row.entry(column).or_insert_with(|| stamp.clone());
-            }
-        }
+        fill_defaults(meta, &mut row);
         let written = self.insert_row(txn, meta, &row).await?;
         self.audit(txn, ctx, meta, Action::Insert, None, Some(&written))
             .await?;
@@ -854,6 +832,23 @@ fn record_change(meta: &TableMeta, action: Action, old: Option<&Row>, new: Optio
         new: new.cloned(),
     };
     let _ = CHANGES.try_with(|c| c.borrow_mut().push(std::sync::Arc::new(change)));
+}
+
+/// What the gateway fills in on every insert it writes: a new UUID for an `id` primary
+/// key, and `created_at`/`updated_at` (in UTC, so text order is time order on SQLite).
+fn fill_defaults(meta: &TableMeta, row: &mut Row) {
+    if meta.primary_key == ["id"]
+        && row.get("id").is_none_or(Json::is_null)
+        && meta.column("id").is_some_and(|c| c.ty == ColType::Uuid)
+    {
+        row.insert("id".into(), Json::String(Uuid::new_v4().to_string()));
+    }
+    let stamp = timestamp_json(now());
+    for column in ["created_at", "updated_at"] {
+        if meta.has(column) && !row.contains_key(column) {
+            row.insert(column.into(), stamp.clone());
+        }
+    }
 }
 
 fn access_pred(access: &Access) -> Pred {

@@ -53,7 +53,6 @@ impl<E: EntityTrait> Rows<E> {
     pub async fn insert(self, db: &impl ConnectionTrait) -> Result<usize, DbErr> {
         let per_statement = (MAX_PARAMS / self.columns.len().max(1)).max(1);
         let total = self.values.len();
-        let backend = db.get_database_backend();
         let mut rows = self.values.into_iter().peekable();
         while rows.peek().is_some() {
             let mut statement = Query::insert();
@@ -66,7 +65,6 @@ impl<E: EntityTrait> Rows<E> {
                     .map_err(|e| DbErr::Custom(e.to_string()))?;
             }
             db.execute(&statement).await?;
-            let _ = backend;
         }
         Ok(total)
     }
