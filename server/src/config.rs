@@ -102,6 +102,13 @@ pub struct Settings {
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM (default: 10).
     #[arg(long, env = "ROWGATE_SHUTDOWN_GRACE_SECS", global = true)]
     pub shutdown_grace_secs: Option<String>,
+    /// Seconds one GraphQL request may run before it answers TIMEOUT, 1 to 600 (default: 15).
+    #[arg(long, env = "ROWGATE_REQUEST_TIMEOUT_SECS", global = true)]
+    pub request_timeout_secs: Option<String>,
+    /// Seconds one SQL statement may run on PostgreSQL (`statement_timeout`), and the
+    /// longest wait for a pooled connection, 1 to 600 (default: 10).
+    #[arg(long, env = "ROWGATE_STATEMENT_TIMEOUT_SECS", global = true)]
+    pub statement_timeout_secs: Option<String>,
     /// Answer `__schema` and `__type` introspection queries (default: true).
     #[arg(long, env = "ROWGATE_INTROSPECTION", global = true)]
     pub introspection: Option<String>,
@@ -227,6 +234,11 @@ pub struct Config {
     pub graphiql: bool,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_grace: Duration,
+    /// How long one GraphQL request may run before it answers TIMEOUT.
+    pub request_timeout: Duration,
+    /// How long one statement may run (PostgreSQL `statement_timeout`) and how long a
+    /// request waits for a pooled connection.
+    pub statement_timeout: Duration,
     /// Answer introspection queries (`__schema`, `__type`).
     pub introspection: bool,
     /// Limits every GraphQL request is checked against before it reaches the database.
@@ -527,6 +539,18 @@ impl Settings {
             )?,
             graphiql: parse_bool("ROWGATE_GRAPHIQL", self.graphiql.as_deref(), true)?,
             shutdown_grace: grace,
+            request_timeout: seconds(
+                "ROWGATE_REQUEST_TIMEOUT_SECS",
+                non_empty(&self.request_timeout_secs).as_deref(),
+                15,
+                1..=600,
+            )?,
+            statement_timeout: seconds(
+                "ROWGATE_STATEMENT_TIMEOUT_SECS",
+                non_empty(&self.statement_timeout_secs).as_deref(),
+                10,
+                1..=600,
+            )?,
             introspection: parse_bool(
                 "ROWGATE_INTROSPECTION",
                 self.introspection.as_deref(),

@@ -33,7 +33,8 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(config.statement_timeout)
+        .statement_timeout(config.statement_timeout)
         .sqlx_logging(false);
     let kind = match config.database_kind {
         DatabaseKind::Postgres => {
@@ -41,7 +42,17 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError
             "PostgreSQL"
         }
         DatabaseKind::Sqlite => {
-            options.max_connections(8).min_connections(1);
+            // Per connection (a PRAGMA sent once reaches only one connection of the pool):
+            // a writer waits for the database's write lock as long as a statement may run.
+            let busy = config.statement_timeout;
+            options
+                .max_connections(8)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(move |o| {
+                    o.busy_timeout(busy)
+                        .foreign_keys(true)
+                        .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                });
             "SQLite"
         }
     };
@@ -53,11 +64,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError
         })?;
     if config.database_kind == DatabaseKind::Sqlite {
         use sea_orm::ConnectionTrait;
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA busy_timeout = 5000",
-            "PRAGMA foreign_keys = ON",
-        ] {
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON"] {
             db.execute_unprepared(pragma)
                 .await
                 .map_err(|e| DbSetupError::Connect {

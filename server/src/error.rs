@@ -26,6 +26,9 @@ pub enum ErrorCode {
     QueryTooComplex,
     /// Too many requests.
     RateLimited,
+    /// The request (or one of its statements, or the wait for a connection) ran past its
+    /// deadline; nothing of it was committed.
+    Timeout,
     /// Anything else; details stay in the server log.
     Internal,
 }
@@ -41,6 +44,7 @@ impl ErrorCode {
             Self::Conflict => "CONFLICT",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::RateLimited => "RATE_LIMITED",
+            Self::Timeout => "TIMEOUT",
             Self::Internal => "INTERNAL",
         }
     }
@@ -54,6 +58,7 @@ impl ErrorCode {
             Self::BadUserInput | Self::QueryTooComplex => StatusCode::BAD_REQUEST,
             Self::Conflict => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -77,12 +82,22 @@ pub enum AppError {
     /// See [`ErrorCode::Conflict`].
     #[error("{0}")]
     Conflict(String),
+    /// A uniqueness failure of a write, with the columns of the violated constraint (empty
+    /// when the database did not say); code CONFLICT.
+    #[error("{}", unique_message(.columns))]
+    Unique {
+        /// The colliding columns.
+        columns: Vec<String>,
+    },
     /// A database error: shown to clients only as INTERNAL.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
     /// A Redis error: shown to clients only as INTERNAL.
     #[error("redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// See [`ErrorCode::Timeout`].
+    #[error("{0}")]
+    Timeout(String),
     /// Any other internal failure: shown to clients only as INTERNAL.
     #[error("internal error: {0}")]
     Internal(String),
@@ -96,7 +111,9 @@ impl AppError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
-            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Conflict(_) | Self::Unique { .. } => ErrorCode::Conflict,
+            Self::Timeout(_) => ErrorCode::Timeout,
+            Self::Database(err) if is_timeout(err) => ErrorCode::Timeout,
             Self::Database(_) | Self::Redis(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -109,6 +126,12 @@ impl AppError {
                 tracing::error!(request_id, error = %self, "internal error");
                 format!("internal error; quote request id {request_id} when reporting it")
             }
+            ErrorCode::Timeout => {
+                tracing::warn!(request_id, error = %self, "timed out");
+                format!(
+                    "the request ran past its deadline and was cancelled; quote request id {request_id} when reporting it"
+                )
+            }
             _ => self.to_string(),
         }
     }
@@ -120,7 +143,7 @@ impl AppError {
         let message = self.public_message(request_id);
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", code.as_str());
-            if code == ErrorCode::Internal {
+            if matches!(code, ErrorCode::Internal | ErrorCode::Timeout) {
                 ext.set("requestId", request_id);
             }
         })
@@ -130,10 +153,40 @@ impl AppError {
     pub fn to_http_body(&self, request_id: &str) -> serde_json::Value {
         let code = self.code();
         let mut extensions = json!({ "code": code.as_str() });
-        if code == ErrorCode::Internal {
+        if matches!(code, ErrorCode::Internal | ErrorCode::Timeout) {
             extensions["requestId"] = json!(request_id);
         }
         json!({ "errors": [{ "message": self.public_message(request_id), "extensions": extensions }] })
+    }
+}
+
+fn unique_message(columns: &[String]) -> String {
+    if columns.is_empty() {
+        "a row with the same key already exists".into()
+    } else {
+        format!("a row with the same {} already exists", columns.join(", "))
+    }
+}
+
+/// Whether a database error is a deadline: the wait for a pooled connection, a statement
+/// cancelled by PostgreSQL's `statement_timeout` (SQLSTATE 57014), or SQLite's wait for its
+/// write lock run out (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT).
+fn is_timeout(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sea_orm::sqlx::Error::PoolTimedOut => true,
+            // PostgreSQL query_canceled (statement_timeout); SQLite BUSY and LOCKED once
+            // the busy timeout has run out.
+            sea_orm::sqlx::Error::Database(db) => {
+                matches!(db.code().as_deref(), Some("57014" | "5" | "6" | "517"))
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 

@@ -395,7 +395,13 @@ async fn run(
         principal.clone(),
         request_id.to_owned(),
     );
-    let mut response = state.schema.execute(request).await;
+    let mut response = crate::graphql::execute_within(
+        &state.schema,
+        request,
+        state.config.request_timeout,
+        request_id,
+    )
+    .await;
     limits::complete_error_codes(&mut response, state.config.introspection, request_id);
     response
 }

@@ -101,6 +101,7 @@ fn payload_string(payload: &serde_json::Value, names: &[&str]) -> Option<String>
 struct Limited {
     schema: crate::graphql::GatewaySchema,
     checker: Arc<crate::graphql::limits::LimitChecker>,
+    deadline: Duration,
 }
 
 fn refused(error: &crate::graphql::limits::LimitError) -> async_graphql::Response {
@@ -119,9 +120,18 @@ impl async_graphql::Executor for Limited {
     ) -> impl Future<Output = async_graphql::Response> + Send {
         let checked = self.checker.check(&mut request);
         let schema = self.schema.clone();
+        let deadline = self.deadline;
         async move {
             match checked {
-                Ok(()) => schema.execute(request).await,
+                Ok(()) => {
+                    let request_id = request
+                        .data
+                        .get(&std::any::TypeId::of::<RequestContext>())
+                        .and_then(|d| d.downcast_ref::<RequestContext>())
+                        .map(|c| c.request_id.clone())
+                        .unwrap_or_default();
+                    crate::graphql::execute_within(&schema, request, deadline, &request_id).await
+                }
                 Err(error) => refused(&error),
             }
         }
@@ -166,6 +176,7 @@ pub fn upgrade(
             let schema = Limited {
                 schema: app.schema.clone(),
                 checker,
+                deadline: app.config.request_timeout,
             };
             GraphQLWebSocket::new(socket, schema, protocol)
                 .keepalive_timeout(Some(Duration::from_secs(30)))

@@ -7,4 +7,5 @@ mod cache;
 mod foundation;
 mod limits;
 mod policy_matrix;
+mod security;
 mod subscriptions;

@@ -79,6 +79,16 @@ pub(crate) async fn tenant_by_subdomain(store: &Store, subdomain: &str) -> AppRe
 
 /// A user's memberships, platform roles and blocks: three statements, run concurrently.
 pub(crate) async fn principal_facts(store: &Store, user: Uuid) -> AppResult<Arc<PrincipalFacts>> {
+    principal_facts_on(store, &store.db, user).await
+}
+
+/// [`principal_facts`] read on `db` (a write transaction reads them on its own connection,
+/// for the side effects that decide what a recipient may read).
+pub(crate) async fn principal_facts_on(
+    store: &Store,
+    db: &impl sea_orm::ConnectionTrait,
+    user: Uuid,
+) -> AppResult<Arc<PrincipalFacts>> {
     let mut memberships = select("tenant_members", &["tenant_id", "role"]);
     memberships.and_where(col("user_id").eq(user));
     let mut roles = select("user_roles", &["role"]);
@@ -86,9 +96,9 @@ pub(crate) async fn principal_facts(store: &Store, user: Uuid) -> AppResult<Arc<
     let mut blocks = select("blocks", &["blocked_id"]);
     blocks.and_where(col("blocker_id").eq(user));
     let (memberships, roles, blocks) = tokio::try_join!(
-        store.counted_query(&store.db, &memberships),
-        store.counted_query(&store.db, &roles),
-        store.counted_query(&store.db, &blocks),
+        store.counted_query(db, &memberships),
+        store.counted_query(db, &roles),
+        store.counted_query(db, &blocks),
     )?;
     let mut facts = PrincipalFacts::default();
     for row in &memberships {

@@ -27,7 +27,7 @@
 
 mod invalidate;
 pub mod keys;
-mod load;
+pub(crate) mod load;
 pub mod metrics;
 mod remote;
 pub mod values;

@@ -224,6 +224,21 @@ pub struct PrincipalFacts {
     pub blocked: Vec<Uuid>,
 }
 
+impl PrincipalFacts {
+    /// The authenticated principal of `user` with these facts, acting in `tenant` when the
+    /// user is a member of it (else in no tenant).
+    pub fn principal(&self, user: Uuid, tenant: Option<Uuid>) -> crate::auth::Principal {
+        crate::auth::Principal {
+            role: crate::auth::Role::Authenticated,
+            user_id: Some(user),
+            active_tenant: tenant.filter(|t| self.memberships.iter().any(|m| m.tenant_id == *t)),
+            memberships: self.memberships.clone(),
+            platform_roles: self.platform_roles.clone(),
+            blocked: self.blocked.clone(),
+        }
+    }
+}
+
 impl Cached for Arc<PrincipalFacts> {
     fn encode(&self) -> Option<Vec<u8>> {
         let memberships: Vec<(Uuid, &str)> = self

@@ -72,6 +72,28 @@ pub fn prepare(
         .data(loaders)
 }
 
+/// Executes `request`, cancelling it at `deadline`: a request still running then answers
+/// TIMEOUT (with the request id), its open transaction is rolled back and its connection
+/// released, on every transport.
+pub async fn execute_within(
+    schema: &GatewaySchema,
+    request: async_graphql::Request,
+    deadline: std::time::Duration,
+    request_id: &str,
+) -> async_graphql::Response {
+    match tokio::time::timeout(deadline, schema.execute(request)).await {
+        Ok(response) => response,
+        Err(_) => async_graphql::Response::from_errors(vec![
+            crate::error::AppError::Timeout(format!(
+                "the request did not finish within {} s",
+                deadline.as_secs()
+            ))
+            .to_graphql(request_id)
+            .into_server_error(async_graphql::Pos::default()),
+        ]),
+    }
+}
+
 /// Builds the schema over `store`, with a cache that caches nothing (enough to print the
 /// SDL; a serving gateway uses [`build_schema_with`]).
 pub fn build_schema(

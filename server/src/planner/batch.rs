@@ -84,7 +84,7 @@ impl Store {
         columns: Option<&[&'static str]>,
     ) -> AppResult<Page> {
         let meta = self.table(table)?;
-        let projection = meta.project(columns);
+        let projection = self.projection(meta, columns);
         let compiler = Compiler::new(&self.policies, principal);
         let select = self.page_statement(&compiler, meta, &projection, spec)?;
         let mut rows = self
@@ -110,7 +110,7 @@ impl Store {
         columns: Option<&[&'static str]>,
     ) -> AppResult<HashMap<String, Row>> {
         let meta = self.table(table)?;
-        let projection = meta.project(columns);
+        let projection = self.projection(meta, columns);
         let key_column = meta
             .column(column)
             .ok_or_else(|| AppError::Internal(format!("{table}.{column} missing")))?;
@@ -142,7 +142,7 @@ impl Store {
         columns: Option<&[&'static str]>,
     ) -> AppResult<HashMap<String, Page>> {
         let meta = self.table(fk.table)?;
-        let projection = meta.project(columns);
+        let projection = self.projection(meta, columns);
         let fk_column = meta
             .column(fk.column)
             .ok_or_else(|| AppError::Internal(format!("{}.{} missing", fk.table, fk.column)))?;

@@ -96,9 +96,23 @@ pub fn check_unmasked(
     table: &TableMeta,
     column: &ColumnMeta,
 ) -> AppResult<()> {
-    let Some(policy) = store.policies.table(table.name) else {
+    let Some(policy) = store
+        .policies
+        .table(table.name)
+        .filter(|_| !compiler.bypasses_policies())
+    else {
         return Ok(());
     };
+    if policy
+        .copies
+        .as_ref()
+        .is_some_and(|copies| copies.values.iter().any(|c| c.name == column.name))
+    {
+        return Err(bad(format!(
+            "`{}` cannot be used to filter or order: it copies rows not every reader may read",
+            camel(column.name)
+        )));
+    }
     if let Some((_, pred)) = policy.masks.iter().find(|(c, _)| c.name == column.name) {
         let scope = [crate::policy::compile::Frame::new(table.name, "m")];
         if compiler.pred(pred, &scope) != Compiled::True {

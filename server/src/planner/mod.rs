@@ -16,10 +16,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use crate::catalog::{Catalog, TableMeta};
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+use crate::catalog::{Catalog, ColType, TableMeta};
 use crate::error::{AppError, AppResult};
 use crate::policy::compile::{Compiled, Compiler, Frame};
-use crate::policy::eval::Row;
+use crate::policy::eval::{self, Row};
 use crate::policy::{PolicySet, Principal};
 
 pub use write::WriteContext;
@@ -230,7 +234,7 @@ impl Store {
         let scope = [Frame::new(table.name, ROOT)];
         for column in &table.columns {
             let value = Expr::col((Alias::new(ROOT), Alias::new(column.name)));
-            let mask = masked
+            let mask = (masked && !compiler.bypasses_policies())
                 .then(|| policy.and_then(|p| p.masks.iter().find(|(c, _)| c.name == column.name)))
                 .flatten();
             match mask.map(|(_, pred)| compiler.pred(pred, &scope)) {
@@ -381,10 +385,164 @@ impl Store {
     ) -> AppResult<Vec<Row>> {
         check_compiled(compiler)?;
         let rows = self.counted_query(db, select).await?;
-        rows.iter()
+        let mut rows = rows
+            .iter()
             .map(|r| values::decode_row(r, &meta.columns).map_err(AppError::from))
-            .collect()
+            .collect::<AppResult<Vec<_>>>()?;
+        self.redact_copies(db, compiler, meta, &mut rows).await?;
+        Ok(rows)
     }
+
+    /// `meta` with only the `wanted` columns (all when `None`), plus what reading them
+    /// needs: the table and key columns of copied values ([`crate::policy::CopiedValues`]).
+    pub(crate) fn projection(
+        &self,
+        meta: &TableMeta,
+        wanted: Option<&[&'static str]>,
+    ) -> TableMeta {
+        let copies = self
+            .policies
+            .table(meta.name)
+            .and_then(|p| p.copies.as_ref());
+        match (wanted, copies) {
+            (Some(wanted), Some(copies))
+                if copies.values.iter().any(|c| wanted.contains(&c.name)) =>
+            {
+                let mut wanted = wanted.to_vec();
+                wanted.extend([copies.table.name, copies.key.name]);
+                meta.project(Some(&wanted))
+            }
+            _ => meta.project(wanted),
+        }
+    }
+
+    /// Replaces each copied row's values ([`crate::policy::CopiedValues`]) the reader may not
+    /// see with NULL: a copy shows only while the copied row passes its table's read policy
+    /// for the reader (one statement per copied table), and then with that table's masks.
+    async fn redact_copies(
+        &self,
+        db: &impl ConnectionTrait,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        rows: &mut [Row],
+    ) -> AppResult<()> {
+        let Some(copies) = self
+            .policies
+            .table(meta.name)
+            .and_then(|p| p.copies.as_ref())
+        else {
+            return Ok(());
+        };
+        if compiler.bypasses_policies()
+            || rows.is_empty()
+            || !copies.values.iter().any(|c| meta.has(c.name))
+        {
+            return Ok(());
+        }
+        let text =
+            |row: &Row, column: &str| row.get(column).and_then(Json::as_str).map(str::to_owned);
+        let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for row in rows.iter() {
+            if let (Some(table), Some(key)) =
+                (text(row, copies.table.name), text(row, copies.key.name))
+            {
+                wanted.entry(table).or_default().insert(key);
+            }
+        }
+        let principal = compiler.principal();
+        let mut readable: BTreeSet<(String, String)> = BTreeSet::new();
+        for (table, keys) in wanted {
+            let Some(target) = self.catalog.table(&table) else {
+                continue;
+            };
+            let mut condition: Option<Expr> = None;
+            for key in &keys {
+                let Some(key) = parse_row_id(target, key) else {
+                    continue;
+                };
+                let term = key_condition(target, &key)?;
+                condition = Some(match condition {
+                    Some(c) => c.or(term),
+                    None => term,
+                });
+            }
+            let Some(condition) = condition else {
+                continue;
+            };
+            let keys_only = target.project(Some(&[]));
+            let inner = Compiler::new(&self.policies, principal);
+            let mut select = self.readable_select(&inner, &keys_only, false);
+            select.and_where(condition);
+            check_compiled(&inner)?;
+            for found in self.counted_query(db, &select).await? {
+                let found = values::decode_row(&found, &keys_only.columns)?;
+                readable.insert((table.clone(), row_id(target, &found)));
+            }
+        }
+        for row in rows.iter_mut() {
+            let copied = match (text(row, copies.table.name), text(row, copies.key.name)) {
+                (Some(table), Some(key)) if readable.contains(&(table.clone(), key.clone())) => {
+                    self.policies.table(&table)
+                }
+                _ => None,
+            };
+            for column in &copies.values {
+                let Some(value) = row.get_mut(column.name) else {
+                    continue;
+                };
+                match (copied, value) {
+                    (Some(policy), Json::Object(values)) => {
+                        for (masked, pred) in &policy.masks {
+                            if values.contains_key(masked.name)
+                                && eval::pred(pred, principal, values) != Some(true)
+                            {
+                                values.insert(masked.name.to_owned(), Json::Null);
+                            }
+                        }
+                    }
+                    (_, value) => *value = Json::Null,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The text that names a row by its primary key (audit rows' `row_id`): each key column's
+/// text, joined by `,`.
+pub fn row_id(meta: &TableMeta, row: &Row) -> String {
+    meta.primary_key
+        .iter()
+        .map(|k| match row.get(*k) {
+            Some(Json::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The primary key a [`row_id`] names, typed by the key columns; `None` if it does not fit.
+fn parse_row_id(meta: &TableMeta, text: &str) -> Option<Row> {
+    let parts: Vec<&str> = text.split(',').collect();
+    if parts.len() != meta.primary_key.len() {
+        return None;
+    }
+    meta.primary_key
+        .iter()
+        .zip(parts)
+        .map(|(name, part)| {
+            let column = meta.column(name)?;
+            let value = match column.ty {
+                ColType::SmallInt | ColType::Int | ColType::BigInt => {
+                    Json::from(part.parse::<i64>().ok()?)
+                }
+                ColType::Bool => Json::Bool(part.parse().ok()?),
+                _ => Json::String(part.to_owned()),
+            };
+            Some(((*name).to_owned(), value))
+        })
+        .collect()
 }
 
 fn direction(desc: bool) -> Order {

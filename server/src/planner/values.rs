@@ -147,8 +147,10 @@ pub fn row_value(column: &ColumnMeta, row: &Row) -> AppResult<Value> {
 pub fn write_error(err: DbErr) -> AppError {
     use sea_orm::SqlErr;
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            return AppError::Conflict("a row with the same key already exists".into());
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            return AppError::Unique {
+                columns: unique_columns(&err, &message),
+            };
         }
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
             return AppError::BadUserInput("a referenced row does not exist".into());
@@ -173,6 +175,46 @@ pub fn write_error(err: DbErr) -> AppError {
         }
     }
     AppError::Database(err)
+}
+
+/// The columns of a violated uniqueness constraint: PostgreSQL's detail
+/// (`Key (email)=(…) already exists.`), SQLite's message (`UNIQUE constraint failed:
+/// profiles.email`). Empty when neither says.
+fn unique_columns(err: &DbErr, message: &str) -> Vec<String> {
+    let detail = match err {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sea_orm::sqlx::Error::Database(db) => db
+                .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+                .and_then(|pg| pg.detail())
+                .map(str::to_owned),
+            _ => None,
+        },
+        _ => None,
+    };
+    let names = |list: &str| -> Vec<String> {
+        list.split(',')
+            .map(|c| {
+                c.trim()
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    if let Some(detail) = detail
+        && let Some(rest) = detail.strip_prefix("Key (")
+        && let Some((columns, _)) = rest.split_once(")=(")
+    {
+        return names(columns);
+    }
+    match message.split_once("UNIQUE constraint failed:") {
+        Some((_, columns)) => names(columns),
+        None => Vec::new(),
+    }
 }
 
 /// The constraint a SQLite message names (`CHECK constraint failed: ck_posts_status`).

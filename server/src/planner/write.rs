@@ -125,6 +125,7 @@ impl Store {
             return Err(forbidden(&format!("insert into {table}")));
         }
         check_columns(meta, &input, &rule.columns, service, "set")?;
+        let set_by_client: Vec<String> = input.keys().cloned().collect();
 
         let mut row = input;
         self.apply_presets(txn, ctx.principal, &rule.presets, &mut row, service)
@@ -144,9 +145,14 @@ impl Store {
             {
                 return Err(forbidden(&format!("insert this row into {table}")));
             }
+            self.check_references(txn, ctx.principal, meta, &row, &set_by_client)
+                .await?;
         }
 
-        let written = self.insert_row(txn, meta, &row).await?;
+        let written = self
+            .insert_row(txn, meta, &row)
+            .await
+            .map_err(|e| self.hide_conflict(ctx.principal, meta, e))?;
         self.audit(txn, ctx, meta, Action::Insert, None, Some(&written))
             .await?;
         self.after_insert(txn, ctx, policy, &written).await?;
@@ -269,6 +275,7 @@ impl Store {
                 return Err(forbidden(&format!("change this row of {table}")));
             }
         }
+        let patch_columns: Vec<String> = patch.keys().cloned().collect();
         let mut new = old.clone();
         for (column, value) in patch {
             new.insert(column, value);
@@ -281,17 +288,24 @@ impl Store {
         if meta.has("updated_at") {
             new.insert("updated_at".into(), timestamp_json(now()));
         }
-        if !service
-            && !self
+        if !service {
+            if !self
                 .candidate_satisfies(txn, ctx.principal, meta, &new, &rule.check)
                 .await?
-        {
-            return Err(forbidden(&format!("write this row into {table}")));
+            {
+                return Err(forbidden(&format!("write this row into {table}")));
+            }
+            let changed: Vec<String> = patch_columns;
+            self.check_references(txn, ctx.principal, meta, &new, &changed)
+                .await?;
         }
         if policy.effects.contains(&Effect::KeepLastOwner) {
             keep_last_owner(txn, &old, Some(&new)).await?;
         }
-        let written = self.update_row(txn, meta, key, &old, &new).await?;
+        let written = self
+            .update_row(txn, meta, key, &old, &new)
+            .await
+            .map_err(|e| self.hide_conflict(ctx.principal, meta, e))?;
         self.audit(txn, ctx, meta, Action::Update, Some(&old), Some(&written))
             .await?;
         Ok(self.mask(ctx.principal, meta, written))
@@ -382,6 +396,109 @@ impl Store {
             }
         };
         Ok(self.mask(ctx.principal, meta, result))
+    }
+
+    /// Refuses a write whose row points, through a foreign-key column in `columns` (the ones
+    /// the client set), at a tenant-owned row (its table has a tenant column) that the
+    /// principal cannot read, or that belongs to another tenant than the written row: a
+    /// reference is a claim about the referenced row, so it must pass that row's read
+    /// policy like any other path to it.
+    async fn check_references(
+        &self,
+        txn: &DatabaseTransaction,
+        principal: &Principal,
+        meta: &TableMeta,
+        row: &Row,
+        columns: &[String],
+    ) -> AppResult<()> {
+        for fk in &meta.foreign_keys {
+            if !columns.iter().any(|c| c == fk.column) {
+                continue;
+            }
+            let Some(value) = row.get(fk.column).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            let target = self.table(fk.ref_table)?;
+            // Users and tenants are named by id across tenants (an invitation names a
+            // user one cannot read yet); rows owned by a tenant are data, and are checked.
+            if !target.has(TENANT_COLUMN) {
+                continue;
+            }
+            let key_column = target.column(fk.ref_column).ok_or_else(|| {
+                AppError::Internal(format!("{} has no {}", target.name, fk.ref_column))
+            })?;
+            let compiler = Compiler::new(&self.policies, principal);
+            let mut select = self.readable_select(&compiler, target, false);
+            select.and_where(
+                Expr::col((Alias::new(ROOT), Alias::new(fk.ref_column)))
+                    .eq(Expr::val(values::to_value(key_column, value)?)),
+            );
+            let referenced = self.fetch(txn, &compiler, target, &select).await?;
+            let refused = || {
+                AppError::Forbidden(format!(
+                    "`{}` of {} names a row you cannot use here",
+                    fk.column, meta.name
+                ))
+            };
+            let Some(referenced) = referenced.into_iter().next() else {
+                return Err(refused());
+            };
+            let tenant_of = |r: &Row| r.get(TENANT_COLUMN).filter(|v| !v.is_null()).cloned();
+            if let (Some(mine), Some(theirs)) = (tenant_of(row), tenant_of(&referenced))
+                && mine != theirs
+            {
+                return Err(refused());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `user`, acting in `tenant`, may read the row of `meta` with key `key` as
+    /// this transaction sees it (facts read on the transaction's connection).
+    async fn readable_by(
+        &self,
+        txn: &DatabaseTransaction,
+        user: Uuid,
+        tenant: Option<Uuid>,
+        meta: &TableMeta,
+        key: &Row,
+    ) -> AppResult<bool> {
+        let facts = crate::cache::load::principal_facts_on(self, txn, user).await?;
+        let reader = facts.principal(user, tenant);
+        match self.load_readable(txn, &reader, meta, key).await {
+            Ok(_) => Ok(true),
+            Err(AppError::NotFound(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// A uniqueness failure must not tell the principal about a row or value it may not
+    /// read: when the colliding columns include one the table masks (or the failure does
+    /// not say which columns collided), the answer is the policy refusal, naming nothing.
+    fn hide_conflict(&self, principal: &Principal, meta: &TableMeta, err: AppError) -> AppError {
+        let AppError::Unique { columns } = &err else {
+            return err;
+        };
+        if principal.role == Role::ServiceRole {
+            return err;
+        }
+        let masks = self
+            .policies
+            .table(meta.name)
+            .map(|p| p.masks.as_slice())
+            .unwrap_or_default();
+        let hidden = if columns.is_empty() {
+            !masks.is_empty()
+        } else {
+            columns
+                .iter()
+                .any(|c| masks.iter().any(|(m, _)| m.name == c.as_str()))
+        };
+        if hidden {
+            forbidden(&format!("write this row into {}", meta.name))
+        } else {
+            err
+        }
     }
 
     /// The raw row with primary key `key`, if the principal may read it; else NOT_FOUND.
@@ -562,16 +679,7 @@ impl Store {
     ) -> AppResult<()> {
         record_change(meta, action, old, new);
         let row = new.or(old).cloned().unwrap_or_default();
-        let row_id = meta
-            .primary_key
-            .iter()
-            .map(|k| match row.get(*k) {
-                Some(Json::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            })
-            .collect::<Vec<_>>()
-            .join(",");
+        let row_id = super::row_id(meta, &row);
         let tenant = row
             .get("tenant_id")
             .and_then(Json::as_str)
@@ -701,6 +809,21 @@ impl Store {
         if Some(author) == ctx.principal.user_id {
             return Ok(());
         }
+        // The notification copies the comment: none for an author who may not read it
+        // (who blocks the commenter, say).
+        let comments = self.table("comments")?;
+        if !self
+            .readable_by(
+                txn,
+                author,
+                Some(tenant),
+                comments,
+                &key_of(comments, comment),
+            )
+            .await?
+        {
+            return Ok(());
+        }
         self.effect_insert(
             txn,
             ctx,
@@ -735,21 +858,40 @@ impl Store {
             .get("created_at")
             .cloned()
             .unwrap_or_else(|| timestamp_json(now()));
-        let sent_at = values::to_value(
-            &crate::catalog::ColumnMeta {
-                name: "created_at",
-                ty: ColType::Timestamp,
-                nullable: false,
-                enum_values: None,
-            },
-            &sent_at,
-        )?;
-        let mut bump = Query::update();
-        bump.table(Alias::new("conversations"))
-            .value(Alias::new("last_message_at"), Expr::val(sent_at.clone()))
-            .value(Alias::new("updated_at"), Expr::val(sent_at))
-            .and_where(Expr::col(Alias::new("id")).eq(Expr::val(conversation)));
-        txn.execute(&bump).await?;
+        // The bump is a write like any other: audited and published.
+        let conversations = self.table("conversations")?;
+        let mut key = Row::new();
+        key.insert("id".into(), Json::String(conversation.to_string()));
+        let mut select = self.columns_select(
+            &Compiler::new(&self.policies, ctx.principal),
+            conversations,
+            false,
+        );
+        select.and_where(key_condition(conversations, &key)?);
+        if let Some(old) = txn.query_one(&select).await? {
+            let old = values::decode_row(&old, &conversations.columns)?;
+            let mut new = old.clone();
+            new.insert("last_message_at".into(), sent_at.clone());
+            new.insert("updated_at".into(), sent_at);
+            let written = self
+                .update_row(txn, conversations, &key, &old, &new)
+                .await?;
+            self.audit(
+                txn,
+                ctx,
+                conversations,
+                Action::Update,
+                Some(&old),
+                Some(&written),
+            )
+            .await?;
+        }
+        let messages = self.table("messages")?;
+        let message_key = key_of(messages, message);
+        let tenant = message
+            .get("tenant_id")
+            .and_then(Json::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok());
 
         let mut select = Query::select();
         select
@@ -759,7 +901,11 @@ impl Store {
         let participants = txn.query_all(&select).await?;
         for participant in participants {
             let user: Uuid = participant.try_get("", "user_id")?;
-            if Some(user) == ctx.principal.user_id {
+            if Some(user) == ctx.principal.user_id
+                || !self
+                    .readable_by(txn, user, tenant, messages, &message_key)
+                    .await?
+            {
                 continue;
             }
             self.effect_insert(txn, ctx, "notifications", json!({
@@ -832,6 +978,17 @@ fn record_change(meta: &TableMeta, action: Action, old: Option<&Row>, new: Optio
         new: new.cloned(),
     };
     let _ = CHANGES.try_with(|c| c.borrow_mut().push(std::sync::Arc::new(change)));
+}
+
+/// The column that names a row's tenant, where a table has one.
+const TENANT_COLUMN: &str = "tenant_id";
+
+/// The primary key of `row`.
+fn key_of(meta: &TableMeta, row: &Row) -> Row {
+    meta.primary_key
+        .iter()
+        .map(|k| ((*k).to_owned(), row.get(*k).cloned().unwrap_or(Json::Null)))
+        .collect()
 }
 
 /// What the gateway fills in on every insert it writes: a new UUID for an `id` primary
@@ -908,6 +1065,17 @@ async fn keep_last_owner(txn: &DatabaseTransaction, old: &Row, new: Option<&Row>
     let (Some(tenant), Some(user)) = (uuid("tenant_id"), uuid("user_id")) else {
         return Ok(());
     };
+    // Writers of one tenant's memberships take the tenant's row lock first, so that two
+    // owners demoting themselves at once cannot both see the other as the remaining owner
+    // (SQLite serializes writers already).
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let mut lock = Query::select();
+        lock.expr(Expr::cust("1"))
+            .from(Alias::new("tenants"))
+            .and_where(Expr::col(Alias::new("id")).eq(Expr::val(tenant)))
+            .lock(sea_orm::sea_query::LockType::Update);
+        txn.query_one(&lock).await?;
+    }
     let mut select = Query::select();
     select
         .expr(Expr::cust("1"))

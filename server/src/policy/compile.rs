@@ -91,6 +91,16 @@ pub struct Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
+    /// The principal this compiler compiles for.
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+
+    /// Whether the principal bypasses row rules and column masks (the service role).
+    pub fn bypasses_policies(&self) -> bool {
+        self.principal.role == Role::ServiceRole
+    }
+
     /// A compiler for `principal` under `policies`.
     pub fn new(policies: &'a PolicySet, principal: &'a Principal) -> Self {
         Self {

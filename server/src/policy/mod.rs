@@ -248,6 +248,23 @@ pub struct TablePolicy {
     pub delete: Access,
     /// Side effects.
     pub effects: Vec<Effect>,
+    /// Columns that hold copies of other tables' rows (an audit trail's values).
+    pub copies: Option<CopiedValues>,
+}
+
+/// Columns of a table that hold copies of another table's row — the old and new values of
+/// an audit trail. A reader sees a copy only while the row it copies (named by `table` and
+/// `key`) passes that table's read policy for them, with that table's masks applied to the
+/// copied values; otherwise the copy reads as NULL. Copies can never be filtered or ordered
+/// on (only the service role sees and filters them unchanged).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopiedValues {
+    /// The column naming the copied row's table.
+    pub table: Col,
+    /// The column naming the copied row's primary key (key columns' text joined by `,`).
+    pub key: Col,
+    /// The columns holding the copies (JSON objects of column name to value).
+    pub values: Vec<Col>,
 }
 
 /// The operations a policy covers.

@@ -14,8 +14,8 @@ use entities::{
 };
 
 use super::{
-    Access, Col, Effect, InsertRule, Lit, PolicySet, Pred, Preset, Roles, TablePolicy, UpdateRule,
-    col,
+    Access, Col, CopiedValues, Effect, InsertRule, Lit, PolicySet, Pred, Preset, Roles,
+    TablePolicy, UpdateRule, col,
 };
 
 /// Every table's policy.
@@ -87,6 +87,7 @@ fn table(name: &'static str) -> TablePolicy {
         update: None,
         delete: Access::Deny,
         effects: Vec::new(),
+        copies: None,
     }
 }
 
@@ -769,6 +770,12 @@ fn audit_logs() -> TablePolicy {
         insert: insert(Access::Never, Vec::new(), Vec::new()),
         update: update(Access::Never, Vec::new()),
         delete: Access::Never,
+        // The values are the audited row's: shown only to a reader who may read that row.
+        copies: Some(CopiedValues {
+            table: col(C::TableName),
+            key: col(C::RowId),
+            values: vec![col(C::OldValues), col(C::NewValues)],
+        }),
         ..table("audit_logs")
     }
 }
