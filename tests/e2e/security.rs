@@ -389,3 +389,79 @@ async fn a_blocked_database_answers_timeout_and_releases_the_connection() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn memberships_and_participants_the_gateway_writes_reveal_nothing_hidden() {
+    for backend in backends("memberships_and_participants_the_gateway_writes_reveal_nothing_hidden")
+    {
+        let app = TestApp::spawn(backend).await;
+        let (bob, heidi, carol) = (
+            app.token(BOB, Some(ACME)),
+            app.token(HEIDI, Some(ACME)),
+            app.token(CAROL, Some(ACME)),
+        );
+        // A conversation's creator becomes its participant: the conversation's title and
+        // the participant row stay hidden from other members, admins included.
+        let created = ok(
+            &app,
+            "mutation { createConversation(input: {title: \"secret-title-1\"}) { id } }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        let id = created["data"]["createConversation"]["id"].clone();
+        for other in [&heidi, &carol] {
+            let seen = ok(
+                &app,
+                "query($c: UUID!) { conversationParticipants(filter: {conversationId: {eq: $c}}) { totalCount } conversations(filter: {id: {eq: $c}}) { totalCount } }",
+                json!({"c": id}),
+                Some(other),
+            )
+            .await;
+            assert_eq!(
+                seen["data"]["conversationParticipants"]["totalCount"], 0,
+                "{backend}"
+            );
+            assert_eq!(seen["data"]["conversations"]["totalCount"], 0, "{backend}");
+            let audit = ok(
+                &app,
+                AUDIT,
+                json!({"t": ["conversations", "conversation_participants"]}),
+                Some(other),
+            )
+            .await;
+            let text = audit.to_string();
+            assert!(!text.contains("secret-title-1"), "{backend}: {text}");
+        }
+        let mine = ok(
+            &app,
+            "query($c: UUID!) { conversationParticipants(filter: {conversationId: {eq: $c}}) { nodes { userId } } }",
+            json!({"c": id}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(
+            mine["data"]["conversationParticipants"]["nodes"],
+            json!([{"userId": BOB.to_string()}]),
+            "{backend}"
+        );
+        // A tenant's creator becomes its owner: nobody else sees the new tenant's membership.
+        let tenant = ok(
+            &app,
+            "mutation { createTenant(input: {name: \"Hidden Co\", subdomain: \"hidden-co\"}) { id } }",
+            json!({}),
+            Some(&heidi),
+        )
+        .await["data"]["createTenant"]["id"]
+            .clone();
+        let seen = ok(
+            &app,
+            "query($t: UUID!) { tenantMembers(filter: {tenantId: {eq: $t}}) { totalCount } }",
+            json!({"t": tenant}),
+            Some(&carol),
+        )
+        .await;
+        assert_eq!(seen["data"]["tenantMembers"]["totalCount"], 0, "{backend}");
+        app.stop().await;
+    }
+}
