@@ -465,3 +465,165 @@ async fn memberships_and_participants_the_gateway_writes_reveal_nothing_hidden()
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_fragment_bomb_is_refused_before_validation() {
+    for backend in backends("a_fragment_bomb_is_refused_before_validation") {
+        let app = TestApp::spawn(backend).await;
+        // 23 levels of fragments each spreading the next twice: 2^23 fields once expanded
+        // (it took seconds of CPU and answered 200).
+        let mut bomb = String::from("query { ...F0 }");
+        for level in 0..23 {
+            bomb.push_str(&format!(
+                " fragment F{level} on Query {{ ...F{} ...F{} }}",
+                level + 1,
+                level + 1
+            ));
+        }
+        bomb.push_str(" fragment F23 on Query { __typename }");
+        let (status, body) = app.graphql(&bomb, json!({}), None).await;
+        assert_eq!(
+            error_code(&body),
+            Some("QUERY_TOO_COMPLEX"),
+            "{backend}: {body}"
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}");
+        // Fields at every level expand the same way.
+        let mut wide = String::from("query { ...G0 }");
+        for level in 0..20 {
+            wide.push_str(&format!(
+                " fragment G{level} on Query {{ publicConfig ...G{} ...G{} }}",
+                level + 1,
+                level + 1
+            ));
+        }
+        wide.push_str(" fragment G20 on Query { publicConfig }");
+        let (_, body) = app.graphql(&wide, json!({}), None).await;
+        assert_eq!(
+            error_code(&body),
+            Some("QUERY_TOO_COMPLEX"),
+            "{backend}: {body}"
+        );
+        // An ordinary document with fragments still runs.
+        ok(
+            &app,
+            "query { ...A ...A } fragment A on Query { posts(first: 5) { nodes { ...P } } } fragment P on Post { id title }",
+            json!({}),
+            None,
+        )
+        .await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_key_with_an_enum_column_can_be_named() {
+    for backend in backends("a_key_with_an_enum_column_can_be_named") {
+        let app = TestApp::spawn(backend).await;
+        let lookup = "query($u: UUID!) { userRole(userId: $u, role: MODERATOR) { userId role } }";
+        // Deny first: bob may not read mallory's platform role.
+        let hidden = ok(
+            &app,
+            lookup,
+            json!({"u": MALLORY}),
+            Some(&app.token(BOB, Some(ACME))),
+        )
+        .await;
+        assert!(hidden["data"]["userRole"].is_null(), "{backend}: {hidden}");
+        // The row the list shows is found by its key, and deleted by it.
+        let erin = app.token(ERIN, None);
+        let found = ok(&app, lookup, json!({"u": MALLORY}), Some(&erin)).await;
+        assert_eq!(
+            found["data"]["userRole"],
+            json!({"userId": MALLORY.to_string(), "role": "MODERATOR"}),
+            "{backend}"
+        );
+        let deleted = ok(
+            &app,
+            "mutation($u: UUID!) { deleteUserRole(userId: $u, role: MODERATOR) { role } }",
+            json!({"u": MALLORY}),
+            Some(&erin),
+        )
+        .await;
+        assert_eq!(
+            deleted["data"]["deleteUserRole"]["role"], "MODERATOR",
+            "{backend}"
+        );
+        let gone = ok(&app, lookup, json!({"u": MALLORY}), Some(&erin)).await;
+        assert!(gone["data"]["userRole"].is_null(), "{backend}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn nul_bytes_and_a_trailing_escape_are_the_clients_mistake() {
+    for backend in backends("nul_bytes_and_a_trailing_escape_are_the_clients_mistake") {
+        let app = TestApp::spawn(backend).await;
+        let bob = app.token(BOB, Some(ACME));
+        let cases = [
+            (
+                "query($v: String!) { posts(filter: {title: {eq: $v}}) { totalCount } }",
+                json!({"v": "a\u{0}b"}),
+                "NUL",
+            ),
+            (
+                "query($v: String!) { posts(filter: {title: {startsWith: $v}}) { totalCount } }",
+                json!({"v": "a\u{0}"}),
+                "NUL",
+            ),
+            (
+                "query($v: String!) { posts(filter: {title: {like: $v}}) { totalCount } }",
+                json!({"v": "abc\\"}),
+                "escape",
+            ),
+            (
+                "query($v: String!) { posts(filter: {title: {ilike: $v}}) { totalCount } }",
+                json!({"v": "%\\"}),
+                "escape",
+            ),
+            (
+                "mutation($v: String!) { createPost(input: {title: $v, body: \"b\"}) { id } }",
+                json!({"v": "t\u{0}"}),
+                "NUL",
+            ),
+            (
+                "mutation($v: JSON!) { createPost(input: {title: \"t\", body: \"b\", metadata: $v}) { id } }",
+                json!({"v": {"k": "v\u{0}"}}),
+                "NUL",
+            ),
+        ];
+        for (query, variables, says) in cases {
+            let (code, body) = err(&app, query, variables.clone(), Some(&bob)).await;
+            assert_eq!(
+                code, "BAD_USER_INPUT",
+                "{backend}: {query} {variables}: {body}"
+            );
+            let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{backend}: {message}");
+        }
+        // An escaped backslash is a literal backslash, on both databases.
+        let found = ok(
+            &app,
+            "query($v: String!) { posts(filter: {title: {like: $v}}) { totalCount } }",
+            json!({"v": "%\\\\"}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(found["data"]["posts"]["totalCount"], 0, "{backend}");
+        let (posts, nothing_written) = (
+            ok(
+                &app,
+                "{ posts(filter: {title: {eq: \"t\"}}) { totalCount } }",
+                json!({}),
+                Some(&bob),
+            )
+            .await,
+            0,
+        );
+        assert_eq!(
+            posts["data"]["posts"]["totalCount"], nothing_written,
+            "{backend}"
+        );
+        app.stop().await;
+    }
+}

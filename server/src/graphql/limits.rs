@@ -37,6 +37,13 @@ const MAX_NESTING: usize = 64;
 /// legitimate operation stays far below: 32 levels of fields at most, plus the filters.
 const MAX_BRACKET_NESTING: usize = 64;
 
+/// Field selections an operation may hold once its fragments are expanded. Fragments can
+/// spread each other so that a document of a few hundred bytes expands to millions of
+/// fields, which validation (overlapping-field checks) would then walk; such a document is
+/// refused here, from the memoized measures, in time linear in its size. An ordinary
+/// operation holds tens to a few hundred.
+const MAX_EXPANDED_FIELDS: u64 = 5_000;
+
 /// A request refused by a limit: a whole-request error, answered before anything runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitError {
@@ -260,6 +267,9 @@ impl LimitChecker {
             if measure.depth > limits.max_depth {
                 return Err(too_deep(limits.max_depth));
             }
+            if measure.fields > MAX_EXPANDED_FIELDS {
+                return Err(too_many_fields());
+            }
             if measure.aliases > limits.max_aliases {
                 return Err(LimitError::too_complex(format!(
                     "the operation uses {} aliases; at most {} are allowed",
@@ -322,6 +332,12 @@ fn bracket_nesting_exceeds(document: &str, max: usize) -> bool {
     false
 }
 
+fn too_many_fields() -> LimitError {
+    LimitError::too_complex(format!(
+        "the operation holds more than {MAX_EXPANDED_FIELDS} fields once its fragments are expanded"
+    ))
+}
+
 fn too_deep(max_depth: usize) -> LimitError {
     LimitError::too_complex(format!(
         "the operation nests fields more than {max_depth} deep"
@@ -366,6 +382,8 @@ struct Measure {
     depth: usize,
     cost: u64,
     aliases: u64,
+    /// Field selections, fragments expanded.
+    fields: u64,
 }
 
 impl Measure {
@@ -373,6 +391,7 @@ impl Measure {
         self.depth = self.depth.max(other.depth);
         self.cost = self.cost.saturating_add(other.cost);
         self.aliases = self.aliases.saturating_add(other.aliases);
+        self.fields = self.fields.saturating_add(other.fields);
     }
 }
 
@@ -412,6 +431,9 @@ impl<'a> Walk<'a> {
         }
         let mut measure = Measure::default();
         for selection in &set.items {
+            if measure.fields > MAX_EXPANDED_FIELDS {
+                return Err(too_many_fields());
+            }
             match &selection.node {
                 Selection::Field(field) => {
                     measure.merge(self.field(&field.node, parent, rows, depth, nesting)?);
@@ -494,6 +516,7 @@ impl<'a> Walk<'a> {
                 depth: 1,
                 cost: 0,
                 aliases,
+                fields: 1,
             });
         }
         let shape = self.checker.types.shape(parent, name);
@@ -519,6 +542,7 @@ impl<'a> Walk<'a> {
             depth: children.depth + 1,
             cost,
             aliases: aliases.saturating_add(children.aliases),
+            fields: children.fields.saturating_add(1),
         })
     }
 
@@ -770,7 +794,7 @@ mod tests {
     }
 
     #[test]
-    fn introspection_is_free_and_exponential_fragments_stay_cheap_to_walk() {
+    fn introspection_is_free_and_exponential_fragments_are_refused_unwalked() {
         let checker = checker(|l| l.max_depth = 3);
         let introspection =
             "{ __schema { types { fields { type { ofType { ofType { name } } } } } } }";
@@ -785,7 +809,16 @@ mod tests {
             ));
         }
         query.push_str(" fragment F40 on Query { me { id } }");
-        let m = measure(&checker, &query, serde_json::json!({}));
-        assert_eq!(m.cost, 1 << 40, "2^40 `me` fields, walked 41 times");
+        // 2^40 `me` fields once expanded: refused from the memoized measures, without
+        // walking them.
+        let document = async_graphql::parser::parse_query(&query).expect("parses");
+        let refused = checker
+            .check_document(&document, None, &Variables::default())
+            .expect_err("too many fields");
+        assert_eq!(refused.code, ErrorCode::QueryTooComplex);
+        assert!(
+            refused.message.contains("fragments are expanded"),
+            "{refused:?}"
+        );
     }
 }

@@ -189,15 +189,7 @@ fn input_row(table: &TableMeta, value: &Value) -> AppResult<Row> {
         let meta = table
             .column(&column)
             .ok_or_else(|| bad(format!("unknown field `{name}`")))?;
-        let json = match (meta.enum_values, v) {
-            (Some(_), Value::Enum(item)) => Json::String(item.as_str().to_ascii_lowercase()),
-            (Some(_), Value::String(item)) => Json::String(item.to_ascii_lowercase()),
-            _ => v
-                .clone()
-                .into_json()
-                .map_err(|_| bad(format!("bad value for `{name}`")))?,
-        };
-        row.insert(column, json);
+        row.insert(column, crate::planner::values::input_json(meta, v)?);
     }
     Ok(row)
 }
@@ -220,12 +212,13 @@ fn key_from_args(table: &TableMeta, ctx: &ResolverContext<'_>) -> AppResult<Row>
             .args
             .get(&camel(column))
             .ok_or_else(|| bad(format!("`{}` is required", camel(column))))?;
-        let json = arg
-            .as_value()
-            .clone()
-            .into_json()
-            .map_err(|_| bad(format!("bad value for `{}`", camel(column))))?;
-        key.insert((*column).to_owned(), json);
+        let meta = table
+            .column(column)
+            .ok_or_else(|| AppError::Internal(format!("key column {column} missing")))?;
+        key.insert(
+            (*column).to_owned(),
+            crate::planner::values::input_json(meta, arg.as_value())?,
+        );
     }
     Ok(key)
 }

@@ -131,17 +131,7 @@ fn col(alias: &str, column: &str) -> Expr {
 
 /// The JSON form of an operator's GraphQL value, typed for the column.
 fn operand(column: &ColumnMeta, value: &Value) -> AppResult<sea_orm::sea_query::Value> {
-    let json = match (column.enum_values, value) {
-        (Some(_), Value::Enum(name)) => {
-            serde_json::Value::String(name.as_str().to_ascii_lowercase())
-        }
-        (Some(_), Value::String(name)) => serde_json::Value::String(name.to_ascii_lowercase()),
-
-        _ => value
-            .clone()
-            .into_json()
-            .map_err(|_| bad(format!("bad value for `{}`", camel(column.name))))?,
-    };
+    let json = values::input_json(column, value)?;
     if serde_json::Value::is_null(&json) {
         return Err(bad(format!(
             "use `isNull` to match NULL in `{}`",
@@ -184,10 +174,30 @@ fn column_filter(store: &Store, alias: &str, column: &ColumnMeta, ops: &Value) -
         };
         let text = || -> AppResult<String> {
             match value {
+                Value::String(s) if s.contains('\0') => Err(bad(format!(
+                    "`{op}` of `{}` contains a NUL character (\\u0000), which cannot be matched",
+                    camel(column.name)
+                ))),
                 Value::String(s) => Ok(s.clone()),
                 _ => Err(bad(format!("`{op}` takes a string"))),
             }
         };
+        // A `like` pattern: `%` and `_` are wildcards and `\` escapes the next character on
+        // both databases, so a pattern ending in a lone `\` is the client's mistake.
+        let pattern = || -> AppResult<String> {
+            let text = text()?;
+            let mut chars = text.chars();
+            while let Some(ch) = chars.next() {
+                if ch == '\\' && chars.next().is_none() {
+                    return Err(bad(format!(
+                        "the `{op}` pattern of `{}` ends with an escape character (`\\`); write `\\\\` for a backslash",
+                        camel(column.name)
+                    )));
+                }
+            }
+            Ok(text)
+        };
+        let like = |text: String| sea_orm::sea_query::LikeExpr::new(text).escape('\\');
         let term = match (op.as_str(), column.ty) {
             ("eq", _) => c().eq(Expr::val(operand(column, value)?)),
             ("neq", _) => c().ne(Expr::val(operand(column, value)?)),
@@ -202,8 +212,10 @@ fn column_filter(store: &Store, alias: &str, column: &ColumnMeta, ops: &Value) -
                 Value::Boolean(false) => c().is_not_null(),
                 _ => return Err(bad("`isNull` takes a boolean")),
             },
-            ("like", ColType::Text) => c().like(text()?),
-            ("ilike", ColType::Text) => Expr::expr(Func::lower(c())).like(text()?.to_lowercase()),
+            ("like", ColType::Text) => c().like(like(pattern()?)),
+            ("ilike", ColType::Text) => {
+                Expr::expr(Func::lower(c())).like(like(pattern()?.to_lowercase()))
+            }
             ("startsWith", ColType::Text) => c().like(
                 sea_orm::sea_query::LikeExpr::new(format!("{}%", escape_like(&text()?)))
                     .escape('\\'),

@@ -29,6 +29,38 @@ fn bad(column: &str, expected: &str) -> AppError {
     AppError::BadUserInput(format!("`{column}` must be {expected}"))
 }
 
+/// A GraphQL input value for `column` as the JSON the planner stores and compares: an
+/// enumeration item (`MODERATOR`) becomes its stored text (`moderator`). Text containing a
+/// NUL character, which neither database can store, is the client's mistake.
+pub fn input_json(column: &ColumnMeta, value: &async_graphql::Value) -> AppResult<Json> {
+    use async_graphql::Value as Gql;
+    let field = crate::graphql::names::camel(column.name);
+    let json = match (column.enum_values, value) {
+        (Some(_), Gql::Enum(item)) => Json::String(item.as_str().to_ascii_lowercase()),
+        (Some(_), Gql::String(item)) => Json::String(item.to_ascii_lowercase()),
+        _ => value
+            .clone()
+            .into_json()
+            .map_err(|_| AppError::BadUserInput(format!("bad value for `{field}`")))?,
+    };
+    if contains_nul(&json) {
+        return Err(AppError::BadUserInput(format!(
+            "`{field}` contains a NUL character (\\u0000), which cannot be stored or matched"
+        )));
+    }
+    Ok(json)
+}
+
+/// Whether any string (or object key) inside `json` contains a NUL character.
+fn contains_nul(json: &Json) -> bool {
+    match json {
+        Json::String(s) => s.contains('\0'),
+        Json::Array(items) => items.iter().any(contains_nul),
+        Json::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
 /// Converts a JSON input value into a bind parameter of the column's type.
 pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
     if json.is_null() {
