@@ -132,10 +132,12 @@ fn feed_spec(filter: Option<serde_json::Value>) -> rowgate::planner::page::ListS
             rowgate::planner::page::Sort {
                 column: "created_at",
                 desc: true,
+                nullable: false,
             },
             rowgate::planner::page::Sort {
                 column: "id",
                 desc: false,
+                nullable: false,
             },
         ],
         limit: 20,

@@ -10,7 +10,7 @@ use sea_orm::sea_query::{
 };
 use serde_json::{Map, Value as Json};
 
-use super::page::{ListSpec, Sort, keyset};
+use super::page::{ListSpec, keyset};
 use super::{ROOT, Store, check_compiled, filter, values};
 use crate::catalog::{ColType, ForeignKey, TableMeta};
 use crate::error::{AppError, AppResult};
@@ -163,10 +163,7 @@ impl Store {
         inner.and_where(Expr::col((Alias::new(ROOT), Alias::new(fk.column))).is_in(parent_values));
         let mut window = WindowStatement::partition_by((Alias::new(ROOT), Alias::new(fk.column)));
         for sort in spec.sql_order() {
-            window.order_by(
-                (Alias::new(ROOT), Alias::new(sort.column)),
-                direction(&sort),
-            );
+            sort.order(&mut window, (Alias::new(ROOT), Alias::new(sort.column)));
         }
         inner.expr_window_as(
             Func::cust(Alias::new("ROW_NUMBER")),
@@ -338,10 +335,6 @@ fn aggregate_sum(row: &sea_orm::QueryResult, alias: &str) -> Json {
     Json::Null
 }
 
-fn direction(sort: &Sort) -> Order {
-    if sort.desc { Order::Desc } else { Order::Asc }
-}
-
 impl Store {
     /// The statement of a root connection page. When the read policy splits into several
     /// branches (an OR of owner / public / tenant / … rules), it runs as a UNION of one
@@ -360,7 +353,7 @@ impl Store {
             select.and_where(compiler.read(meta.name, ROOT).into_expr());
             self.apply_spec(compiler, meta, &mut select, spec)?;
             for sort in &order {
-                select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(sort));
+                sort.order(&mut select, (Alias::new(ROOT), Alias::new(sort.column)));
             }
             select.limit(spec.limit + 1).offset(spec.offset);
             return Ok(select);
@@ -372,7 +365,7 @@ impl Store {
             select.and_where(branch.condition);
             self.apply_spec(compiler, meta, &mut select, spec)?;
             for sort in &order {
-                select.order_by((Alias::new(ROOT), Alias::new(sort.column)), direction(sort));
+                sort.order(&mut select, (Alias::new(ROOT), Alias::new(sort.column)));
             }
             // A branch joined to another table (community posts) is driven by those few
             // joined rows; ordering and limiting it alone would walk the whole index.
@@ -399,7 +392,7 @@ impl Store {
         let mut outer = Query::select();
         outer.column(Asterisk).from_subquery(union, Alias::new("u"));
         for sort in &order {
-            outer.order_by((Alias::new("u"), Alias::new(sort.column)), direction(sort));
+            sort.order(&mut outer, (Alias::new("u"), Alias::new(sort.column)));
         }
         outer.limit(spec.limit + 1).offset(spec.offset);
         Ok(outer)

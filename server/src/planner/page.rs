@@ -24,6 +24,32 @@ pub struct Sort {
     pub column: &'static str,
     /// Descending.
     pub desc: bool,
+    /// Whether the column admits NULL (its NULLs are then placed explicitly).
+    pub nullable: bool,
+}
+
+impl Sort {
+    /// Adds this ordering of `column` to `statement`. NULL sorts as the largest value on
+    /// both databases — last ascending, first descending, PostgreSQL's default, which
+    /// SQLite is told explicitly — so that keyset cursors ([`keyset`]) agree with it.
+    pub fn order<S: sea_orm::sea_query::OrderedStatement>(
+        &self,
+        statement: &mut S,
+        column: impl sea_orm::sea_query::IntoColumnRef,
+    ) {
+        use sea_orm::sea_query::{NullOrdering, Order};
+        let direction = if self.desc { Order::Desc } else { Order::Asc };
+        if self.nullable {
+            let nulls = if self.desc {
+                NullOrdering::First
+            } else {
+                NullOrdering::Last
+            };
+            statement.order_by_with_nulls(column, direction, nulls);
+        } else {
+            statement.order_by(column, direction);
+        }
+    }
 }
 
 /// The arguments of a connection field, validated.
@@ -62,8 +88,8 @@ impl ListSpec {
         self.order
             .iter()
             .map(|s| Sort {
-                column: s.column,
                 desc: s.desc != self.backwards,
+                ..s.clone()
             })
             .collect()
     }
@@ -127,7 +153,12 @@ pub fn parse(
                 .map_err(|_| bad("orderBy takes enum values"))?;
             let (column, desc) = parse_order_item(table, name)?;
             if !order.iter().any(|s: &Sort| s.column == column) {
-                order.push(Sort { column, desc });
+                let nullable = table.column(column).is_some_and(|c| c.nullable);
+                order.push(Sort {
+                    column,
+                    desc,
+                    nullable,
+                });
             }
         }
     }
@@ -139,6 +170,7 @@ pub fn parse(
             order.push(Sort {
                 column: key,
                 desc: tie_desc,
+                nullable: false,
             });
         }
     }
@@ -233,21 +265,19 @@ pub fn keyset(table: &TableMeta, alias: &str, spec: &ListSpec) -> AppResult<Opti
                 .ok_or_else(|| bad(format!("unknown column `{}`", camel(sort.column))))?;
             let c = Expr::col((Alias::new(alias), Alias::new(column.name)));
             let value = &values_[j];
-            if value.is_null() {
-                conj.push(if j < i {
-                    c.is_null()
-                } else {
-                    Expr::cust("1=0")
-                });
-                continue;
-            }
-            let v = Expr::val(values::to_value(column, value)?);
-            conj.push(if j < i {
-                c.eq(v)
-            } else if sort.desc {
-                c.lt(v)
-            } else {
-                c.gt(v)
+            // NULL is the largest value (see [`Sort::order`]): nothing follows it
+            // ascending, every non-NULL value follows it descending.
+            conj.push(match (j < i, value.is_null(), sort.desc) {
+                (true, true, _) => c.is_null(),
+                (false, true, false) => Expr::cust("1=0"),
+                (false, true, true) => c.is_not_null(),
+                (true, false, _) => c.eq(Expr::val(values::to_value(column, value)?)),
+                (false, false, true) => c.lt(Expr::val(values::to_value(column, value)?)),
+                (false, false, false) if column.nullable => {
+                    let v = Expr::val(values::to_value(column, value)?);
+                    c.clone().gt(v).or(c.is_null())
+                }
+                (false, false, false) => c.gt(Expr::val(values::to_value(column, value)?)),
             });
         }
         if let Some(term) = conj.into_iter().reduce(ExprTrait::and) {
