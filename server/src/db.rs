@@ -27,35 +27,51 @@ pub enum DbSetupError {
     Migrate(String),
 }
 
-/// Opens a connection pool to the configured database.
+/// Opens the pool requests are served from: statements end after the configured
+/// statement timeout, and waiting for a connection does too.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError> {
+    open(config, Some(config.statement_timeout)).await
+}
+
+/// Opens a small pool for migrations and seeding, whose statements (an index built over
+/// a large table, a bulk seed) may run longer than any request should: no statement
+/// timeout.
+pub async fn connect_for_maintenance(config: &Config) -> Result<DatabaseConnection, DbSetupError> {
+    open(config, None).await
+}
+
+/// How long a maintenance connection waits for SQLite's write lock.
+const MAINTENANCE_BUSY_TIMEOUT: Duration = Duration::from_secs(300);
+
+async fn open(
+    config: &Config,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, DbSetupError> {
     let url = config.database_url.expose();
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(config.statement_timeout)
-        .statement_timeout(config.statement_timeout)
         .sqlx_logging(false);
-    let kind = match config.database_kind {
-        DatabaseKind::Postgres => {
-            options.max_connections(32).min_connections(1);
-            "PostgreSQL"
-        }
-        DatabaseKind::Sqlite => {
-            // Per connection (a PRAGMA sent once reaches only one connection of the pool):
-            // a writer waits for the database's write lock as long as a statement may run.
-            let busy = config.statement_timeout;
-            options
-                .max_connections(8)
-                .min_connections(1)
-                .map_sqlx_sqlite_opts(move |o| {
-                    o.busy_timeout(busy)
-                        .foreign_keys(true)
-                        .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                });
-            "SQLite"
-        }
+    if let Some(timeout) = statement_timeout {
+        options.acquire_timeout(timeout).statement_timeout(timeout);
+    }
+    let (pool, kind) = match config.database_kind {
+        DatabaseKind::Postgres => (32, "PostgreSQL"),
+        DatabaseKind::Sqlite => (8, "SQLite"),
     };
+    options
+        .max_connections(if statement_timeout.is_some() { pool } else { 2 })
+        .min_connections(1);
+    if config.database_kind == DatabaseKind::Sqlite {
+        // Per connection (a PRAGMA sent once reaches only one connection of the pool):
+        // a writer waits for the database's write lock as long as a statement may run.
+        let busy = statement_timeout.unwrap_or(MAINTENANCE_BUSY_TIMEOUT);
+        options.map_sqlx_sqlite_opts(move |o| {
+            o.busy_timeout(busy)
+                .foreign_keys(true)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+        });
+    }
     let db = Database::connect(options)
         .await
         .map_err(|e| DbSetupError::Connect {

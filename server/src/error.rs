@@ -113,8 +113,8 @@ impl AppError {
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::Conflict(_) | Self::Unique { .. } => ErrorCode::Conflict,
             Self::Timeout(_) => ErrorCode::Timeout,
-            Self::Database(err) if is_timeout(err) => ErrorCode::Timeout,
-            Self::Database(_) | Self::Redis(_) | Self::Internal(_) => ErrorCode::Internal,
+            Self::Database(err) => database_code(err),
+            Self::Redis(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -131,6 +131,11 @@ impl AppError {
                 format!(
                     "the request ran past its deadline and was cancelled; quote request id {request_id} when reporting it"
                 )
+            }
+            ErrorCode::Conflict if matches!(self, Self::Database(_)) => {
+                tracing::info!(request_id, error = %self, "write collided");
+                "the write collided with a concurrent one and nothing of it was written; retry it"
+                    .into()
             }
             _ => self.to_string(),
         }
@@ -168,25 +173,28 @@ fn unique_message(columns: &[String]) -> String {
     }
 }
 
-/// Whether a database error is a deadline: the wait for a pooled connection, a statement
-/// cancelled by PostgreSQL's `statement_timeout` (SQLSTATE 57014), or SQLite's wait for its
-/// write lock run out (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT).
-fn is_timeout(err: &sea_orm::DbErr) -> bool {
+/// The client-facing code of a database error: TIMEOUT for a deadline (the wait for a
+/// pooled connection, a statement cancelled by PostgreSQL's `statement_timeout` — SQLSTATE
+/// 57014 —, SQLite's wait for its write lock run out — SQLITE_BUSY, SQLITE_LOCKED);
+/// CONFLICT for a collision with a concurrent write that a retry resolves (PostgreSQL's
+/// deadlock_detected 40P01 and serialization_failure 40001, SQLite's SQLITE_BUSY_SNAPSHOT);
+/// INTERNAL for anything else.
+fn database_code(err: &sea_orm::DbErr) -> ErrorCode {
     use sea_orm::{DbErr, RuntimeErr};
     match err {
-        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => true,
+        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => ErrorCode::Timeout,
         DbErr::Conn(RuntimeErr::SqlxError(e))
         | DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            sea_orm::sqlx::Error::PoolTimedOut => true,
-            // PostgreSQL query_canceled (statement_timeout); SQLite BUSY and LOCKED once
-            // the busy timeout has run out.
-            sea_orm::sqlx::Error::Database(db) => {
-                matches!(db.code().as_deref(), Some("57014" | "5" | "6" | "517"))
-            }
-            _ => false,
+            sea_orm::sqlx::Error::PoolTimedOut => ErrorCode::Timeout,
+            sea_orm::sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some("57014" | "5" | "6") => ErrorCode::Timeout,
+                Some("40P01" | "40001" | "517") => ErrorCode::Conflict,
+                _ => ErrorCode::Internal,
+            },
+            _ => ErrorCode::Internal,
         },
-        _ => false,
+        _ => ErrorCode::Internal,
     }
 }
 

@@ -144,7 +144,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(&config, action).await,
         Command::Seed { scale, .. } => {
-            let db = db::connect(&config).await?;
+            let db = db::connect_for_maintenance(&config).await?;
             match scale {
                 Some(n) => {
                     let report = seed::scale::seed_scale(&db, n)
@@ -209,7 +209,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
 }
 
 async fn migrate(config: &Config, action: MigrateAction) -> Result<(), StartupError> {
-    let db = db::connect(config).await?;
+    let db = db::connect_for_maintenance(config).await?;
     match action {
         MigrateAction::Up { steps } => {
             db::migrate_up(&db, steps).await?;
@@ -233,20 +233,25 @@ async fn migrate(config: &Config, action: MigrateAction) -> Result<(), StartupEr
 }
 
 async fn serve(config: Config) -> Result<(), StartupError> {
+    if config.auto_migrate || config.seed_demo {
+        let maintenance = db::connect_for_maintenance(&config).await?;
+        if config.auto_migrate {
+            db::migrate_up(&maintenance, None).await?;
+        }
+        if config.seed_demo
+            && seed::demo::is_empty(&maintenance)
+                .await
+                .map_err(|e| StartupError::Seed(e.to_string()))?
+        {
+            seed::demo::seed_demo(&maintenance)
+                .await
+                .map_err(|e| StartupError::Seed(e.to_string()))?;
+            tracing::info!("demo data loaded");
+        }
+        // Closed before serving, so an embedded SQLite database has one pool at a time.
+        let _ = maintenance.close().await;
+    }
     let db = db::connect(&config).await?;
-    if config.auto_migrate {
-        db::migrate_up(&db, None).await?;
-    }
-    if config.seed_demo
-        && seed::demo::is_empty(&db)
-            .await
-            .map_err(|e| StartupError::Seed(e.to_string()))?
-    {
-        seed::demo::seed_demo(&db)
-            .await
-            .map_err(|e| StartupError::Seed(e.to_string()))?;
-        tracing::info!("demo data loaded");
-    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|cause| StartupError::Listen {

@@ -357,6 +357,7 @@ async fn nested_relations_cost_one_statement_per_level() {
         let ctx = rowgate::planner::WriteContext {
             principal: &carol_p,
             request_id: "setup",
+            deadline: None,
         };
         let people = [ALICE, BOB, CAROL, HEIDI, MALLORY];
         for i in 0..20 {
@@ -373,6 +374,7 @@ async fn nested_relations_cost_one_statement_per_level() {
                 let c = rowgate::planner::WriteContext {
                     principal: &p,
                     request_id: "setup",
+                    deadline: None,
                 };
                 let mut comment = serde_json::Map::new();
                 comment.insert("post_id".into(), written["id"].clone());

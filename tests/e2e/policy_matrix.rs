@@ -487,6 +487,7 @@ async fn run(
     let ctx = WriteContext {
         principal: p,
         request_id: "matrix",
+        deadline: None,
     };
     match op {
         Op::Insert(input) => store.insert(ctx, table, obj(input.clone())).await,

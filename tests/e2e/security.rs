@@ -191,6 +191,46 @@ async fn audit_values_obey_the_audited_rows_read_policy() {
 }
 
 #[tokio::test]
+async fn an_audit_row_naming_no_row_hides_its_values_and_keeps_the_page() {
+    for backend in backends("an_audit_row_naming_no_row_hides_its_values_and_keeps_the_page") {
+        let app = TestApp::spawn(backend).await;
+        // A row id that is no key of `messages` (written by hand, or by an older schema).
+        use sea_orm::sea_query::{Alias, Query};
+        let insert = Query::insert()
+            .into_table(Alias::new("audit_logs"))
+            .columns(
+                [
+                    "id",
+                    "tenant_id",
+                    "action",
+                    "table_name",
+                    "row_id",
+                    "new_values",
+                ]
+                .map(Alias::new),
+            )
+            .values_panic([
+                Uuid::new_v4().into(),
+                ACME.into(),
+                "insert".into(),
+                "messages".into(),
+                "not-a-key".into(),
+                json!({"body": "stray"}).into(),
+            ])
+            .to_owned();
+        app.db.execute(&insert).await.expect("insert audit row");
+        let carol = app.token(CAROL, Some(ACME));
+        let rows = audit_rows(&ok(&app, AUDIT, json!({"t": ["messages"]}), Some(&carol)).await);
+        let stray = rows
+            .iter()
+            .find(|r| r["rowId"] == "not-a-key")
+            .unwrap_or_else(|| panic!("{backend}: the page lost the row: {rows:?}"));
+        assert!(stray["newValues"].is_null(), "{backend}: {stray}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_uniqueness_failure_does_not_reveal_a_hidden_value() {
     for backend in backends("a_uniqueness_failure_does_not_reveal_a_hidden_value") {
         let app = TestApp::spawn(backend).await;
@@ -277,14 +317,13 @@ async fn a_reference_must_be_readable_and_in_the_rows_tenant() {
 #[tokio::test]
 async fn the_last_owner_rule_holds_under_concurrent_demotions() {
     for backend in backends("the_last_owner_rule_holds_under_concurrent_demotions") {
-        if backend != Backend::Postgres {
-            // SQLite serializes writers: the race needs concurrent transactions.
-            continue;
-        }
+        // On PostgreSQL the two transactions run at once; on SQLite the second waits for
+        // the write lock at BEGIN (a deferred transaction would fail to upgrade).
         let app = TestApp::spawn(backend).await;
         let service = app.service_token();
         let (alice, carol) = (app.token(ALICE, Some(ACME)), app.token(CAROL, Some(ACME)));
         let set = "mutation($u: UUID!, $r: TenantMemberRole!) { updateTenantMember(tenantId: \"deadbeef-0000-4000-8000-000000010001\", userId: $u, patch: {role: $r}) { role } }";
+        let owners = "{ tenantMembers(filter: {tenantId: {eq: \"deadbeef-0000-4000-8000-000000010001\"}, role: {eq: OWNER}}) { totalCount } }";
         for round in 0..50 {
             ok(&app, set, json!({"u": CAROL, "r": "OWNER"}), Some(&service)).await;
             ok(&app, set, json!({"u": ALICE, "r": "OWNER"}), Some(&service)).await;
@@ -292,27 +331,71 @@ async fn the_last_owner_rule_holds_under_concurrent_demotions() {
                 app.graphql(set, json!({"u": ALICE, "r": "MEMBER"}), Some(&alice)),
                 app.graphql(set, json!({"u": CAROL, "r": "MEMBER"}), Some(&carol)),
             );
-            let demoted = [&a.1, &c.1]
-                .iter()
-                .filter(|b| b.get("errors").is_none())
-                .count();
+            let refusals: Vec<&Value> = [&a.1, &c.1]
+                .into_iter()
+                .filter(|b| b.get("errors").is_some())
+                .collect();
             assert_eq!(
-                demoted, 1,
-                "round {round}: exactly one demotion wins: {a:?} {c:?}"
+                refusals.len(),
+                1,
+                "{backend} round {round}: exactly one demotion wins: {a:?} {c:?}"
             );
-            let count = app
-                .db
-                .query_one_raw(sea_orm::Statement::from_string(
-                    app.db.get_database_backend(),
-                    format!("SELECT COUNT(*) AS n FROM tenant_members WHERE tenant_id = '{ACME}' AND role = 'owner'"),
-                ))
-                .await
-                .expect("count")
-                .expect("row")
-                .try_get::<i64>("", "n")
-                .expect("n");
-            assert_eq!(count, 1, "round {round}: Acme must keep exactly one owner");
+            assert_eq!(
+                error_code(refusals[0]),
+                Some("CONFLICT"),
+                "{backend} round {round}: {:?}",
+                refusals[0]
+            );
+            let count = ok(&app, owners, json!({}), Some(&service)).await["data"]["tenantMembers"]
+                ["totalCount"]
+                .clone();
+            assert_eq!(
+                count, 1,
+                "{backend} round {round}: Acme must keep one owner"
+            );
         }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_deadlock_is_a_conflict_to_retry_not_an_internal_error() {
+    // Only PostgreSQL has concurrent writers that can deadlock.
+    for backend in postgres_only("a_deadlock_is_a_conflict_to_retry_not_an_internal_error") {
+        let app = TestApp::spawn(backend).await;
+        let touch = |tenant: Uuid| format!("UPDATE tenants SET name = name WHERE id = '{tenant}'");
+        let (first, second) = (
+            app.db.begin().await.expect("begin"),
+            app.db.begin().await.expect("begin"),
+        );
+        first
+            .execute_unprepared(&touch(ACME))
+            .await
+            .expect("lock acme");
+        second
+            .execute_unprepared(&touch(GLOBEX))
+            .await
+            .expect("lock globex");
+        // Each now waits for the other's row: PostgreSQL breaks the cycle by failing one.
+        let (to_globex, to_acme) = (touch(GLOBEX), touch(ACME));
+        let (a, b) = tokio::join!(
+            first.execute_unprepared(&to_globex),
+            second.execute_unprepared(&to_acme),
+        );
+        let failed = [a, b]
+            .into_iter()
+            .filter_map(Result::err)
+            .collect::<Vec<_>>();
+        assert_eq!(failed.len(), 1, "exactly one side is chosen as the victim");
+        let error = rowgate::error::AppError::from(failed.into_iter().next().expect("one"));
+        assert_eq!(error.code(), rowgate::error::ErrorCode::Conflict, "{error}");
+        let message = error.public_message("r");
+        assert!(message.contains("retry"), "{message}");
+        assert!(
+            !message.contains("deadlock"),
+            "no database internals: {message}"
+        );
+        drop((first, second));
         app.stop().await;
     }
 }
@@ -336,6 +419,24 @@ async fn the_service_role_reads_and_filters_masked_columns() {
     }
 }
 
+/// The backends of `test` where only PostgreSQL can show the behaviour tested.
+fn postgres_only(test: &str) -> impl Iterator<Item = Backend> {
+    backends(test)
+        .into_iter()
+        .filter(|b| *b == Backend::Postgres)
+}
+
+async fn spawn_adjusted(backend: Backend, adjust: fn(&mut rowgate::config::Settings)) -> TestApp {
+    TestApp::spawn_with(
+        backend,
+        TestOptions {
+            settings: Some(adjust),
+            ..TestOptions::default()
+        },
+    )
+    .await
+}
+
 fn short_deadlines(settings: &mut rowgate::config::Settings) {
     settings.request_timeout_secs = Some("2".into());
     settings.statement_timeout_secs = Some("1".into());
@@ -344,14 +445,7 @@ fn short_deadlines(settings: &mut rowgate::config::Settings) {
 #[tokio::test]
 async fn a_blocked_database_answers_timeout_and_releases_the_connection() {
     for backend in backends("a_blocked_database_answers_timeout_and_releases_the_connection") {
-        let app = TestApp::spawn_with(
-            backend,
-            TestOptions {
-                settings: Some(short_deadlines),
-                ..TestOptions::default()
-            },
-        )
-        .await;
+        let app = spawn_adjusted(backend, short_deadlines).await;
         let bob = app.token(BOB, Some(ACME));
         let write = "mutation { createPost(input: {title: \"t\", body: \"b\"}) { id } }";
         // Another client holds the table (PostgreSQL) or the database's write lock
@@ -386,6 +480,76 @@ async fn a_blocked_database_answers_timeout_and_releases_the_connection() {
         )
         .await;
         assert_eq!(count["data"]["posts"]["totalCount"], 1, "{backend}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_committed_write_is_reported_and_a_later_one_refused_at_the_deadline() {
+    // Two writes in one request; the second waits for a lock past the request's deadline.
+    for backend in
+        postgres_only("a_committed_write_is_reported_and_a_later_one_refused_at_the_deadline")
+    {
+        let app = spawn_adjusted(backend, |settings| {
+            settings.request_timeout_secs = Some("2".into());
+            settings.statement_timeout_secs = Some("10".into());
+        })
+        .await;
+        let bob = app.token(BOB, Some(ACME));
+        let blocker = app.db.begin().await.expect("begin");
+        blocker
+            .execute_unprepared("LOCK TABLE comments IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+        let query = "mutation { a: createPost(input: {title: \"deadline-a\", body: \"b\"}) { id } \
+             b: createComment(input: {postId: \"deadbeef-0000-4000-8000-000000040002\", body: \"deadline-b\"}) { id } }";
+        let request = app.graphql(query, json!({}), Some(&bob));
+        let release = async {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            blocker.rollback().await.expect("rollback");
+        };
+        let ((_, body), ()) = tokio::join!(request, release);
+        // The committed write is reported; the one that reached the deadline is not written.
+        assert!(body["data"]["a"]["id"].is_string(), "{body}");
+        assert!(body["data"]["b"].is_null(), "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+        let written = ok(
+            &app,
+            "{ posts(filter: {title: {eq: \"deadline-a\"}}) { totalCount } \
+               comments(filter: {body: {eq: \"deadline-b\"}}) { totalCount } }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(written["data"]["posts"]["totalCount"], 1, "{written}");
+        assert_eq!(written["data"]["comments"]["totalCount"], 0, "{written}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn migrations_and_seeds_are_not_cut_by_the_statement_timeout() {
+    // Only PostgreSQL can be asked to sleep inside a statement.
+    for backend in postgres_only("migrations_and_seeds_are_not_cut_by_the_statement_timeout") {
+        let app = spawn_adjusted(backend, short_deadlines).await;
+        let slow = "SELECT pg_sleep(1.5)";
+        let serving = rowgate::db::connect(&app.config)
+            .await
+            .expect("serving pool");
+        let cut = serving.execute_unprepared(slow).await;
+        assert!(
+            cut.is_err(),
+            "the serving pool lets a statement run past 1 s"
+        );
+        serving.close().await.expect("close");
+        let maintenance = rowgate::db::connect_for_maintenance(&app.config)
+            .await
+            .expect("maintenance pool");
+        maintenance
+            .execute_unprepared(slow)
+            .await
+            .expect("a maintenance statement runs as long as it needs");
+        maintenance.close().await.expect("close");
         app.stop().await;
     }
 }
@@ -591,6 +755,16 @@ async fn nul_bytes_and_a_trailing_escape_are_the_clients_mistake() {
                 json!({"v": {"k": "v\u{0}"}}),
                 "NUL",
             ),
+            (
+                "query($v: JSON!) { posts(filter: {metadata: {contains: $v}}) { totalCount } }",
+                json!({"v": {"k\u{0}": "v"}}),
+                "NUL",
+            ),
+            (
+                "query($c: String!) { posts(first: 1, after: $c, orderBy: [TITLE_ASC]) { totalCount } }",
+                json!({"c": with_nul(&app, &bob).await}),
+                "malformed cursor",
+            ),
         ];
         for (query, variables, says) in cases {
             let (code, body) = err(&app, query, variables.clone(), Some(&bob)).await;
@@ -626,6 +800,26 @@ async fn nul_bytes_and_a_trailing_escape_are_the_clients_mistake() {
         );
         app.stop().await;
     }
+}
+
+/// A cursor the gateway gave for `posts` by title, with a NUL character put into its value.
+async fn with_nul(app: &TestApp, token: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let page = ok(
+        app,
+        "{ posts(first: 1, orderBy: [TITLE_ASC]) { pageInfo { endCursor } } }",
+        json!({}),
+        Some(token),
+    )
+    .await;
+    let cursor = page["data"]["posts"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("a cursor");
+    let mut decoded: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).expect("base64")).expect("json");
+    decoded["v"][0] = json!("a\u{0}b");
+    URL_SAFE_NO_PAD.encode(decoded.to_string())
 }
 
 /// A small deterministic generator (no seed from the clock: a failure replays).

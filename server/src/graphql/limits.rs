@@ -261,6 +261,7 @@ impl LimitChecker {
                 operation,
                 memo: HashMap::new(),
                 expanding: HashSet::new(),
+                introspecting: false,
             }
             .operation()?;
             let limits = &self.limits;
@@ -403,8 +404,11 @@ struct Walk<'a> {
     document: &'a ExecutableDocument,
     variables: &'a Variables,
     operation: &'a OperationDefinition,
-    memo: HashMap<(&'a str, u64), Measure>,
+    memo: HashMap<(&'a str, u64, bool), Measure>,
     expanding: HashSet<&'a str>,
+    /// Inside an introspection field: fields and aliases count, cost and depth do not
+    /// (GraphiQL's introspection nests deeper than any sensible depth limit).
+    introspecting: bool,
 }
 
 impl<'a> Walk<'a> {
@@ -426,7 +430,7 @@ impl<'a> Walk<'a> {
         nesting: usize,
     ) -> Result<Measure, LimitError> {
         let max_depth = self.checker.limits.max_depth;
-        if depth >= max_depth || nesting > MAX_NESTING {
+        if (depth >= max_depth && !self.introspecting) || nesting > MAX_NESTING {
             return Err(too_deep(max_depth));
         }
         let mut measure = Measure::default();
@@ -469,7 +473,8 @@ impl<'a> Walk<'a> {
         depth: usize,
         nesting: usize,
     ) -> Result<Measure, LimitError> {
-        if let Some(measure) = self.memo.get(&(name, rows)) {
+        let key = (name, rows, self.introspecting);
+        if let Some(measure) = self.memo.get(&key) {
             return Ok(*measure);
         }
         // An unknown or cyclic fragment is refused by validation, before anything runs.
@@ -492,10 +497,12 @@ impl<'a> Walk<'a> {
         );
         self.expanding.remove(name);
         let measure = measured?;
-        if depth.saturating_add(measure.depth) > self.checker.limits.max_depth {
+        if depth.saturating_add(measure.depth) > self.checker.limits.max_depth
+            && !self.introspecting
+        {
             return Err(too_deep(self.checker.limits.max_depth));
         }
-        self.memo.insert((name, rows), measure);
+        self.memo.insert(key, measure);
         Ok(measure)
     }
 
@@ -510,13 +517,28 @@ impl<'a> Walk<'a> {
         let aliases = u64::from(field.alias.is_some());
         let name = field.name.node.as_str();
         let items = &field.selection_set.node;
-        if name.starts_with("__") || items.items.is_empty() {
-            // Scalars and introspection are free; they still count as one level.
+        if items.items.is_empty() {
+            // Scalars are free; they still count as one level.
             return Ok(Measure {
                 depth: 1,
                 cost: 0,
                 aliases,
                 fields: 1,
+            });
+        }
+        if self.introspecting || name.starts_with("__") {
+            // Introspection costs nothing and counts as one level, but its fields and
+            // aliases are counted like any others: a fragment bomb inside `__schema` is
+            // refused as one anywhere else.
+            let outer = std::mem::replace(&mut self.introspecting, true);
+            let children = self.selection_set(items, None, 1, depth + 1, nesting + 1);
+            self.introspecting = outer;
+            let children = children?;
+            return Ok(Measure {
+                depth: 1,
+                cost: 0,
+                aliases: aliases.saturating_add(children.aliases),
+                fields: children.fields.saturating_add(1),
             });
         }
         let shape = self.checker.types.shape(parent, name);
@@ -667,6 +689,7 @@ mod tests {
             operation,
             memo: HashMap::new(),
             expanding: HashSet::new(),
+            introspecting: false,
         }
         .operation()
         .expect("within the walk's bounds")
@@ -793,6 +816,20 @@ mod tests {
         assert_eq!(err.code, ErrorCode::QueryTooComplex);
     }
 
+    /// `operation` followed by fragments F0…F40 on `on`, each spreading the next twice, F40
+    /// selecting `leaf`: 2^40 leaves once expanded.
+    fn doubling_fragments(operation: &str, on: &str, leaf: &str) -> String {
+        let mut query = String::from(operation);
+        for i in 0..40 {
+            let next = i + 1;
+            query.push_str(&format!(
+                " fragment F{i} on {on} {{ ...F{next} ...F{next} }}"
+            ));
+        }
+        query.push_str(&format!(" fragment F40 on {on} {{ {leaf} }}"));
+        query
+    }
+
     #[test]
     fn introspection_is_free_and_exponential_fragments_are_refused_unwalked() {
         let checker = checker(|l| l.max_depth = 3);
@@ -800,15 +837,7 @@ mod tests {
             "{ __schema { types { fields { type { ofType { ofType { name } } } } } } }";
         let m = measure(&checker, introspection, serde_json::json!({}));
         assert_eq!((m.depth, m.cost), (1, 0));
-        let mut query = String::from("{ ...F0 }");
-        for i in 0..40 {
-            query.push_str(&format!(
-                " fragment F{i} on Query {{ ...F{} ...F{} }}",
-                i + 1,
-                i + 1
-            ));
-        }
-        query.push_str(" fragment F40 on Query { me { id } }");
+        let query = doubling_fragments("{ ...F0 }", "Query", "me { id }");
         // 2^40 `me` fields once expanded: refused from the memoized measures, without
         // walking them.
         let document = async_graphql::parser::parse_query(&query).expect("parses");
@@ -820,5 +849,29 @@ mod tests {
             refused.message.contains("fragments are expanded"),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn fragment_bombs_inside_introspection_are_refused_too() {
+        let shallow = checker(|l| l.max_depth = 3);
+        let query = doubling_fragments("{ __schema { ...F0 } }", "__Schema", "types { name }");
+        let document = async_graphql::parser::parse_query(&query).expect("parses");
+        let refused = shallow
+            .check_document(&document, None, &Variables::default())
+            .expect_err("too many fields");
+        assert_eq!(refused.code, ErrorCode::QueryTooComplex);
+        // Aliases inside introspection count as well.
+        let aliased = (0..40)
+            .map(|i| format!("a{i}: __typename"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let few_aliases = checker(|l| l.max_aliases = 10);
+        let document =
+            async_graphql::parser::parse_query(format!("{{ __schema {{ {aliased} }} }}"))
+                .expect("parses");
+        let refused = few_aliases
+            .check_document(&document, None, &Variables::default())
+            .expect_err("too many aliases");
+        assert_eq!(refused.code, ErrorCode::QueryTooComplex);
     }
 }

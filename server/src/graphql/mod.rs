@@ -74,24 +74,39 @@ pub fn prepare(
 
 /// Executes `request`, cancelling it at `deadline`: a request still running then answers
 /// TIMEOUT (with the request id), its open transaction is rolled back and its connection
-/// released, on every transport.
+/// released, on every transport. A request that has begun to commit a write is not
+/// cancelled but left to finish (its later writes refuse themselves past the deadline; see
+/// [`crate::planner::Deadline`]), so its answer says what was written; it gets one more
+/// `deadline` for that, then answers TIMEOUT.
 pub async fn execute_within(
     schema: &GatewaySchema,
     request: async_graphql::Request,
     deadline: std::time::Duration,
     request_id: &str,
 ) -> async_graphql::Response {
-    match tokio::time::timeout(deadline, schema.execute(request)).await {
-        Ok(response) => response,
-        Err(_) => async_graphql::Response::from_errors(vec![
+    let state = std::sync::Arc::new(crate::planner::Deadline::after(deadline));
+    let execution = schema.execute(request.data(state.clone()));
+    tokio::pin!(execution);
+    let timed_out = || {
+        async_graphql::Response::from_errors(vec![
             crate::error::AppError::Timeout(format!(
                 "the request did not finish within {} s",
                 deadline.as_secs()
             ))
             .to_graphql(request_id)
             .into_server_error(async_graphql::Pos::default()),
-        ]),
+        ])
+    };
+    tokio::select! {
+        response = &mut execution => return response,
+        () = tokio::time::sleep_until(state.at()) => {}
     }
+    if !state.has_committed() {
+        return timed_out();
+    }
+    tokio::time::timeout(deadline, execution)
+        .await
+        .unwrap_or_else(|_| timed_out())
 }
 
 /// Builds the schema over `store`, with a cache that caches nothing (enough to print the

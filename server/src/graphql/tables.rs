@@ -961,6 +961,9 @@ fn write_context<'a>(ctx: &ResolverContext<'a>) -> AppResult<WriteContext<'a>> {
     Ok(WriteContext {
         principal: &request.principal,
         request_id: &request.request_id,
+        deadline: ctx
+            .data_opt::<Arc<crate::planner::Deadline>>()
+            .map(Arc::as_ref),
     })
 }
 

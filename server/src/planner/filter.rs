@@ -225,7 +225,7 @@ fn column_filter(store: &Store, alias: &str, column: &ColumnMeta, ops: &Value) -
                     .escape('\\'),
             ),
             ("hasKey", ColType::Json) => json_has_key(store, alias, column.name, &text()?),
-            ("contains", ColType::Json) => json_contains(store, alias, column.name, value)?,
+            ("contains", ColType::Json) => json_contains(store, alias, column, value)?,
             (other, _) => {
                 return Err(bad(format!(
                     "`{other}` does not apply to `{}`",
@@ -259,11 +259,14 @@ fn json_has_key(store: &Store, alias: &str, column: &str, key: &str) -> Expr {
     }
 }
 
-fn json_contains(store: &Store, alias: &str, column: &str, value: &Value) -> AppResult<Expr> {
-    let json = value
-        .clone()
-        .into_json()
-        .map_err(|_| bad("`contains` takes JSON"))?;
+fn json_contains(
+    store: &Store,
+    alias: &str,
+    column: &ColumnMeta,
+    value: &Value,
+) -> AppResult<Expr> {
+    let json = values::input_json(column, value)?;
+    let column = column.name;
     if is_postgres(store) {
         return Ok(Expr::cust_with_exprs(
             "$1 @> $2",

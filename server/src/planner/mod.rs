@@ -5,6 +5,7 @@
 //! or delete — starts from [`Store::readable_select`], so one policy governs them all.
 
 pub mod batch;
+pub mod deadline;
 pub mod filter;
 pub mod page;
 pub mod values;
@@ -26,6 +27,7 @@ use crate::policy::compile::{Compiled, Compiler, Frame};
 use crate::policy::eval::{self, Row};
 use crate::policy::{PolicySet, Principal};
 
+pub use deadline::Deadline;
 pub use write::WriteContext;
 
 /// The alias of the table a statement reads.
@@ -455,28 +457,25 @@ impl Store {
             let Some(target) = self.catalog.table(&table) else {
                 continue;
             };
-            let mut condition: Option<Expr> = None;
-            for key in &keys {
-                let Some(key) = parse_row_id(target, key) else {
+            // A row id that does not name a row of the table (written by hand, or by an
+            // older schema) names nothing readable: its copies are hidden, the page stays.
+            let keys: Vec<Row> = keys
+                .iter()
+                .filter_map(|key| parse_row_id(target, key))
+                .collect();
+            let keys_only = target.project(Some(&[]));
+            for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                let Some(condition) = keys_condition(target, chunk) else {
                     continue;
                 };
-                let term = key_condition(target, &key)?;
-                condition = Some(match condition {
-                    Some(c) => c.or(term),
-                    None => term,
-                });
-            }
-            let Some(condition) = condition else {
-                continue;
-            };
-            let keys_only = target.project(Some(&[]));
-            let inner = Compiler::new(&self.policies, principal);
-            let mut select = self.readable_select(&inner, &keys_only, false);
-            select.and_where(condition);
-            check_compiled(&inner)?;
-            for found in self.counted_query(db, &select).await? {
-                let found = values::decode_row(&found, &keys_only.columns)?;
-                readable.insert((table.clone(), row_id(target, &found)));
+                let inner = Compiler::new(&self.policies, principal);
+                let mut select = self.readable_select(&inner, &keys_only, false);
+                select.and_where(condition);
+                check_compiled(&inner)?;
+                for found in self.counted_query(db, &select).await? {
+                    let found = values::decode_row(&found, &keys_only.columns)?;
+                    readable.insert((table.clone(), row_id(target, &found)));
+                }
             }
         }
         for row in rows.iter_mut() {
@@ -506,6 +505,27 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Keys named in one statement when rows are looked up by key (well under the
+/// expression and parameter limits of both databases).
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// `key IN (…)` for a one-column key, else an OR of each key's columns; keys whose values
+/// do not fit their columns are left out. `None` when no key is left.
+fn keys_condition(meta: &TableMeta, keys: &[Row]) -> Option<Expr> {
+    if let [name] = meta.primary_key.as_slice() {
+        let column = meta.column(name)?;
+        let values: Vec<_> = keys
+            .iter()
+            .filter_map(|key| values::to_value(column, key.get(*name)?).ok())
+            .collect();
+        return (!values.is_empty())
+            .then(|| Expr::col((Alias::new(ROOT), Alias::new(*name))).is_in(values));
+    }
+    keys.iter()
+        .filter_map(|key| key_condition(meta, key).ok())
+        .reduce(ExprTrait::or)
 }
 
 /// The text that names a row by its primary key (audit rows' `row_id`): each key column's

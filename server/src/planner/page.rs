@@ -127,7 +127,13 @@ fn decode_cursor(order: &[Sort], text: &str) -> AppResult<Vec<serde_json::Value>
     }
     let values: Vec<serde_json::Value> =
         serde_json::from_value(json["v"].clone()).map_err(|_| malformed())?;
-    if values.len() != order.len() {
+    // A cursor is ours only if it names the values of a row: nothing a row can hold
+    // (a NUL character) or that no column compares with (lists, objects).
+    if values.len() != order.len()
+        || values
+            .iter()
+            .any(|v| v.is_array() || v.is_object() || values::contains_nul(v))
+    {
         return Err(malformed());
     }
     Ok(values)

@@ -52,7 +52,7 @@ pub fn input_json(column: &ColumnMeta, value: &async_graphql::Value) -> AppResul
 }
 
 /// Whether any string (or object key) inside `json` contains a NUL character.
-fn contains_nul(json: &Json) -> bool {
+pub(crate) fn contains_nul(json: &Json) -> bool {
     match json {
         Json::String(s) => s.contains('\0'),
         Json::Array(items) => items.iter().any(contains_nul),

@@ -26,6 +26,8 @@ pub struct WriteContext<'a> {
     pub principal: &'a Principal,
     /// The request id recorded in `audit_logs`.
     pub request_id: &'a str,
+    /// The request's deadline, checked before each commit (none: no deadline).
+    pub deadline: Option<&'a super::Deadline>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +62,16 @@ impl Store {
     /// (`rowgate.origin`), so the row-notification triggers' listeners know these changes
     /// already travel on the change bus.
     async fn begin(&self) -> AppResult<DatabaseTransaction> {
-        let txn = self.db.begin().await?;
+        // On SQLite the write lock is taken at BEGIN (waiting up to the busy timeout): a
+        // deferred transaction that reads first could not take it later once another
+        // writer has committed (SQLITE_BUSY_SNAPSHOT).
+        let txn = self
+            .db
+            .begin_with_options(sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..sea_orm::TransactionOptions::default()
+            })
+            .await?;
         if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             txn.execute_unprepared("SELECT set_config('rowgate.origin', 'gateway', true)")
                 .await?;
@@ -70,14 +81,29 @@ impl Store {
 
     /// Commits `txn` if the recorded work succeeded, then publishes its changes (a failed
     /// work's transaction is dropped, which rolls it back, and nothing is published).
+    ///
+    /// Past the request's deadline the transaction is rolled back instead. A commit that
+    /// starts runs in a task of its own with the publication of its changes, so that a
+    /// request cancelled meanwhile neither cuts a commit short nor loses its changes'
+    /// events.
     async fn finish<T>(
         &self,
+        ctx: WriteContext<'_>,
         txn: DatabaseTransaction,
         (value, changes): (AppResult<T>, Vec<std::sync::Arc<Change>>),
     ) -> AppResult<T> {
         let value = value?;
-        txn.commit().await?;
-        self.publish(changes).await;
+        if let Some(deadline) = ctx.deadline {
+            deadline.admit_commit()?;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            txn.commit().await?;
+            store.publish(changes).await;
+            AppResult::Ok(())
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("commit task: {e}")))??;
         Ok(value)
     }
 
@@ -85,7 +111,7 @@ impl Store {
     pub async fn insert(&self, ctx: WriteContext<'_>, table: &str, input: Row) -> AppResult<Row> {
         let txn = self.begin().await?;
         let recorded = record(self.insert_in(&txn, ctx, table, input)).await;
-        self.finish(txn, recorded).await
+        self.finish(ctx, txn, recorded).await
     }
 
     /// Inserts several rows in one transaction: all of them or none.
@@ -104,7 +130,7 @@ impl Store {
             AppResult::Ok(rows)
         })
         .await;
-        self.finish(txn, recorded).await
+        self.finish(ctx, txn, recorded).await
     }
 
     async fn insert_in(
@@ -169,7 +195,7 @@ impl Store {
     ) -> AppResult<Row> {
         let txn = self.begin().await?;
         let recorded = record(self.update_in(&txn, ctx, table, key, patch)).await;
-        self.finish(txn, recorded).await
+        self.finish(ctx, txn, recorded).await
     }
 
     /// Applies `patch` to every readable row matching `filter`, in one transaction: all or
@@ -196,7 +222,7 @@ impl Store {
             AppResult::Ok(rows)
         })
         .await;
-        self.finish(txn, recorded).await
+        self.finish(ctx, txn, recorded).await
     }
 
     /// Keys of the readable rows of `table` matching `filter`.
@@ -316,7 +342,7 @@ impl Store {
     pub async fn delete(&self, ctx: WriteContext<'_>, table: &str, key: &Row) -> AppResult<Row> {
         let txn = self.begin().await?;
         let recorded = record(self.delete_in(&txn, ctx, table, key)).await;
-        self.finish(txn, recorded).await
+        self.finish(ctx, txn, recorded).await
     }
 
     /// Deletes every readable row matching `filter`, in one transaction: all or none.
@@ -338,7 +364,7 @@ impl Store {
             AppResult::Ok(rows)
         })
         .await;
-        self.finish(txn, recorded).await
+        self.finish(ctx, txn, recorded).await
     }
 
     async fn delete_in(
@@ -1067,13 +1093,14 @@ async fn keep_last_owner(txn: &DatabaseTransaction, old: &Row, new: Option<&Row>
     };
     // Writers of one tenant's memberships take the tenant's row lock first, so that two
     // owners demoting themselves at once cannot both see the other as the remaining owner
-    // (SQLite serializes writers already).
+    // (SQLite serializes writers already). `FOR NO KEY UPDATE` excludes the other writers
+    // without blocking the inserts whose foreign keys only share-lock the tenant.
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         let mut lock = Query::select();
         lock.expr(Expr::cust("1"))
             .from(Alias::new("tenants"))
             .and_where(Expr::col(Alias::new("id")).eq(Expr::val(tenant)))
-            .lock(sea_orm::sea_query::LockType::Update);
+            .lock(sea_orm::sea_query::LockType::NoKeyUpdate);
         txn.query_one(&lock).await?;
     }
     let mut select = Query::select();
