@@ -109,6 +109,19 @@ pub struct Settings {
     /// longest wait for a pooled connection, 1 to 600 (default: 10).
     #[arg(long, env = "ROWGATE_STATEMENT_TIMEOUT_SECS", global = true)]
     pub statement_timeout_secs: Option<String>,
+    /// Seconds between the pings the server sends on each WebSocket connection, 1 to 300
+    /// (default: 12); a peer silent for three intervals is disconnected.
+    #[arg(long, env = "ROWGATE_WS_KEEPALIVE_SECS", global = true)]
+    pub ws_keepalive_secs: Option<String>,
+    /// Origins a browser app may call the API from, comma-separated (`*` for any, without
+    /// credentials). Default: none, except `http://localhost:*` and `http://127.0.0.1:*` on
+    /// the embedded default.
+    #[arg(long, env = "ROWGATE_CORS_ORIGINS", global = true)]
+    pub cors_origins: Option<String>,
+    /// Let browsers send cookies and HTTP authentication with cross-origin requests
+    /// (`Access-Control-Allow-Credentials`; refused together with `*`). Default: false.
+    #[arg(long, env = "ROWGATE_CORS_CREDENTIALS", global = true)]
+    pub cors_credentials: Option<String>,
     /// Answer `__schema` and `__type` introspection queries (default: true).
     #[arg(long, env = "ROWGATE_INTROSPECTION", global = true)]
     pub introspection: Option<String>,
@@ -239,12 +252,83 @@ pub struct Config {
     /// How long one statement may run (PostgreSQL `statement_timeout`) and how long a
     /// request waits for a pooled connection.
     pub statement_timeout: Duration,
+    /// Interval of the server's WebSocket pings.
+    pub ws_keepalive: Duration,
+    /// Which browser origins may call the API.
+    pub cors: CorsConfig,
     /// Answer introspection queries (`__schema`, `__type`).
     pub introspection: bool,
     /// Limits every GraphQL request is checked against before it reaches the database.
     pub limits: RequestLimits,
     /// The two-tier cache of hot configuration and principal facts.
     pub cache: CacheConfig,
+}
+
+/// Which browser origins may call the API across origins (CORS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsConfig {
+    /// The allowed origins.
+    pub origins: CorsOrigins,
+    /// Whether cookies and HTTP authentication may be sent along.
+    pub credentials: bool,
+}
+
+/// The origins of [`CorsConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No cross-origin calls.
+    None,
+    /// Any origin (never with credentials).
+    Any,
+    /// `http://localhost` and `http://127.0.0.1` on any port (the embedded default).
+    Localhost,
+    /// These origins exactly (`scheme://host[:port]`).
+    List(Vec<String>),
+}
+
+impl CorsConfig {
+    fn resolve(
+        origins: Option<&str>,
+        credentials: bool,
+        embedded_default: bool,
+    ) -> Result<Self, ConfigError> {
+        let setting = "ROWGATE_CORS_ORIGINS";
+        let origins = match origins.map(str::trim) {
+            None if embedded_default => CorsOrigins::Localhost,
+            None | Some("") => CorsOrigins::None,
+            Some("*") if credentials => {
+                return Err(ConfigError::new(
+                    setting,
+                    "`*` cannot be combined with ROWGATE_CORS_CREDENTIALS=true (browsers refuse it); list the origins",
+                ));
+            }
+            Some("*") => CorsOrigins::Any,
+            Some(list) => {
+                let mut origins = Vec::new();
+                for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                        && !origin.ends_with('/')
+                        && origin.split("://").nth(1).is_some_and(|rest| {
+                            !rest.is_empty() && !rest.contains('/') && !rest.contains('*')
+                        });
+                    if !valid {
+                        return Err(ConfigError::new(
+                            setting,
+                            format!(
+                                "`{origin}` is not an origin; write scheme://host[:port] with no path, e.g. https://app.example.com"
+                            ),
+                        ));
+                    }
+                    origins.push(origin.to_owned());
+                }
+                CorsOrigins::List(origins)
+            }
+        };
+        Ok(Self {
+            origins,
+            credentials,
+        })
+    }
 }
 
 /// Settings of the cache (`cache/`): an in-process tier, over Redis when `REDIS_URL` is set.
@@ -550,6 +634,21 @@ impl Settings {
                 non_empty(&self.statement_timeout_secs).as_deref(),
                 10,
                 1..=600,
+            )?,
+            ws_keepalive: seconds(
+                "ROWGATE_WS_KEEPALIVE_SECS",
+                non_empty(&self.ws_keepalive_secs).as_deref(),
+                12,
+                1..=300,
+            )?,
+            cors: CorsConfig::resolve(
+                non_empty(&self.cors_origins).as_deref(),
+                parse_bool(
+                    "ROWGATE_CORS_CREDENTIALS",
+                    self.cors_credentials.as_deref(),
+                    false,
+                )?,
+                embedded_default,
             )?,
             introspection: parse_bool(
                 "ROWGATE_INTROSPECTION",

@@ -27,13 +27,31 @@ pub enum ErrorCode {
     /// Too many requests.
     RateLimited,
     /// The request (or one of its statements, or the wait for a connection) ran past its
-    /// deadline; nothing of it was committed.
+    /// deadline; the write that answers it was not committed.
     Timeout,
     /// Anything else; details stay in the server log.
     Internal,
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 9] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::QueryTooComplex,
+        Self::RateLimited,
+        Self::Timeout,
+        Self::Internal,
+    ];
+
+    /// The code named `name` as clients see it (`BAD_USER_INPUT`, …).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     /// The code as clients see it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -103,7 +103,8 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql_get)
                 .post(graphql_post)
-                .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
+                .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+                .layer(axum::middleware::from_fn(negotiate_media_type)),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -113,7 +114,65 @@ pub fn router(state: AppState) -> Router {
             .route("/", get(graphiql_page))
             .route("/graphiql/{file}", get(graphiql_asset));
     }
-    router.fallback(not_found).with_state(state)
+    let cors = cors_layer(&state.app.config.cors);
+    let router = router.fallback(not_found).with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// The request headers browser clients send: the API's own, and those of Apollo Client
+/// and urql.
+const CORS_REQUEST_HEADERS: [&str; 9] = [
+    "authorization",
+    "content-type",
+    "accept",
+    "x-tenant-id",
+    "x-request-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+];
+
+/// The CORS layer of the configured origins; `None` when no origin may call.
+fn cors_layer(config: &crate::config::CorsConfig) -> Option<tower_http::cors::CorsLayer> {
+    use crate::config::CorsOrigins;
+    use axum::http::{HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origin = match &config.origins {
+        CorsOrigins::None => return None,
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::Localhost => AllowOrigin::predicate(|origin: &HeaderValue, _| {
+            let origin = origin.as_bytes();
+            ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                .iter()
+                .any(|host| {
+                    origin.strip_prefix(host.as_bytes()).is_some_and(|rest| {
+                        rest.is_empty()
+                            || (rest[0] == b':'
+                                && rest.len() > 1
+                                && rest[1..].iter().all(u8::is_ascii_digit))
+                    })
+                })
+        }),
+        CorsOrigins::List(origins) => AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origin)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(CORS_REQUEST_HEADERS.map(HeaderName::from_static))
+            .expose_headers([HeaderName::from_static(REQUEST_ID)])
+            .allow_credentials(config.credentials)
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 const REQUEST_ID: &str = "x-request-id";
@@ -315,6 +374,14 @@ async fn execute(
     transport: Transport,
 ) -> Response {
     for request in batch.iter_mut() {
+        if request.query.trim().is_empty() {
+            return error_response(
+                &AppError::BadUserInput(
+                    "the request carries no `query` (the GraphQL document to run)".into(),
+                ),
+                &request_id,
+            );
+        }
         if let Err(err) = state.limits.check(request) {
             return request_error(err.code.http_status(), err.code, &err.message, &request_id);
         }
@@ -377,8 +444,118 @@ async fn execute(
             async_graphql::BatchResponse::Batch(responses)
         }
     };
-    let mut response = Json(response).into_response();
+    let mut response = graphql_response(response, MediaType::accepted(headers));
     with_request_id(&mut response, &request_id);
+    response
+}
+
+/// The media type of a GraphQL response, as the client's `Accept` chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    /// `application/json`: every GraphQL result is HTTP 200.
+    Json,
+    /// `application/graphql-response+json`: a request that fails before execution has the
+    /// status of its error (400 for a syntax, validation or variable error).
+    GraphqlResponse,
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+impl MediaType {
+    /// `application/graphql-response+json` when the client accepts it at least as much as
+    /// `application/json`; `application/json` otherwise (also for `*/*` or no `Accept`).
+    fn accepted(headers: &HeaderMap) -> Self {
+        let mut graphql_response = 0.0_f32;
+        let mut json = 0.0_f32;
+        for accept in headers.get_all(header::ACCEPT) {
+            let Ok(accept) = accept.to_str() else {
+                continue;
+            };
+            for range in accept.split(',') {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+                let quality = parts
+                    .find_map(|p| p.strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                match media.as_str() {
+                    GRAPHQL_RESPONSE_JSON => graphql_response = graphql_response.max(quality),
+                    "application/json" => json = json.max(quality),
+                    _ => {}
+                }
+            }
+        }
+        if graphql_response > 0.0 && graphql_response >= json {
+            Self::GraphqlResponse
+        } else {
+            Self::Json
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Json => "application/json; charset=utf-8",
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+        })
+    }
+}
+
+/// The HTTP response of GraphQL results. A single request that failed before execution
+/// (its errors have no path and there is no data) has no `data` entry, as the GraphQL
+/// specification says of request errors; under `application/graphql-response+json` it
+/// also gets its first error's status (400 for syntax, validation and variable errors).
+fn graphql_response(response: async_graphql::BatchResponse, media: MediaType) -> Response {
+    let mut status = StatusCode::OK;
+    let body = match response {
+        async_graphql::BatchResponse::Single(response) => {
+            let failed_before = response.data == async_graphql::Value::Null
+                && !response.errors.is_empty()
+                && response.errors.iter().all(|e| e.path.is_empty());
+            let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+            if failed_before {
+                if let Some(body) = body.as_object_mut() {
+                    body.remove("data");
+                }
+                if media == MediaType::GraphqlResponse {
+                    status = response.errors[0]
+                        .extensions
+                        .as_ref()
+                        .and_then(|e| match e.get("code") {
+                            Some(async_graphql::Value::String(code)) => ErrorCode::named(code),
+                            _ => None,
+                        })
+                        .map_or(StatusCode::BAD_REQUEST, ErrorCode::http_status);
+                }
+            }
+            body
+        }
+        batch => serde_json::to_value(&batch).unwrap_or_else(|_| json!([])),
+    };
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+/// Gives the responses of `/graphql` the media type the client accepts: errors raised
+/// before GraphQL runs (limits, a bad body, a bad token) as well as GraphQL results.
+async fn negotiate_media_type(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let media = MediaType::accepted(request.headers());
+    let mut response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json && media == MediaType::GraphqlResponse {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, media.content_type());
+    }
     response
 }
 

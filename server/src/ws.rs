@@ -96,12 +96,16 @@ fn payload_string(payload: &serde_json::Value, names: &[&str]) -> Option<String>
 }
 
 /// The schema behind the request limits: every operation sent over the socket is checked
-/// (document and variables size, depth, cost, aliases) before it runs, as over HTTP.
+/// (document and variables size, depth, cost, aliases) before it runs, as over HTTP. A
+/// query or mutation runs under the request deadline, with its own request id and loaders,
+/// and only while the connection's token is valid; every error gets an `extensions.code`.
 #[derive(Clone)]
 struct Limited {
     schema: crate::graphql::GatewaySchema,
+    store: crate::planner::Store,
     checker: Arc<crate::graphql::limits::LimitChecker>,
     deadline: Duration,
+    introspection: bool,
 }
 
 fn refused(error: &crate::graphql::limits::LimitError) -> async_graphql::Response {
@@ -113,28 +117,20 @@ fn refused(error: &crate::graphql::limits::LimitError) -> async_graphql::Respons
     async_graphql::Response::from_errors(vec![server_error])
 }
 
+/// A piece of the connection's data.
+fn connection_data<T: Send + Sync + 'static>(data: &Data) -> Option<&T> {
+    data.get(&std::any::TypeId::of::<T>())
+        .and_then(|d| d.downcast_ref::<T>())
+}
+
 impl async_graphql::Executor for Limited {
     fn execute(
         &self,
-        mut request: async_graphql::Request,
+        request: async_graphql::Request,
     ) -> impl Future<Output = async_graphql::Response> + Send {
-        let checked = self.checker.check(&mut request);
-        let schema = self.schema.clone();
-        let deadline = self.deadline;
-        async move {
-            match checked {
-                Ok(()) => {
-                    let request_id = request
-                        .data
-                        .get(&std::any::TypeId::of::<RequestContext>())
-                        .and_then(|d| d.downcast_ref::<RequestContext>())
-                        .map(|c| c.request_id.clone())
-                        .unwrap_or_default();
-                    crate::graphql::execute_within(&schema, request, deadline, &request_id).await
-                }
-                Err(error) => refused(&error),
-            }
-        }
+        use futures_util::StreamExt;
+        let mut stream = self.execute_stream(request, None);
+        async move { stream.next().await.unwrap_or_default() }
     }
 
     fn execute_stream(
@@ -143,11 +139,184 @@ impl async_graphql::Executor for Limited {
         session_data: Option<Arc<Data>>,
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use futures_util::StreamExt;
-        match self.checker.check(&mut request) {
-            Ok(()) => async_graphql::Executor::execute_stream(&self.schema, request, session_data),
-            Err(error) => futures_util::stream::once(async move { refused(&error) }).boxed(),
+        let session = session_data.unwrap_or_default();
+        let request_id = Uuid::new_v4().to_string();
+        let introspection = self.introspection;
+        let finish = move |mut response: async_graphql::Response, request_id: &str| {
+            crate::graphql::limits::complete_error_codes(&mut response, introspection, request_id);
+            response
+        };
+        if let Err(error) = self.checker.check(&mut request) {
+            return futures_util::stream::once(async move { refused(&error) }).boxed();
+        }
+        let expired = connection_data::<Arc<ConnectionLimits>>(&session)
+            .and_then(|limits| limits.expires_at)
+            .is_some_and(|exp| exp <= chrono::Utc::now().timestamp());
+        if expired {
+            let response = crate::error::AppError::Unauthenticated(
+                "the token expired; reconnect with a new one".into(),
+            )
+            .to_graphql(&request_id)
+            .into_server_error(async_graphql::Pos::default());
+            let response = async_graphql::Response::from_errors(vec![response]);
+            return futures_util::stream::once(async move { response }).boxed();
+        }
+        let operation_name = request.operation_name.clone();
+        let subscription = request.parsed_query().ok().and_then(|document| {
+            crate::graphql::limits::operation_type(document, operation_name.as_deref())
+        }) == Some(async_graphql::parser::types::OperationType::Subscription);
+        if let Some(context) = connection_data::<RequestContext>(&session) {
+            request = crate::graphql::prepare(
+                request,
+                &self.store,
+                context.principal.clone(),
+                request_id.clone(),
+            );
+        }
+        if subscription {
+            return self
+                .schema
+                .execute_stream_with_session_data(request, session)
+                .map(move |response| finish(response, &request_id))
+                .boxed();
+        }
+        let (schema, deadline) = (self.schema.clone(), self.deadline);
+        futures_util::stream::once(async move {
+            let response = crate::graphql::run_within(request, deadline, &request_id, |request| {
+                let mut stream = schema.execute_stream_with_session_data(request, session);
+                async move { stream.next().await.unwrap_or_default() }
+            })
+            .await;
+            finish(response, &request_id)
+        })
+        .boxed()
+    }
+}
+
+/// The server's side of keep-alive on one socket: a ping every `interval` — the
+/// protocol's own (`ping` on graphql-transport-ws, `ka` on the legacy graphql-ws) and a
+/// WebSocket ping frame, which every client's socket answers with a pong — and the end of
+/// a connection whose peer has sent nothing, not even a pong, for three intervals.
+struct KeepAlive {
+    interval: Duration,
+    protocol: async_graphql::http::WebSocketProtocols,
+}
+
+/// Where the GraphQL session writes its messages (to the keep-alive writer).
+type OutgoingSink = std::pin::Pin<
+    Box<
+        dyn futures_util::Sink<
+                axum::extract::ws::Message,
+                Error = tokio::sync::mpsc::error::SendError<axum::extract::ws::Message>,
+            > + Send,
+    >,
+>;
+
+/// What the socket receives.
+type Incoming = Result<axum::extract::ws::Message, axum::Error>;
+
+/// Close code for a peer that stopped answering pings.
+const CLOSE_UNRESPONSIVE: u16 = 4499;
+
+impl KeepAlive {
+    fn protocol_ping(&self) -> Option<&'static str> {
+        match self.protocol {
+            async_graphql::http::WebSocketProtocols::GraphQLWS => Some(r#"{"type":"ping"}"#),
+            async_graphql::http::WebSocketProtocols::SubscriptionsTransportWS => {
+                Some(r#"{"type":"ka"}"#)
+            }
         }
     }
+
+    /// Serves `socket` with `serve_graphql` given the socket's halves as a sink of
+    /// outgoing messages and a stream of incoming ones.
+    async fn run<F, Fut>(self, socket: axum::extract::ws::WebSocket, serve_graphql: F)
+    where
+        F: FnOnce(OutgoingSink, futures_util::stream::BoxStream<'static, Incoming>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        use axum::extract::ws::{CloseFrame, Message};
+        use futures_util::{SinkExt, StreamExt};
+        let (mut sink, stream) = socket.split();
+        let heard = Arc::new(Mutex::new(tokio::time::Instant::now()));
+        let (dead_tx, dead_rx) = tokio::sync::oneshot::channel::<()>();
+        let heard_in = heard.clone();
+        let incoming = stream
+            .inspect(move |_| {
+                *heard_in
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    tokio::time::Instant::now();
+            })
+            .take_until(dead_rx)
+            .boxed();
+        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Message>(16);
+        let out_tx: OutgoingSink = Box::pin(futures_util::sink::unfold(
+            out_tx,
+            |tx, message: Message| async move { tx.send(message).await.map(|()| tx) },
+        ));
+        let ping = self.protocol_ping();
+        let interval = self.interval;
+        let writer = async move {
+            let mut ticker =
+                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            loop {
+                tokio::select! {
+                    message = out_rx.recv() => {
+                        let Some(message) = message else { break };
+                        let closing = matches!(message, Message::Close(_));
+                        if sink.send(message).await.is_err() || closing {
+                            break;
+                        }
+                    }
+                    _ = ticker.tick() => {
+                        let silent = heard
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .elapsed();
+                        if silent > interval * 3 {
+                            let _ = sink
+                                .send(Message::Close(Some(CloseFrame {
+                                    code: CLOSE_UNRESPONSIVE,
+                                    reason: "no answer to pings".into(),
+                                })))
+                                .await;
+                            break;
+                        }
+                        let sent = match ping {
+                            Some(text) => sink.send(Message::Text(text.into())).await,
+                            None => Ok(()),
+                        };
+                        if sent.is_err() || sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            // Ends the incoming stream, and with it the GraphQL session.
+            let _ = dead_tx.send(());
+        };
+        let writer = tokio::spawn(writer);
+        serve_graphql(out_tx, incoming).await;
+        // The session ended (the client closed or terminated): the writer ends once its
+        // queue is drained.
+        let _ = writer.await;
+    }
+}
+
+/// The subprotocol the client asked for, as the upgrade chose it (the first one named
+/// that the server speaks).
+fn websocket_protocol(headers: &HeaderMap) -> async_graphql::http::WebSocketProtocols {
+    use std::str::FromStr;
+    headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|protocols| {
+            protocols
+                .split(',')
+                .find_map(|p| async_graphql::http::WebSocketProtocols::from_str(p.trim()).ok())
+        })
+        .unwrap_or(async_graphql::http::WebSocketProtocols::GraphQLWS)
 }
 
 /// Upgrades the request and serves GraphQL over the socket.
@@ -175,69 +344,81 @@ pub fn upgrade(
             let init_registry = registry.clone();
             let schema = Limited {
                 schema: app.schema.clone(),
+                store: app.store.clone(),
                 checker,
                 deadline: app.config.request_timeout,
+                introspection: app.config.introspection,
             };
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .keepalive_timeout(Some(Duration::from_secs(30)))
-                .on_connection_init(move |payload: serde_json::Value| {
-                    let (app, registry, user_cell) =
-                        (init_app.clone(), init_registry.clone(), init_user.clone());
-                    let (header_auth, header_tenant, host) =
-                        (header_auth.clone(), header_tenant.clone(), host.clone());
-                    async move {
-                        let refuse = |message: String| async_graphql::Error::new(message);
-                        let auth = payload_string(&payload, &["Authorization"]).or(header_auth);
-                        let bearer = auth
-                            .as_deref()
-                            .map(bearer_token)
-                            .transpose()
-                            .map_err(|e| refuse(e.to_string()))?;
-                        let tenant = payload_string(&payload, &["X-Tenant-Id"]).or(header_tenant);
-                        let identity = RequestIdentity {
-                            bearer,
-                            tenant_header: tenant.as_deref(),
-                            host: host.as_deref(),
-                        };
-                        let principal = resolve_principal(&app.cache, &app.verifier, identity)
-                            .await
-                            .map_err(|e| refuse(e.to_string()))?;
-                        let expires_at = match bearer {
-                            Some(token) => Some(
-                                app.verifier
-                                    .verify(token)
-                                    .await
-                                    .map_err(|e| refuse(e.to_string()))?
-                                    .exp,
-                            ),
-                            None => None,
-                        };
-                        if let Some(user) = principal.user_id {
-                            if !registry.acquire(user) {
-                                return Err(refuse(format!(
-                                    "at most {} connections per user",
-                                    registry.max_connections_per_user
-                                )));
+            let keep_alive = KeepAlive {
+                interval: app.config.ws_keepalive,
+                protocol: websocket_protocol(&headers),
+            };
+            keep_alive
+                .run(socket, move |sink, stream| {
+                    GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
+                        .on_connection_init(move |payload: serde_json::Value| {
+                            let (app, registry, user_cell) =
+                                (init_app.clone(), init_registry.clone(), init_user.clone());
+                            let (header_auth, header_tenant, host) =
+                                (header_auth.clone(), header_tenant.clone(), host.clone());
+                            async move {
+                                let refuse = |message: String| async_graphql::Error::new(message);
+                                let auth =
+                                    payload_string(&payload, &["Authorization"]).or(header_auth);
+                                let bearer = auth
+                                    .as_deref()
+                                    .map(bearer_token)
+                                    .transpose()
+                                    .map_err(|e| refuse(e.to_string()))?;
+                                let tenant =
+                                    payload_string(&payload, &["X-Tenant-Id"]).or(header_tenant);
+                                let identity = RequestIdentity {
+                                    bearer,
+                                    tenant_header: tenant.as_deref(),
+                                    host: host.as_deref(),
+                                };
+                                let principal =
+                                    resolve_principal(&app.cache, &app.verifier, identity)
+                                        .await
+                                        .map_err(|e| refuse(e.to_string()))?;
+                                let expires_at = match bearer {
+                                    Some(token) => Some(
+                                        app.verifier
+                                            .verify(token)
+                                            .await
+                                            .map_err(|e| refuse(e.to_string()))?
+                                            .exp,
+                                    ),
+                                    None => None,
+                                };
+                                if let Some(user) = principal.user_id {
+                                    if !registry.acquire(user) {
+                                        return Err(refuse(format!(
+                                            "at most {} connections per user",
+                                            registry.max_connections_per_user
+                                        )));
+                                    }
+                                    *user_cell
+                                        .lock()
+                                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                        Some(user);
+                                }
+                                let mut data = Data::default();
+                                data.insert(Loaders::new(&app.store, &principal));
+                                data.insert(Arc::new(ConnectionLimits {
+                                    open: std::sync::atomic::AtomicUsize::new(0),
+                                    max: registry.max_subscriptions_per_connection,
+                                    expires_at,
+                                }));
+                                data.insert(RequestContext {
+                                    principal,
+                                    request_id: Uuid::new_v4().to_string(),
+                                });
+                                Ok(data)
                             }
-                            *user_cell
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(user);
-                        }
-                        let mut data = Data::default();
-                        data.insert(Loaders::new(&app.store, &principal));
-                        data.insert(Arc::new(ConnectionLimits {
-                            open: std::sync::atomic::AtomicUsize::new(0),
-                            max: registry.max_subscriptions_per_connection,
-                            expires_at,
-                        }));
-                        data.insert(RequestContext {
-                            principal,
-                            request_id: Uuid::new_v4().to_string(),
-                        });
-                        Ok(data)
-                    }
+                        })
+                        .serve()
                 })
-                .serve()
                 .await;
             let user = *connected_user
                 .lock()

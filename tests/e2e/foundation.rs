@@ -201,6 +201,26 @@ async fn a_tenant_the_user_is_not_a_member_of_is_forbidden() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+        // A header naming another tenant than the token's claim is refused, not ignored
+        // (bob, of Acme, asking for Globex used to act in Acme silently).
+        let bob = app.token(BOB, Some(ACME));
+        let globex = GLOBEX.to_string();
+        let (status, body) = app
+            .graphql_with_headers(ME, json!({}), Some(&bob), &[("x-tenant-id", &globex)])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("tenant_id")),
+            "{body}"
+        );
+        // The same tenant in both is fine.
+        let (status, body) = app
+            .graphql_with_headers(ME, json!({}), Some(&bob), &[("x-tenant-id", &acme)])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["me"]["activeTenantId"], acme);
         app.stop().await;
     }
 }

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use rowgate::config::Settings;
 use rowgate_tests::demo::{ACME, BOB};
-use rowgate_tests::{TestApp, TestOptions, backends, error_code};
+use rowgate_tests::{TestApp, backends, error_code};
 use serde_json::{Value, json};
 
 /// Small limits, so that "just above" and "just below" are easy to write.
@@ -23,17 +23,6 @@ fn small_limits(settings: &mut Settings) {
 
 fn no_introspection(settings: &mut Settings) {
     settings.introspection = Some("false".into());
-}
-
-async fn spawn(backend: rowgate_tests::Backend, settings: fn(&mut Settings)) -> TestApp {
-    TestApp::spawn_with(
-        backend,
-        TestOptions {
-            settings: Some(settings),
-            ..TestOptions::default()
-        },
-    )
-    .await
 }
 
 /// A request the limits let through: HTTP 200 without errors.
@@ -77,7 +66,7 @@ async fn post_raw(app: &TestApp, body: String) -> (StatusCode, Value) {
 #[tokio::test]
 async fn depth_and_cost_refuse_just_above_and_accept_at_the_limit() {
     for backend in backends("depth_and_cost_refuse_just_above_and_accept_at_the_limit") {
-        let app = spawn(backend, small_limits).await;
+        let app = TestApp::spawn_adjusted(backend, small_limits).await;
         let bob = app.token(BOB, Some(ACME));
 
         // Depth 5 passes, 6 does not, written out or through a fragment.
@@ -173,7 +162,7 @@ async fn depth_and_cost_refuse_just_above_and_accept_at_the_limit() {
 #[tokio::test]
 async fn aliases_refuse_just_above_the_limit_fragments_included() {
     for backend in backends("aliases_refuse_just_above_the_limit_fragments_included") {
-        let app = spawn(backend, small_limits).await;
+        let app = TestApp::spawn_adjusted(backend, small_limits).await;
         let bob = app.token(BOB, Some(ACME));
         let body = accepted(
             &app,
@@ -214,7 +203,7 @@ async fn aliases_refuse_just_above_the_limit_fragments_included() {
 #[tokio::test]
 async fn sizes_of_document_variables_body_and_batch() {
     for backend in backends("sizes_of_document_variables_body_and_batch") {
-        let app = spawn(backend, small_limits).await;
+        let app = TestApp::spawn_adjusted(backend, small_limits).await;
         let bob = app.token(BOB, Some(ACME));
 
         // The document: 400 bytes pass, 401 do not (padded with a comment).
@@ -333,7 +322,7 @@ async fn default_limits_refuse_a_hundred_by_a_hundred() {
 #[tokio::test]
 async fn introspection_off_refuses_schema_and_type() {
     for backend in backends("introspection_off_refuses_schema_and_type") {
-        let app = spawn(backend, no_introspection).await;
+        let app = TestApp::spawn_adjusted(backend, no_introspection).await;
         let bob = app.token(BOB, Some(ACME));
         for query in [
             "{ __schema { types { name } } }",

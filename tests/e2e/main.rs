@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod browsers;
 mod cache;
 mod foundation;
 mod limits;

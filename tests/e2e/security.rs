@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use rowgate_tests::demo::*;
-use rowgate_tests::{Backend, TestApp, TestOptions, backends, error_code};
+use rowgate_tests::{Backend, TestApp, backends, error_code};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -426,17 +426,6 @@ fn postgres_only(test: &str) -> impl Iterator<Item = Backend> {
         .filter(|b| *b == Backend::Postgres)
 }
 
-async fn spawn_adjusted(backend: Backend, adjust: fn(&mut rowgate::config::Settings)) -> TestApp {
-    TestApp::spawn_with(
-        backend,
-        TestOptions {
-            settings: Some(adjust),
-            ..TestOptions::default()
-        },
-    )
-    .await
-}
-
 fn short_deadlines(settings: &mut rowgate::config::Settings) {
     settings.request_timeout_secs = Some("2".into());
     settings.statement_timeout_secs = Some("1".into());
@@ -445,7 +434,7 @@ fn short_deadlines(settings: &mut rowgate::config::Settings) {
 #[tokio::test]
 async fn a_blocked_database_answers_timeout_and_releases_the_connection() {
     for backend in backends("a_blocked_database_answers_timeout_and_releases_the_connection") {
-        let app = spawn_adjusted(backend, short_deadlines).await;
+        let app = TestApp::spawn_adjusted(backend, short_deadlines).await;
         let bob = app.token(BOB, Some(ACME));
         let write = "mutation { createPost(input: {title: \"t\", body: \"b\"}) { id } }";
         // Another client holds the table (PostgreSQL) or the database's write lock
@@ -490,7 +479,7 @@ async fn a_committed_write_is_reported_and_a_later_one_refused_at_the_deadline()
     for backend in
         postgres_only("a_committed_write_is_reported_and_a_later_one_refused_at_the_deadline")
     {
-        let app = spawn_adjusted(backend, |settings| {
+        let app = TestApp::spawn_adjusted(backend, |settings| {
             settings.request_timeout_secs = Some("2".into());
             settings.statement_timeout_secs = Some("10".into());
         })
@@ -531,7 +520,7 @@ async fn a_committed_write_is_reported_and_a_later_one_refused_at_the_deadline()
 async fn migrations_and_seeds_are_not_cut_by_the_statement_timeout() {
     // Only PostgreSQL can be asked to sleep inside a statement.
     for backend in postgres_only("migrations_and_seeds_are_not_cut_by_the_statement_timeout") {
-        let app = spawn_adjusted(backend, short_deadlines).await;
+        let app = TestApp::spawn_adjusted(backend, short_deadlines).await;
         let slow = "SELECT pg_sleep(1.5)";
         let serving = rowgate::db::connect(&app.config)
             .await

@@ -222,6 +222,18 @@ impl TestApp {
         Self::spawn_with(backend, TestOptions::default()).await
     }
 
+    /// Starts the gateway with its settings adjusted by `adjust`.
+    pub async fn spawn_adjusted(backend: Backend, adjust: fn(&mut Settings)) -> Self {
+        Self::spawn_with(
+            backend,
+            TestOptions {
+                settings: Some(adjust),
+                ..TestOptions::default()
+            },
+        )
+        .await
+    }
+
     /// Starts the gateway with options. Its Redis keys live under a prefix of its own
     /// (`rowgate-test-<uuid>`), deleted when it stops.
     pub async fn spawn_with(backend: Backend, options: TestOptions) -> Self {
@@ -536,13 +548,18 @@ impl WsClient {
     /// Connects to the app's `/graphql` and sends `connection_init` with `payload`; returns
     /// the client and the server's answer (`connection_ack`, or a close).
     pub async fn connect(app: &TestApp, payload: Value) -> (Self, WsMessage) {
+        Self::connect_with(app, "graphql-transport-ws", payload).await
+    }
+
+    /// [`WsClient::connect`] with the subprotocol `protocol` (`graphql-transport-ws`, or
+    /// `graphql-ws` for the legacy subscriptions-transport-ws protocol).
+    pub async fn connect_with(app: &TestApp, protocol: &str, payload: Value) -> (Self, WsMessage) {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/graphql", app.base_url.replacen("http://", "ws://", 1));
         let mut request = url.into_client_request().expect("request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws".parse().expect("header"),
-        );
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol.parse().expect("header"));
         let (socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("connect");
@@ -574,8 +591,27 @@ impl WsClient {
             .await;
     }
 
-    /// The next protocol message within `wait` (pings are answered and skipped).
+    /// The next protocol message within `wait` (pings are answered and skipped, as are the
+    /// legacy protocol's keep-alive `ka` messages).
     pub async fn next(&mut self, wait: Duration) -> Option<WsMessage> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = self
+                .next_any(deadline.saturating_duration_since(tokio::time::Instant::now()))
+                .await?;
+            match &message {
+                WsMessage::Message(m)
+                    if ["ping", "pong", "ka"].contains(&m["type"].as_str().unwrap_or_default()) => {
+                }
+                _ => return Some(message),
+            }
+        }
+    }
+
+    /// The next protocol message within `wait`, keep-alive messages included (a `ping` is
+    /// answered with a `pong` before it is returned; WebSocket ping frames are answered by
+    /// the socket itself while it is read).
+    pub async fn next_any(&mut self, wait: Duration) -> Option<WsMessage> {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         let deadline = tokio::time::Instant::now() + wait;
@@ -588,10 +624,6 @@ impl WsClient {
                     let value: Value = serde_json::from_str(&text).expect("JSON message");
                     if value["type"] == "ping" {
                         self.send(json!({ "type": "pong" })).await;
-                        continue;
-                    }
-                    if value["type"] == "pong" {
-                        continue;
                     }
                     return Some(WsMessage::Message(value));
                 }

@@ -90,12 +90,26 @@ pub async fn resolve_principal(
         ));
     }
 
-    let requested_tenant = match (claims.tenant_id.as_deref(), identity.tenant_header) {
-        (Some(claim), _) => Some(parse_claim_uuid(claim, "tenant_id")?),
-        (None, Some(header)) => Some(
+    let header_tenant = identity
+        .tenant_header
+        .map(|header| {
             Uuid::parse_str(header.trim())
-                .map_err(|_| AppError::BadUserInput("X-Tenant-Id must be a UUID".into()))?,
-        ),
+                .map_err(|_| AppError::BadUserInput("X-Tenant-Id must be a UUID".into()))
+        })
+        .transpose()?;
+    let requested_tenant = match (claims.tenant_id.as_deref(), header_tenant) {
+        (Some(claim), header) => {
+            let claim = parse_claim_uuid(claim, "tenant_id")?;
+            // The token's tenant is the one the request acts in; a header naming another
+            // is refused rather than silently ignored.
+            if header.is_some_and(|header| header != claim) {
+                return Err(AppError::Forbidden(
+                    "X-Tenant-Id names another tenant than the token's `tenant_id` claim; drop the header or use a token for that tenant".into(),
+                ));
+            }
+            Some(claim)
+        }
+        (None, Some(header)) => Some(header),
         (None, None) => match identity.host.and_then(host_subdomain) {
             Some(subdomain) => cache.tenant_by_subdomain(subdomain).await?,
             None => None,

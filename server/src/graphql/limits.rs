@@ -639,6 +639,9 @@ pub fn complete_error_codes(
         } else {
             ErrorCode::BadUserInput
         };
+        if let Some(sentence) = syntax_error_sentence(&error.message, &error.locations) {
+            error.message = sentence;
+        }
         if !introspection
             && (error.message.starts_with("Unknown field \"__schema\"")
                 || error.message.starts_with("Unknown field \"__type\""))
@@ -650,6 +653,27 @@ pub fn complete_error_codes(
             .get_or_insert_with(ErrorExtensionValues::default)
             .set("code", code.as_str());
     }
+}
+
+/// The parser's syntax error (drawn as a source excerpt with an arrow) as one sentence:
+/// "syntax error at line 1, column 11: expected selection".
+fn syntax_error_sentence(message: &str, locations: &[async_graphql::Pos]) -> Option<String> {
+    let drawing = message.trim_start();
+    if !drawing.starts_with("-->") {
+        return None;
+    }
+    let expected = drawing
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("= "))
+        .unwrap_or("a valid GraphQL document");
+    Some(match locations.first() {
+        Some(at) => format!(
+            "syntax error at line {}, column {}: {expected}",
+            at.line, at.column
+        ),
+        None => format!("syntax error: {expected}"),
+    })
 }
 
 /// async-graphql's own nesting errors: its recursion limit while parsing and checking the

@@ -84,8 +84,26 @@ pub async fn execute_within(
     deadline: std::time::Duration,
     request_id: &str,
 ) -> async_graphql::Response {
+    run_within(request, deadline, request_id, |request| {
+        schema.execute(request)
+    })
+    .await
+}
+
+/// [`execute_within`] for any way of executing the request (over WebSocket, with the
+/// connection's data).
+pub async fn run_within<F, Fut>(
+    request: async_graphql::Request,
+    deadline: std::time::Duration,
+    request_id: &str,
+    execute: F,
+) -> async_graphql::Response
+where
+    F: FnOnce(async_graphql::Request) -> Fut,
+    Fut: std::future::Future<Output = async_graphql::Response>,
+{
     let state = std::sync::Arc::new(crate::planner::Deadline::after(deadline));
-    let execution = schema.execute(request.data(state.clone()));
+    let execution = execute(request.data(state.clone()));
     tokio::pin!(execution);
     let timed_out = || {
         async_graphql::Response::from_errors(vec![
