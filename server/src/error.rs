@@ -172,6 +172,15 @@ impl AppError {
         })
     }
 
+    /// The error as a GraphQL error of the whole request: no location or path.
+    pub fn to_request_error(&self, request_id: &str) -> async_graphql::ServerError {
+        let error = self.to_graphql(request_id);
+        async_graphql::ServerError {
+            extensions: error.extensions,
+            ..async_graphql::ServerError::new(error.message, None)
+        }
+    }
+
     /// A whole-request error body (`{"errors": [...]}`) for failures before GraphQL runs.
     pub fn to_http_body(&self, request_id: &str) -> serde_json::Value {
         let code = self.code();

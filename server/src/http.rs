@@ -414,6 +414,7 @@ async fn execute(
             }
         }
     }
+    let router_state = state;
     let state = &state.app;
     let header_text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let bearer = match header_text(header::AUTHORIZATION)
@@ -433,13 +434,13 @@ async fn execute(
         Err(err) => return error_response(&err, &request_id),
     };
     let response = match batch {
-        async_graphql::BatchRequest::Single(request) => {
-            async_graphql::BatchResponse::Single(run(state, request, &principal, &request_id).await)
-        }
+        async_graphql::BatchRequest::Single(request) => async_graphql::BatchResponse::Single(
+            run(router_state, request, &principal, &request_id).await,
+        ),
         async_graphql::BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(run(state, request, &principal, &request_id).await);
+                responses.push(run(router_state, request, &principal, &request_id).await);
             }
             async_graphql::BatchResponse::Batch(responses)
         }
@@ -505,33 +506,35 @@ impl MediaType {
 /// specification says of request errors; under `application/graphql-response+json` it
 /// also gets its first error's status (400 for syntax, validation and variable errors).
 fn graphql_response(response: async_graphql::BatchResponse, media: MediaType) -> Response {
-    let mut status = StatusCode::OK;
-    let body = match response {
-        async_graphql::BatchResponse::Single(response) => {
-            let failed_before = response.data == async_graphql::Value::Null
+    /// The body of a request error: no `data` entry.
+    #[derive(serde::Serialize)]
+    struct RequestErrors {
+        errors: Vec<async_graphql::ServerError>,
+    }
+    let mut response = match response {
+        async_graphql::BatchResponse::Single(response)
+            if response.data == async_graphql::Value::Null
                 && !response.errors.is_empty()
-                && response.errors.iter().all(|e| e.path.is_empty());
-            let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-            if failed_before {
-                if let Some(body) = body.as_object_mut() {
-                    body.remove("data");
-                }
-                if media == MediaType::GraphqlResponse {
-                    status = response.errors[0]
-                        .extensions
-                        .as_ref()
-                        .and_then(|e| match e.get("code") {
-                            Some(async_graphql::Value::String(code)) => ErrorCode::named(code),
-                            _ => None,
-                        })
-                        .map_or(StatusCode::BAD_REQUEST, ErrorCode::http_status);
-                }
-            }
-            body
+                && response.errors.iter().all(|e| e.path.is_empty()) =>
+        {
+            let status = match media {
+                MediaType::Json => StatusCode::OK,
+                MediaType::GraphqlResponse => response.errors[0]
+                    .extensions
+                    .as_ref()
+                    .and_then(|e| match e.get("code") {
+                        Some(async_graphql::Value::String(code)) => ErrorCode::named(code),
+                        _ => None,
+                    })
+                    .map_or(StatusCode::BAD_REQUEST, ErrorCode::http_status),
+            };
+            let body = RequestErrors {
+                errors: response.errors,
+            };
+            (status, Json(body)).into_response()
         }
-        batch => serde_json::to_value(&batch).unwrap_or_else(|_| json!([])),
+        response => Json(response).into_response(),
     };
-    let mut response = (status, Json(body)).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
@@ -561,11 +564,14 @@ async fn negotiate_media_type(
 
 /// Executes one request for `principal`, every error of its response given a code.
 async fn run(
-    state: &AppState,
-    request: async_graphql::Request,
+    state: &RouterState,
+    mut request: async_graphql::Request,
     principal: &crate::auth::Principal,
     request_id: &str,
 ) -> async_graphql::Response {
+    let query = crate::graphql::take_query(&mut request);
+    let operation_name = request.operation_name.clone();
+    let (limits, state) = (&state.limits, &state.app);
     let request = crate::graphql::prepare(
         request,
         &state.store,
@@ -579,7 +585,14 @@ async fn run(
         request_id,
     )
     .await;
-    limits::complete_error_codes(&mut response, state.config.introspection, request_id);
+    crate::graphql::complete_response(
+        &mut response,
+        limits,
+        &query,
+        operation_name.as_deref(),
+        state.config.introspection,
+        request_id,
+    );
     response
 }
 

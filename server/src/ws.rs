@@ -109,11 +109,11 @@ struct Limited {
 }
 
 fn refused(error: &crate::graphql::limits::LimitError) -> async_graphql::Response {
-    use async_graphql::ErrorExtensions;
-    let code = error.code.as_str();
-    let server_error = async_graphql::Error::new(error.message.clone())
-        .extend_with(|_, e| e.set("code", code))
-        .into_server_error(async_graphql::Pos::default());
+    let mut server_error = async_graphql::ServerError::new(error.message.clone(), None);
+    server_error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", error.code.as_str());
     async_graphql::Response::from_errors(vec![server_error])
 }
 
@@ -141,14 +141,26 @@ impl async_graphql::Executor for Limited {
         use futures_util::StreamExt;
         let session = session_data.unwrap_or_default();
         let request_id = Uuid::new_v4().to_string();
-        let introspection = self.introspection;
-        let finish = move |mut response: async_graphql::Response, request_id: &str| {
-            crate::graphql::limits::complete_error_codes(&mut response, introspection, request_id);
-            response
-        };
         if let Err(error) = self.checker.check(&mut request) {
             return futures_util::stream::once(async move { refused(&error) }).boxed();
         }
+        let operation_name = request.operation_name.clone();
+        let subscription = request.parsed_query().ok().and_then(|document| {
+            crate::graphql::limits::operation_type(document, operation_name.as_deref())
+        }) == Some(async_graphql::parser::types::OperationType::Subscription);
+        let query = Arc::new(crate::graphql::take_query(&mut request));
+        let (checker, introspection) = (self.checker.clone(), self.introspection);
+        let finish = move |mut response: async_graphql::Response, request_id: &str| {
+            crate::graphql::complete_response(
+                &mut response,
+                &checker,
+                &query,
+                operation_name.as_deref(),
+                introspection,
+                request_id,
+            );
+            response
+        };
         let expired = connection_data::<Arc<ConnectionLimits>>(&session)
             .and_then(|limits| limits.expires_at)
             .is_some_and(|exp| exp <= chrono::Utc::now().timestamp());
@@ -156,15 +168,10 @@ impl async_graphql::Executor for Limited {
             let response = crate::error::AppError::Unauthenticated(
                 "the token expired; reconnect with a new one".into(),
             )
-            .to_graphql(&request_id)
-            .into_server_error(async_graphql::Pos::default());
+            .to_request_error(&request_id);
             let response = async_graphql::Response::from_errors(vec![response]);
             return futures_util::stream::once(async move { response }).boxed();
         }
-        let operation_name = request.operation_name.clone();
-        let subscription = request.parsed_query().ok().and_then(|document| {
-            crate::graphql::limits::operation_type(document, operation_name.as_deref())
-        }) == Some(async_graphql::parser::types::OperationType::Subscription);
         if let Some(context) = connection_data::<RequestContext>(&session) {
             request = crate::graphql::prepare(
                 request,

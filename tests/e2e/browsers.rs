@@ -462,3 +462,92 @@ async fn graphql_response_json_gets_its_media_type_and_4xx_for_request_errors() 
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn field_errors_carry_their_path_and_null_the_nearest_nullable_parent() {
+    for backend in sqlite_only("field_errors_carry_their_path_and_null_the_nearest_nullable_parent")
+    {
+        let app = TestApp::spawn(backend).await;
+        let bob = app.token(BOB, Some(ACME));
+        // `author` (Profile, nullable) holds a failing non-null connection: the author
+        // becomes null, everything else stays. Before: no path, and the failing key was
+        // simply missing from its object.
+        let (_, body) = app
+            .graphql(
+                "{ posts(first: 2) { totalCount nodes { id author { id posts(first: 1000) { totalCount } } } } }",
+                json!({}),
+                Some(&bob),
+            )
+            .await;
+        let nodes = body["data"]["posts"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), 2, "{body}");
+        assert!(body["data"]["posts"]["totalCount"].is_number(), "{body}");
+        for (i, node) in nodes.iter().enumerate() {
+            assert!(node["id"].is_string(), "{body}");
+            assert!(
+                node.as_object().is_some_and(|n| n.contains_key("author"))
+                    && node["author"].is_null(),
+                "{body}"
+            );
+            let error = body["errors"]
+                .as_array()
+                .and_then(|errors| {
+                    errors
+                        .iter()
+                        .find(|e| e["path"] == json!(["posts", "nodes", i, "author", "posts"]))
+                })
+                .unwrap_or_else(|| panic!("no error at node {i}: {body}"));
+            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+            assert!(error["locations"][0]["line"].as_u64() >= Some(1), "{body}");
+        }
+        // A non-null root field that fails nulls `data`.
+        let (_, body) = app
+            .graphql(
+                "{ posts(first: 1000) { totalCount } }",
+                json!({}),
+                Some(&bob),
+            )
+            .await;
+        assert!(
+            body.as_object().is_some_and(|b| b.contains_key("data")) && body["data"].is_null(),
+            "{body}"
+        );
+        assert_eq!(body["errors"][0]["path"], json!(["posts"]), "{body}");
+        // A refused mutation names its field; mutation fields are nullable, so the
+        // other mutations of the request keep their results.
+        let (_, body) = app
+            .graphql(
+                "mutation { createComment(input: {body: \"x\"}) { id } \
+                 createPost(input: {title: \"kept\", body: \"b\"}) { title } }",
+                json!({}),
+                Some(&bob),
+            )
+            .await;
+        assert!(body["data"]["createComment"].is_null(), "{body}");
+        assert_eq!(body["data"]["createPost"]["title"], "kept", "{body}");
+        assert_eq!(
+            body["errors"][0]["path"],
+            json!(["createComment"]),
+            "{body}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{body}"
+        );
+        // The response keeps the document's field order (read as text: a parsed JSON
+        // object would sort its keys).
+        let text = reqwest::Client::new()
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&bob)
+            .json(&json!({ "query": "{ posts(first: 1) { nodes { title id } } me { userId } }" }))
+            .send()
+            .await
+            .expect("post")
+            .text()
+            .await
+            .expect("body");
+        assert!(text.find("\"posts\"") < text.find("\"me\""), "{text}");
+        assert!(text.find("\"title\"") < text.find("\"id\""), "{text}");
+        app.stop().await;
+    }
+}

@@ -501,6 +501,7 @@ async fn a_committed_write_is_reported_and_a_later_one_refused_at_the_deadline()
         // The committed write is reported; the one that reached the deadline is not written.
         assert!(body["data"]["a"]["id"].is_string(), "{body}");
         assert!(body["data"]["b"].is_null(), "{body}");
+        assert_eq!(body["errors"][0]["path"], json!(["b"]), "{body}");
         assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
         let written = ok(
             &app,

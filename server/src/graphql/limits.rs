@@ -69,20 +69,23 @@ impl LimitError {
     }
 }
 
-/// What costing needs to know about one field of an object type.
+/// What costing (and null propagation) needs to know about one field of an object type.
 #[derive(Debug, Clone)]
-struct FieldShape {
+pub(crate) struct FieldShape {
     /// The named type the field returns, lists and non-null stripped.
-    type_name: Name,
+    pub(crate) type_name: Name,
     /// Whether it returns a list.
     list: bool,
     /// Whether it takes `first`/`last` (a connection).
     paginated: bool,
+    /// Whether the field's value may be null, then (for a list) its items, and so on
+    /// inward: `[Post!]!` is `[false, false]`, `Post` is `[true]`.
+    pub(crate) nullable: Vec<bool>,
 }
 
 /// The object types of the schema and their fields, read from its SDL.
 #[derive(Debug, Default)]
-struct TypeIndex {
+pub(crate) struct TypeIndex {
     fields: HashMap<Name, HashMap<Name, FieldShape>>,
     query: Option<Name>,
     mutation: Option<Name>,
@@ -124,6 +127,7 @@ impl TypeIndex {
                                 type_name: named_type(base).clone(),
                                 list: matches!(base, BaseType::List(_)),
                                 paginated,
+                                nullable: nullability(&field.ty.node),
                             };
                             (field.name.node, shape)
                         })
@@ -146,7 +150,7 @@ impl TypeIndex {
         Ok(index)
     }
 
-    fn root(&self, ty: OperationType) -> Option<&Name> {
+    pub(crate) fn root(&self, ty: OperationType) -> Option<&Name> {
         match ty {
             OperationType::Query => self.query.as_ref(),
             OperationType::Mutation => self.mutation.as_ref(),
@@ -154,9 +158,18 @@ impl TypeIndex {
         }
     }
 
-    fn shape(&self, parent: Option<&Name>, field: &str) -> Option<&FieldShape> {
+    pub(crate) fn shape(&self, parent: Option<&Name>, field: &str) -> Option<&FieldShape> {
         self.fields.get(parent?)?.get(field)
     }
+}
+
+/// Whether a value of `ty` may be null, then its items, inward.
+fn nullability(ty: &async_graphql::parser::types::Type) -> Vec<bool> {
+    let mut levels = vec![ty.nullable];
+    if let BaseType::List(inner) = &ty.base {
+        levels.extend(nullability(inner));
+    }
+    levels
 }
 
 /// The named type inside any lists.
@@ -179,6 +192,11 @@ pub struct LimitChecker {
 }
 
 impl LimitChecker {
+    /// The schema's object types, as read from its SDL.
+    pub(crate) fn types(&self) -> &TypeIndex {
+        &self.types
+    }
+
     /// A checker for `schema`. Should its SDL not parse (it always does: the schema wrote
     /// it), every field is costed as a plain object field and the failure is logged.
     /// `max_page_size` is the schema's [`super::SchemaOptions::max_page_size`].

@@ -6,6 +6,7 @@ pub mod limits;
 pub mod loaders;
 mod me;
 pub mod names;
+mod nulls;
 mod scalars;
 pub mod subscriptions;
 pub mod tables;
@@ -111,8 +112,7 @@ where
                 "the request did not finish within {} s",
                 deadline.as_secs()
             ))
-            .to_graphql(request_id)
-            .into_server_error(async_graphql::Pos::default()),
+            .to_request_error(request_id),
         ])
     };
     tokio::select! {
@@ -205,17 +205,57 @@ pub(crate) type ResolverFuture<'a> =
 /// A resolver of the gateway: returns `AppResult`, never an async-graphql error.
 pub(crate) type Resolver = for<'a> fn(&'a ResolverContext<'a>) -> ResolverFuture<'a>;
 
-/// A field whose resolver returns `AppResult`; errors are converted here, once.
+/// A field whose resolver returns `AppResult`; errors are reported here, once, at the
+/// field's path (see [`nulls`]).
 pub(crate) fn resolver_field(name: &str, ty: TypeRef, resolve: Resolver) -> Field {
+    let non_null = matches!(ty, TypeRef::NonNull(_));
     Field::new(name, ty, move |ctx| {
         FieldFuture::new(async move {
-            let request_id = ctx
-                .data_opt::<RequestContext>()
-                .map(|r| r.request_id.clone())
-                .unwrap_or_default();
-            resolve(&ctx).await.map_err(|e| e.to_graphql(&request_id))
+            match resolve(&ctx).await {
+                Ok(value) => Ok(value),
+                Err(error) => failed(ctx.ctx, &error, non_null),
+            }
         })
     })
+}
+
+/// What a field whose resolver failed with `error` resolves to (see [`nulls`]).
+pub(crate) fn failed<'a>(
+    ctx: &async_graphql::Context<'_>,
+    error: &crate::error::AppError,
+    non_null: bool,
+) -> async_graphql::Result<Option<FieldValue<'a>>> {
+    let request_id = ctx
+        .data_opt::<RequestContext>()
+        .map(|r| r.request_id.as_str())
+        .unwrap_or_default();
+    nulls::field_failed(ctx, error, non_null, request_id)
+}
+
+/// Completes a response the gateway executed: field errors nulled up to their nearest
+/// nullable parent, and every error given an `extensions.code`. `query` is the document
+/// text the response answers (empty when it did not parse).
+pub fn complete_response(
+    response: &mut async_graphql::Response,
+    checker: &limits::LimitChecker,
+    query: &str,
+    operation_name: Option<&str>,
+    introspection: bool,
+    request_id: &str,
+) {
+    nulls::propagate(response, checker.types(), query, operation_name);
+    limits::complete_error_codes(response, introspection, request_id);
+}
+
+/// The document text of `request`, taken out of it once its parsed form is attached (the
+/// execution reads only that), to complete the response with; empty when it does not
+/// parse (the execution then reports the syntax error from the text).
+pub fn take_query(request: &mut async_graphql::Request) -> String {
+    if request.parsed_query().is_ok() {
+        std::mem::take(&mut request.query)
+    } else {
+        String::new()
+    }
 }
 
 /// A field read from the parent object value under `key` (objects built as GraphQL values).

@@ -104,14 +104,16 @@ where
         + 'static,
 {
     let f = Arc::new(f);
+    let non_null = matches!(ty, TypeRef::NonNull(_));
     Field::new(name, ty, move |ctx| {
         let f = f.clone();
         FieldFuture::new(async move {
-            let request_id = ctx
-                .data_opt::<RequestContext>()
-                .map(|r| r.request_id.clone())
-                .unwrap_or_default();
-            f(ctx).await.map_err(|e| e.to_graphql(&request_id))
+            // The resolver consumes its context; the error is reported on the field's.
+            let field = ctx.ctx;
+            match f(ctx).await {
+                Ok(value) => Ok(value),
+                Err(error) => super::failed(field, &error, non_null),
+            }
         })
     })
 }
@@ -981,7 +983,7 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
         fields.push(
             resolve(
                 format!("create{type_name_}"),
-                TypeRef::named_nn(&type_name_),
+                TypeRef::named(&type_name_),
                 move |ctx| {
                     Box::pin(async move {
                         let store = store(&ctx)?;
@@ -999,7 +1001,7 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
         fields.push(
             resolve(
                 format!("create{plural}"),
-                TypeRef::named_nn_list_nn(&type_name_),
+                TypeRef::named_nn_list(&type_name_),
                 move |ctx| {
                     Box::pin(async move {
                         let store = store(&ctx)?;
@@ -1031,7 +1033,7 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
             key_args(
                 resolve(
                     format!("update{type_name_}"),
-                    TypeRef::named_nn(&type_name_),
+                    TypeRef::named(&type_name_),
                     move |ctx| {
                         Box::pin(async move {
                             let store = store(&ctx)?;
@@ -1052,7 +1054,7 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
         fields.push(
             resolve(
                 format!("update{plural}"),
-                TypeRef::named_nn_list_nn(&type_name_),
+                TypeRef::named_nn_list(&type_name_),
                 move |ctx| {
                     Box::pin(async move {
                         let store = store(&ctx)?;
@@ -1079,7 +1081,7 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
         fields.push(key_args(
             resolve(
                 format!("delete{type_name_}"),
-                TypeRef::named_nn(&type_name_),
+                TypeRef::named(&type_name_),
                 move |ctx| {
                     Box::pin(async move {
                         let store = store(&ctx)?;
@@ -1096,7 +1098,7 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
         fields.push(
             resolve(
                 format!("delete{plural}"),
-                TypeRef::named_nn_list_nn(&type_name_),
+                TypeRef::named_nn_list(&type_name_),
                 move |ctx| {
                     Box::pin(async move {
                         let store = store(&ctx)?;
@@ -1130,7 +1132,7 @@ pub fn notification_mutations() -> Vec<Field> {
     vec![
         resolve(
             "markNotificationsRead",
-            TypeRef::named_nn(TypeRef::INT),
+            TypeRef::named(TypeRef::INT),
             move |ctx| {
                 Box::pin(async move {
                     let ids = match ctx.args.get("ids") {
@@ -1154,7 +1156,7 @@ pub fn notification_mutations() -> Vec<Field> {
         )),
         resolve(
             "markAllNotificationsRead",
-            TypeRef::named_nn(TypeRef::INT),
+            TypeRef::named(TypeRef::INT),
             move |ctx| Box::pin(async move { mark_read(&ctx, mark(None)).await }),
         ),
     ]

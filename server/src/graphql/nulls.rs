@@ -1,0 +1,175 @@
+//! Field errors as the GraphQL specification places them: every error of a field carries
+//! its `path`, a failed nullable field is `null`, and a failed non-null field nulls its
+//! nearest nullable parent (the whole `data` when there is none).
+//!
+//! The gateway's resolvers report their own errors with the field's path
+//! ([`field_failed`]): a nullable field then resolves to `null`; a non-null one returns the
+//! [`PROPAGATED`] marker, which leaves the field out of its object. [`propagate`] then walks
+//! each located error's path through the document and the schema's types, nulls the
+//! nearest nullable position above a non-null one, and drops the markers.
+
+use async_graphql::Context;
+use async_graphql::dynamic::FieldValue;
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::{Name, PathSegment, Positioned, Value};
+
+use super::limits::TypeIndex;
+use crate::error::AppError;
+
+/// The message of the marker a failed non-null field returns; never shown to clients.
+const PROPAGATED: &str = "rowgate: field error propagated to the nearest nullable parent";
+
+/// Reports `error` at the resolver's field, with its path and code, and gives what the
+/// field resolves to: `null` when nullable, the [`PROPAGATED`] marker when not.
+pub(crate) fn field_failed<'a>(
+    ctx: &Context<'_>,
+    error: &AppError,
+    non_null: bool,
+    request_id: &str,
+) -> async_graphql::Result<Option<FieldValue<'a>>> {
+    let located = ctx.set_error_path(error.to_graphql(request_id).into_server_error(ctx.item.pos));
+    ctx.add_error(located);
+    if non_null {
+        Err(async_graphql::Error::new(PROPAGATED))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Nulls the nearest nullable parent of every failed non-null field of `response`, and
+/// drops the markers. `query` is the document the response answers.
+pub(crate) fn propagate(
+    response: &mut async_graphql::Response,
+    types: &TypeIndex,
+    query: &str,
+    operation_name: Option<&str>,
+) {
+    response.errors.retain(|e| e.message != PROPAGATED);
+    if response.errors.iter().all(|e| e.path.is_empty()) {
+        return;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return;
+    };
+    let Some((root, selection_set)) = operation(&document, operation_name, types) else {
+        return;
+    };
+    let paths: Vec<Vec<PathSegment>> = response
+        .errors
+        .iter()
+        .filter(|e| !e.path.is_empty())
+        .map(|e| e.path.clone())
+        .collect();
+    for path in paths {
+        let Some(nullable) = positions(types, &document, &root, selection_set, &path) else {
+            continue;
+        };
+        if nullable.last() != Some(&false) {
+            continue;
+        }
+        // The failed position is non-null: null the nearest nullable one above it.
+        match nullable[..nullable.len() - 1].iter().rposition(|n| *n) {
+            Some(at) => set_null(&mut response.data, &path[..=at]),
+            None => response.data = Value::Null,
+        }
+    }
+}
+
+/// The root type and selection set of the operation that ran.
+fn operation<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+    types: &TypeIndex,
+) -> Option<(Name, &'d SelectionSet)> {
+    let operation = match operation_name {
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
+        None => document.operations.iter().next()?,
+    }
+    .1;
+    let root = types.root(operation.node.ty)?.clone();
+    Some((root, &operation.node.selection_set.node))
+}
+
+/// Whether each position along `path` may be null (a field, then each list level of it).
+fn positions(
+    types: &TypeIndex,
+    document: &ExecutableDocument,
+    root: &Name,
+    selection_set: &SelectionSet,
+    path: &[PathSegment],
+) -> Option<Vec<bool>> {
+    let mut nullable = Vec::with_capacity(path.len());
+    let mut parent = root.clone();
+    let mut set = selection_set;
+    let mut segments = path.iter().peekable();
+    while let Some(segment) = segments.next() {
+        let PathSegment::Field(key) = segment else {
+            return None;
+        };
+        let field = find_field(document, set, key, 0)?;
+        let shape = types.shape(Some(&parent), field.name.node.as_str())?;
+        let mut levels = shape.nullable.iter();
+        nullable.push(*levels.next()?);
+        while let Some(PathSegment::Index(_)) = segments.peek() {
+            segments.next();
+            nullable.push(*levels.next()?);
+        }
+        parent = shape.type_name.clone();
+        set = &field.selection_set.node;
+    }
+    Some(nullable)
+}
+
+/// The field of `set` (fragments included) answering under response key `key`.
+fn find_field<'d>(
+    document: &'d ExecutableDocument,
+    set: &'d SelectionSet,
+    key: &str,
+    nesting: usize,
+) -> Option<&'d Field> {
+    if nesting > 64 {
+        return None;
+    }
+    set.items
+        .iter()
+        .find_map(|selection| match &selection.node {
+            Selection::Field(Positioned { node: field, .. }) => {
+                (field.response_key().node.as_str() == key).then_some(field)
+            }
+            Selection::InlineFragment(fragment) => find_field(
+                document,
+                &fragment.node.selection_set.node,
+                key,
+                nesting + 1,
+            ),
+            Selection::FragmentSpread(spread) => {
+                let fragment = document.fragments.get(&spread.node.fragment_name.node)?;
+                find_field(
+                    document,
+                    &fragment.node.selection_set.node,
+                    key,
+                    nesting + 1,
+                )
+            }
+        })
+}
+
+/// Sets the value at `path` of `data` to null, if it is there.
+fn set_null(data: &mut Value, path: &[PathSegment]) {
+    let mut value = data;
+    for segment in path {
+        let next = match (segment, value) {
+            (PathSegment::Field(key), Value::Object(object)) => object.get_mut(key.as_str()),
+            (PathSegment::Index(index), Value::List(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(next) => value = next,
+            None => return,
+        }
+    }
+    *value = Value::Null;
+}
