@@ -207,7 +207,13 @@ impl async_graphql::Executor for Limited {
 struct KeepAlive {
     interval: Duration,
     protocol: async_graphql::http::WebSocketProtocols,
+    /// Set once `connection_init` has been accepted; a socket without it after
+    /// [`INIT_TIMEOUT`] is closed with 4408, as graphql-transport-ws says.
+    initialised: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How long a socket may stay open without an accepted `connection_init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the GraphQL session writes its messages (to the keep-alive writer).
 type OutgoingSink = std::pin::Pin<
@@ -264,6 +270,8 @@ impl KeepAlive {
         ));
         let ping = self.protocol_ping();
         let interval = self.interval;
+        let initialised = self.initialised.clone();
+        let opened = tokio::time::Instant::now();
         let writer = async move {
             let mut ticker =
                 tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
@@ -277,6 +285,17 @@ impl KeepAlive {
                         }
                     }
                     _ = ticker.tick() => {
+                        let uninitialised = !initialised.load(std::sync::atomic::Ordering::Acquire)
+                            && opened.elapsed() > INIT_TIMEOUT;
+                        if uninitialised {
+                            let _ = sink
+                                .send(Message::Close(Some(CloseFrame {
+                                    code: 4408,
+                                    reason: "connection initialisation timeout".into(),
+                                })))
+                                .await;
+                            break;
+                        }
                         let silent = heard
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -356,9 +375,12 @@ pub fn upgrade(
                 deadline: app.config.request_timeout,
                 introspection: app.config.introspection,
             };
+            let initialised = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let init_done = initialised.clone();
             let keep_alive = KeepAlive {
                 interval: app.config.ws_keepalive,
                 protocol: websocket_protocol(&headers),
+                initialised,
             };
             keep_alive
                 .run(socket, move |sink, stream| {
@@ -368,6 +390,7 @@ pub fn upgrade(
                                 (init_app.clone(), init_registry.clone(), init_user.clone());
                             let (header_auth, header_tenant, host) =
                                 (header_auth.clone(), header_tenant.clone(), host.clone());
+                            let init_done = init_done.clone();
                             async move {
                                 let refuse = |message: String| async_graphql::Error::new(message);
                                 let auth =
@@ -421,6 +444,7 @@ pub fn upgrade(
                                     principal,
                                     request_id: Uuid::new_v4().to_string(),
                                 });
+                                init_done.store(true, std::sync::atomic::Ordering::Release);
                                 Ok(data)
                             }
                         })
