@@ -12,6 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import WebSocket from 'ws';
+
 const execFileAsync = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -326,4 +328,28 @@ export async function createPost(gateway, token, title, extra = '') {
     throw new Error(`createPost failed: ${JSON.stringify(body)}`);
   }
   return body.data.createPost.id;
+}
+
+/**
+ * Opens a bare socket speaking `protocol` that sends `connection_init` with `token` and then
+ * answers nothing, neither protocol pings nor WebSocket ping frames (a peer whose network is
+ * gone). Resolves after the server closes it, or after `waitMs` (then it is terminated), with
+ * the message types it received and `{ code, reason, after }` of the close (null if none).
+ */
+export async function silentPeer(gateway, protocol, token, waitMs) {
+  const socket = new WebSocket(gateway.wsUrl, protocol, { autoPong: false });
+  const received = [];
+  const opened = Date.now();
+  const closed = new Promise((resolveClose) =>
+    socket.on('close', (code, reason) => resolveClose({ code, reason: reason.toString(), after: Date.now() - opened })),
+  );
+  socket.on('message', (data) => received.push(JSON.parse(data.toString()).type));
+  socket.on('open', () =>
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${token}` } })),
+  );
+  let timer;
+  const outcome = await Promise.race([closed, new Promise((r) => (timer = setTimeout(() => r(null), waitMs)))]);
+  clearTimeout(timer);
+  if (!outcome) socket.terminate();
+  return { received, outcome };
 }

@@ -18,6 +18,7 @@ import {
   primeSubscriptions,
   sleep,
   startGateway,
+  silentPeer,
   unique,
 } from '../harness.mjs';
 
@@ -159,21 +160,8 @@ describe('graphql-ws keep-alive (ROWGATE_WS_KEEPALIVE_SECS=2)', () => {
     // A bare socket speaking graphql-transport-ws that answers nothing after the ack: neither
     // the protocol's `ping` messages nor WebSocket ping frames (as a peer whose network is gone).
     const bob = await gateway.token(BOB, ACME);
-    const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws', { autoPong: false });
-    const received = [];
-    const opened = Date.now();
-    const closed = new Promise((resolveClose) =>
-      socket.on('close', (code, reason) => resolveClose({ code, reason: reason.toString(), after: Date.now() - opened })),
-    );
-    socket.on('message', (data) => received.push(JSON.parse(data.toString()).type));
-    socket.on('open', () =>
-      socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${bob}` } })),
-    );
     // Three silent intervals of 2 s, plus a margin for timers on a loaded machine.
-    let timer;
-    const outcome = await Promise.race([closed, new Promise((r) => (timer = setTimeout(() => r(null), 12_000)))]);
-    clearTimeout(timer);
-    if (!outcome) socket.terminate();
+    const { received, outcome } = await silentPeer(gateway, 'graphql-transport-ws', bob, 12_000);
     assert.ok(received.includes('connection_ack'), `no ack: ${JSON.stringify(received)}`);
     assert.ok(received.includes('ping'), `the server sent no ping: ${JSON.stringify(received)}`);
     assert.ok(outcome, `a peer silent for 12 s (6 intervals) is still connected; server sent ${JSON.stringify(received)}`);
