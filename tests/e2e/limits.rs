@@ -470,3 +470,115 @@ async fn parse_and_validation_errors_carry_bad_user_input() {
         app.stop().await;
     }
 }
+
+/// Type name → member names (fields, input fields or enum values) of an SDL document.
+fn sdl_members(sdl: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut types = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut in_description = false;
+    for line in sdl.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("\"\"\"") {
+            // A block description: `"""` alone opens or closes one; `"""text"""` is whole.
+            let whole = trimmed.len() > 6 && trimmed.ends_with("\"\"\"");
+            if !whole {
+                in_description = !in_description;
+            }
+            continue;
+        }
+        if in_description {
+            continue;
+        }
+        let kinds = [
+            "type ",
+            "input ",
+            "enum ",
+            "scalar ",
+            "interface ",
+            "union ",
+        ];
+        if let Some(rest) = kinds.iter().find_map(|k| line.strip_prefix(k)) {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            types.insert(name.clone(), Vec::new());
+            current = line.ends_with('{').then_some(name);
+        } else if line.starts_with('}') {
+            current = None;
+        } else if let (Some(name), Some(member)) = (&current, line.strip_prefix('\t')) {
+            if !member.starts_with('"') && !member.starts_with('\t') && !member.starts_with('@') {
+                let member: String = member
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !member.is_empty() {
+                    types.get_mut(name).expect("type").push(member);
+                }
+            }
+        }
+    }
+    for members in types.values_mut() {
+        members.sort();
+    }
+    types
+}
+
+#[tokio::test]
+async fn introspection_and_the_sdl_file_list_the_same_types() {
+    let backend = backends("introspection_and_the_sdl_file_list_the_same_types")
+        .into_iter()
+        .next()
+        .expect("embedded backend");
+    let app = TestApp::spawn(backend).await;
+    // Anonymous: introspection is on by default, for everyone.
+    let (status, body) = app
+        .graphql(
+            "{ __schema { types { name fields(includeDeprecated: true) { name } inputFields { name } enumValues(includeDeprecated: true) { name } } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let builtin = ["Boolean", "Float", "ID", "Int", "String"];
+    let introspected: std::collections::BTreeMap<String, Vec<String>> =
+        body["data"]["__schema"]["types"]
+            .as_array()
+            .expect("types")
+            .iter()
+            .map(|t| {
+                let name = t["name"].as_str().expect("name").to_owned();
+                let mut members: Vec<String> = ["fields", "inputFields", "enumValues"]
+                    .iter()
+                    .flat_map(|k| t[*k].as_array().cloned().unwrap_or_default())
+                    .map(|m| m["name"].as_str().expect("member").to_owned())
+                    .collect();
+                members.sort();
+                (name, members)
+            })
+            .filter(|(name, _)| !name.starts_with("__") && !builtin.contains(&name.as_str()))
+            .collect();
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql"))
+        .expect("schema.graphql");
+    let printed = sdl_members(&file);
+    let only_printed: Vec<_> = printed
+        .keys()
+        .filter(|k| !introspected.contains_key(*k))
+        .collect();
+    let only_introspected: Vec<_> = introspected
+        .keys()
+        .filter(|k| !printed.contains_key(*k))
+        .collect();
+    assert!(
+        only_printed.is_empty() && only_introspected.is_empty(),
+        "only in schema.graphql: {only_printed:?}; only in introspection: {only_introspected:?}"
+    );
+    for (name, members) in &introspected {
+        assert_eq!(members, &printed[name], "members of {name}");
+    }
+    // `me` reuses the catalog's role enums instead of look-alikes of its own.
+    for duplicate in ["TenantRole", "PlatformRole"] {
+        assert!(!introspected.contains_key(duplicate), "{duplicate} is back");
+    }
+    app.stop().await;
+}

@@ -13,8 +13,10 @@ pub const ME: &str = "Me";
 const ME_TENANT: &str = "MeTenant";
 const ME_PROFILE: &str = "MeProfile";
 const PRINCIPAL_ROLE: &str = "PrincipalRole";
-const PLATFORM_ROLE: &str = "PlatformRole";
-const TENANT_ROLE: &str = "TenantRole";
+/// The catalog's enums of `user_roles.role` and `tenant_members.role`: `me` reuses them
+/// rather than declaring look-alikes, so a client sees one type per set of values.
+const PLATFORM_ROLE: &str = "UserRoleRole";
+const TENANT_ROLE: &str = "TenantMemberRole";
 
 /// Registers `Me` and the types it uses.
 pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
@@ -97,8 +99,6 @@ pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
         .register(tenant)
         .register(profile)
         .register(Enum::new(PRINCIPAL_ROLE).items(["ANON", "AUTHENTICATED", "SERVICE_ROLE"]))
-        .register(Enum::new(PLATFORM_ROLE).items(["ADMIN", "MODERATOR"]))
-        .register(Enum::new(TENANT_ROLE).items(["OWNER", "ADMIN", "MEMBER"]))
 }
 
 fn enum_value(text: &str) -> Value {

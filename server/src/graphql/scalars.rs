@@ -28,9 +28,13 @@ pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
                 .validator(|v| matches!(v, Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok())),
         )
         .register(Scalar::new(JSON).description("Any JSON value."))
-        .register(
-            Scalar::new(BIG_INT)
-                .description("A 64-bit integer.")
-                .validator(|v| matches!(v, Value::Number(n) if n.is_i64())),
-        )
+}
+
+/// Registers `BigInt`, which only a schema with a 64-bit column uses.
+pub fn register_big_int(builder: SchemaBuilder) -> SchemaBuilder {
+    builder.register(
+        Scalar::new(BIG_INT)
+            .description("A 64-bit integer.")
+            .validator(|v| matches!(v, Value::Number(n) if n.is_i64())),
+    )
 }

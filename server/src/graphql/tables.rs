@@ -304,7 +304,7 @@ pub struct RootFields {
 /// Registers every table's types and returns their root fields.
 pub fn register(mut builder: SchemaBuilder, store: &Store) -> (SchemaBuilder, RootFields) {
     let mut roots = RootFields::default();
-    builder = register_shared(builder);
+    builder = register_shared(builder, store);
     for table in store.catalog.tables() {
         let policy = store.policies.table(table.name);
         builder = register_table(builder, store, table, policy);
@@ -337,66 +337,91 @@ fn ordered(ty: &str) -> Vec<(&'static str, TypeRef)> {
         .collect()
 }
 
-fn register_shared(builder: SchemaBuilder) -> SchemaBuilder {
-    let mut text_ops = ordered(TypeRef::STRING);
-    for op in ["like", "ilike", "startsWith", "contains"] {
-        text_ops.push((op, TypeRef::named(TypeRef::STRING)));
+/// The operator filter of each column type. Only the types some column has are registered
+/// (and, for `BigInt`, the scalar itself), so that every type the SDL prints is reachable and
+/// introspection lists the same types.
+fn operator_filter(ty: ColType) -> InputObject {
+    let name = filter_operator_name(ty);
+    match ty {
+        ColType::Uuid => operator_input(name, scalars::UUID, &[]),
+        ColType::Text => {
+            let mut text_ops = ordered(TypeRef::STRING);
+            for op in ["like", "ilike", "startsWith", "contains"] {
+                text_ops.push((op, TypeRef::named(TypeRef::STRING)));
+            }
+            operator_input(name, TypeRef::STRING, &text_ops)
+        }
+        ColType::SmallInt | ColType::Int => {
+            operator_input(name, TypeRef::INT, &ordered(TypeRef::INT))
+        }
+        ColType::BigInt => operator_input(name, scalars::BIG_INT, &ordered(scalars::BIG_INT)),
+        ColType::Bool => operator_input(name, TypeRef::BOOLEAN, &[]),
+        ColType::Timestamp => {
+            operator_input(name, scalars::DATE_TIME, &ordered(scalars::DATE_TIME))
+        }
+        ColType::Json => InputObject::new(name)
+            .field(InputValue::new("contains", TypeRef::named(scalars::JSON)))
+            .field(InputValue::new("hasKey", TypeRef::named(TypeRef::STRING)))
+            .field(InputValue::new("isNull", TypeRef::named(TypeRef::BOOLEAN))),
     }
-    builder
-        .register(operator_input("UUIDFilter", scalars::UUID, &[]))
-        .register(operator_input("StringFilter", TypeRef::STRING, &text_ops))
-        .register(operator_input(
-            "IntFilter",
-            TypeRef::INT,
-            &ordered(TypeRef::INT),
-        ))
-        .register(operator_input(
-            "BigIntFilter",
-            scalars::BIG_INT,
-            &ordered(scalars::BIG_INT),
-        ))
-        .register(operator_input("BooleanFilter", TypeRef::BOOLEAN, &[]))
-        .register(operator_input(
-            "DateTimeFilter",
-            scalars::DATE_TIME,
-            &ordered(scalars::DATE_TIME),
-        ))
-        .register(
-            InputObject::new("JSONFilter")
-                .field(InputValue::new("contains", TypeRef::named(scalars::JSON)))
-                .field(InputValue::new("hasKey", TypeRef::named(TypeRef::STRING)))
-                .field(InputValue::new("isNull", TypeRef::named(TypeRef::BOOLEAN))),
-        )
-        .register(
-            Object::new("PageInfo")
-                .field(value_field(
-                    "hasNextPage",
-                    "hasNextPage",
-                    TypeRef::named_nn(TypeRef::BOOLEAN),
-                ))
-                .field(value_field(
-                    "hasPreviousPage",
-                    "hasPreviousPage",
-                    TypeRef::named_nn(TypeRef::BOOLEAN),
-                ))
-                .field(value_field(
-                    "startCursor",
-                    "startCursor",
-                    TypeRef::named(TypeRef::STRING),
-                ))
-                .field(value_field(
-                    "endCursor",
-                    "endCursor",
-                    TypeRef::named(TypeRef::STRING),
-                )),
-        )
+}
+
+fn register_shared(mut builder: SchemaBuilder, store: &Store) -> SchemaBuilder {
+    let mut filters = std::collections::BTreeSet::new();
+    let columns = || store.catalog.tables().iter().flat_map(|t| &t.columns);
+    for column in columns().filter(|c| c.enum_values.is_none()) {
+        filters.insert(filter_operator_name(column.ty));
+    }
+    if columns().any(|c| c.ty == ColType::BigInt) {
+        builder = scalars::register_big_int(builder);
+    }
+    for ty in [
+        ColType::Uuid,
+        ColType::Text,
+        ColType::Int,
+        ColType::BigInt,
+        ColType::Bool,
+        ColType::Timestamp,
+        ColType::Json,
+    ] {
+        if filters.contains(filter_operator_name(ty)) {
+            builder = builder.register(operator_filter(ty));
+        }
+    }
+    builder.register(
+        Object::new("PageInfo")
+            .field(value_field(
+                "hasNextPage",
+                "hasNextPage",
+                TypeRef::named_nn(TypeRef::BOOLEAN),
+            ))
+            .field(value_field(
+                "hasPreviousPage",
+                "hasPreviousPage",
+                TypeRef::named_nn(TypeRef::BOOLEAN),
+            ))
+            .field(value_field(
+                "startCursor",
+                "startCursor",
+                TypeRef::named(TypeRef::STRING),
+            ))
+            .field(value_field(
+                "endCursor",
+                "endCursor",
+                TypeRef::named(TypeRef::STRING),
+            )),
+    )
 }
 
 fn filter_operator_type(table: &TableMeta, column: &ColumnMeta) -> String {
     if column.enum_values.is_some() {
         return format!("{}Filter", enum_type(table, column));
     }
-    match column.ty {
+    filter_operator_name(column.ty).to_owned()
+}
+
+fn filter_operator_name(ty: ColType) -> &'static str {
+    match ty {
         ColType::Uuid => "UUIDFilter",
         ColType::Text => "StringFilter",
         ColType::Bool => "BooleanFilter",
@@ -405,7 +430,6 @@ fn filter_operator_type(table: &TableMeta, column: &ColumnMeta) -> String {
         ColType::Json => "JSONFilter",
         ColType::Timestamp => "DateTimeFilter",
     }
-    .to_owned()
 }
 
 fn register_table(
@@ -490,12 +514,16 @@ fn register_table(
             TypeRef::named(list_filter_type(fk.table)),
         ));
     }
-    builder = builder.register(filter).register(
-        InputObject::new(list_filter_type(name))
-            .field(InputValue::new("some", TypeRef::named(filter_type(name))))
-            .field(InputValue::new("none", TypeRef::named(filter_type(name))))
-            .field(InputValue::new("every", TypeRef::named(filter_type(name)))),
-    );
+    builder = builder.register(filter);
+    // The list filter is the type of the to-many filters of the tables this one references.
+    if !table.foreign_keys.is_empty() {
+        builder = builder.register(
+            InputObject::new(list_filter_type(name))
+                .field(InputValue::new("some", TypeRef::named(filter_type(name))))
+                .field(InputValue::new("none", TypeRef::named(filter_type(name))))
+                .field(InputValue::new("every", TypeRef::named(filter_type(name)))),
+        );
+    }
     let mut order = Enum::new(order_type(name));
     for column in page::sortable(table) {
         let upper = column.name.to_ascii_uppercase();
