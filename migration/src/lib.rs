@@ -90,6 +90,27 @@ pub fn enum_values(table: &str, column: &str) -> Option<&'static [&'static str]>
         .map(|(_, _, values)| *values)
 }
 
+/// The columns with a database default beyond the conventions every table follows (`id`,
+/// `created_at`, `updated_at`, which the gateway also fills itself): (table, column). An insert
+/// may leave them out, so the API does not require them. `tests/migrate.rs` checks this list
+/// against the defaults of the migrated databases.
+pub const DEFAULTS: [(&str, &str); 7] = [
+    ("tenants", "tier"),
+    ("tenants", "settings"),
+    ("user_settings", "preferences"),
+    ("system_config", "is_public"),
+    ("feature_flags", "rollout_percent"),
+    ("posts", "status"),
+    ("posts", "visibility"),
+];
+
+/// Whether an insert into `table` may leave `column` out and get a value from the database
+/// (or, for the conventional `id`, `created_at` and `updated_at`, from whoever writes).
+pub fn has_default(table: &str, column: &str) -> bool {
+    matches!(column, "id" | "created_at" | "updated_at")
+        || DEFAULTS.iter().any(|(t, c)| *t == table && *c == column)
+}
+
 /// The schema's migrations, in order. Run them with [`MigratorTrait::up`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Migrator;

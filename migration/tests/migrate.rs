@@ -56,6 +56,53 @@ async fn postgres_index_coverage() {
     on_fresh_postgres("index_coverage", index_coverage).await;
 }
 
+#[tokio::test]
+async fn sqlite_defaults_are_declared() {
+    on_fresh_sqlite(defaults_are_declared).await;
+}
+
+#[tokio::test]
+async fn postgres_defaults_are_declared() {
+    on_fresh_postgres("defaults_are_declared", defaults_are_declared).await;
+}
+
+/// `migration::DEFAULTS` (and the conventional columns) name exactly the columns that have a
+/// database default, so the API's input types require what an insert cannot leave out.
+async fn defaults_are_declared(url: String) {
+    let db = connect(&url).await;
+    Migrator::up(&db, None).await.expect("up");
+    let backend = db.get_database_backend();
+    let mut found = Vec::new();
+    for table in TABLES {
+        let sql = match backend {
+            DbBackend::Postgres => format!(
+                "SELECT column_name::text AS name FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = '{table}' \
+                 AND column_default IS NOT NULL ORDER BY 1"
+            ),
+            _ => format!(
+                "SELECT name FROM pragma_table_info('{table}') WHERE dflt_value IS NOT NULL ORDER BY 1"
+            ),
+        };
+        for column in strings(&db, &sql, "name").await {
+            found.push((table.to_owned(), column));
+        }
+    }
+    for (table, column) in &found {
+        assert!(
+            migration::has_default(table, column),
+            "{table}.{column} has a database default; add it to migration::DEFAULTS"
+        );
+    }
+    for (table, column) in migration::DEFAULTS {
+        assert!(
+            found.iter().any(|(t, c)| t == table && c == column),
+            "migration::DEFAULTS names {table}.{column}, which has no database default"
+        );
+    }
+    db.close().await.ok();
+}
+
 async fn connect(url: &str) -> DatabaseConnection {
     Database::connect(url)
         .await

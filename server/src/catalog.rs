@@ -39,6 +39,9 @@ pub struct ColumnMeta {
     pub nullable: bool,
     /// The values of an enumeration column (TEXT with a CHECK constraint).
     pub enum_values: Option<&'static [&'static str]>,
+    /// Whether an insert may leave the column out (a database default, or a value the
+    /// gateway fills in itself).
+    pub has_default: bool,
 }
 
 /// A foreign key: `table.column` references `ref_table.ref_column`.
@@ -80,6 +83,7 @@ impl TableMeta {
                     ty: col_type(def.get_column_type()),
                     nullable: def.is_null(),
                     enum_values: migration::enum_values(name, c.as_str()),
+                    has_default: migration::has_default(name, c.as_str()),
                 }
             })
             .collect();

@@ -513,11 +513,33 @@ async fn field_errors_carry_their_path_and_null_the_nearest_nullable_parent() {
             "{body}"
         );
         assert_eq!(body["errors"][0]["path"], json!(["posts"]), "{body}");
+        // A required input field left out is a validation error naming it, before any
+        // statement runs.
+        let before = app.statements();
+        let (_, body) = app
+            .graphql(
+                "mutation { createComment(input: {body: \"x\"}) { id } }",
+                json!({}),
+                Some(&bob),
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("postId")),
+            "{body}"
+        );
+        assert!(body.get("data").is_none(), "{body}");
+        assert_eq!(app.statements(), before, "validation ran a statement");
         // A refused mutation names its field; mutation fields are nullable, so the
         // other mutations of the request keep their results.
         let (_, body) = app
             .graphql(
-                "mutation { createComment(input: {body: \"x\"}) { id } \
+                "mutation { createComment(input: {postId: \"00000000-0000-4000-8000-000000000000\", body: \"x\"}) { id } \
                  createPost(input: {title: \"kept\", body: \"b\"}) { title } }",
                 json!({}),
                 Some(&bob),

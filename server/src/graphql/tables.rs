@@ -566,10 +566,18 @@ fn register_table(
             .as_ref()
             .filter(|i| i.check != Access::Never && !i.columns.is_empty())
         {
+            // A column the insert cannot leave out — NOT NULL, without a default, not set by
+            // the gateway — is required.
+            let required = |column: &ColumnMeta| {
+                !column.nullable
+                    && !column.has_default
+                    && !insert.presets.iter().any(|(c, _)| c.name == column.name)
+            };
             builder = builder.register(input_object(
                 format!("Create{type_name_}Input"),
                 table,
                 &insert.columns,
+                required,
             ));
         }
         if let Some(update) = policy
@@ -581,22 +589,31 @@ fn register_table(
                 format!("{type_name_}Patch"),
                 table,
                 &update.columns,
+                |_| false,
             ));
         }
     }
     builder
 }
 
-/// An input object with one optional field per writable column.
-fn input_object(name: String, table: &TableMeta, columns: &[crate::policy::Col]) -> InputObject {
+/// An input object with one field per writable column, non-null where `required`.
+fn input_object(
+    name: String,
+    table: &TableMeta,
+    columns: &[crate::policy::Col],
+    required: impl Fn(&ColumnMeta) -> bool,
+) -> InputObject {
     columns
         .iter()
         .filter_map(|col| table.column(col.name))
         .fold(InputObject::new(name), |input, column| {
-            input.field(InputValue::new(
-                camel(column.name),
-                TypeRef::named(scalar_of(table, column)),
-            ))
+            let scalar = scalar_of(table, column);
+            let ty = if required(column) {
+                TypeRef::named_nn(scalar)
+            } else {
+                TypeRef::named(scalar)
+            };
+            input.field(InputValue::new(camel(column.name), ty))
         })
 }
 
