@@ -506,15 +506,15 @@ fn sdl_members(sdl: &str) -> std::collections::BTreeMap<String, Vec<String>> {
             current = line.ends_with('{').then_some(name);
         } else if line.starts_with('}') {
             current = None;
-        } else if let (Some(name), Some(member)) = (&current, line.strip_prefix('\t')) {
-            if !member.starts_with('"') && !member.starts_with('\t') && !member.starts_with('@') {
-                let member: String = member
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !member.is_empty() {
-                    types.get_mut(name).expect("type").push(member);
-                }
+        } else if let (Some(name), Some(member)) = (&current, line.strip_prefix('\t'))
+            && !member.starts_with(['"', '\t', '@'])
+        {
+            let member: String = member
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !member.is_empty() {
+                types.get_mut(name).expect("type").push(member);
             }
         }
     }
