@@ -511,7 +511,9 @@ fn graphql_response(response: async_graphql::BatchResponse, media: MediaType) ->
     struct RequestErrors {
         errors: Vec<async_graphql::ServerError>,
     }
-    let mut response = match response {
+    // The content type is set by `negotiate_media_type`, for these and every other
+    // response of `/graphql`.
+    match response {
         async_graphql::BatchResponse::Single(response)
             if response.data == async_graphql::Value::Null
                 && !response.errors.is_empty()
@@ -534,11 +536,7 @@ fn graphql_response(response: async_graphql::BatchResponse, media: MediaType) ->
             (status, Json(body)).into_response()
         }
         response => Json(response).into_response(),
-    };
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, media.content_type());
-    response
+    }
 }
 
 /// Gives the responses of `/graphql` the media type the client accepts: errors raised

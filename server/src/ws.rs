@@ -249,7 +249,7 @@ impl KeepAlive {
         Fut: Future<Output = ()>,
     {
         use axum::extract::ws::{CloseFrame, Message};
-        use futures_util::{SinkExt, StreamExt};
+        use futures_util::StreamExt;
         let (mut sink, stream) = socket.split();
         let heard = Arc::new(Mutex::new(tokio::time::Instant::now()));
         let (dead_tx, dead_rx) = tokio::sync::oneshot::channel::<()>();
@@ -280,7 +280,7 @@ impl KeepAlive {
                     message = out_rx.recv() => {
                         let Some(message) = message else { break };
                         let closing = matches!(message, Message::Close(_));
-                        if sink.send(message).await.is_err() || closing {
+                        if !send_within(interval, &mut sink, message).await || closing {
                             break;
                         }
                     }
@@ -288,12 +288,11 @@ impl KeepAlive {
                         let uninitialised = !initialised.load(std::sync::atomic::Ordering::Acquire)
                             && opened.elapsed() > INIT_TIMEOUT;
                         if uninitialised {
-                            let _ = sink
-                                .send(Message::Close(Some(CloseFrame {
-                                    code: 4408,
-                                    reason: "connection initialisation timeout".into(),
-                                })))
-                                .await;
+                            let close = Message::Close(Some(CloseFrame {
+                                code: 4408,
+                                reason: "connection initialisation timeout".into(),
+                            }));
+                            send_within(interval, &mut sink, close).await;
                             break;
                         }
                         let silent = heard
@@ -301,19 +300,18 @@ impl KeepAlive {
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .elapsed();
                         if silent > interval * 3 {
-                            let _ = sink
-                                .send(Message::Close(Some(CloseFrame {
-                                    code: CLOSE_UNRESPONSIVE,
-                                    reason: "no answer to pings".into(),
-                                })))
-                                .await;
+                            let close = Message::Close(Some(CloseFrame {
+                                code: CLOSE_UNRESPONSIVE,
+                                reason: "no answer to pings".into(),
+                            }));
+                            send_within(interval, &mut sink, close).await;
                             break;
                         }
                         let sent = match ping {
-                            Some(text) => sink.send(Message::Text(text.into())).await,
-                            None => Ok(()),
+                            Some(text) => send_within(interval, &mut sink, Message::Text(text.into())).await,
+                            None => true,
                         };
-                        if sent.is_err() || sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        if !sent || !send_within(interval, &mut sink, Message::Ping(Vec::new().into())).await {
                             break;
                         }
                     }
@@ -328,6 +326,19 @@ impl KeepAlive {
         // queue is drained.
         let _ = writer.await;
     }
+}
+
+/// Sends `message`, or gives up after `within`: a send that does not complete in time means
+/// the peer stopped reading, and the connection ends rather than holding its slot.
+async fn send_within<S>(within: Duration, sink: &mut S, message: axum::extract::ws::Message) -> bool
+where
+    S: futures_util::Sink<axum::extract::ws::Message> + Unpin,
+{
+    use futures_util::SinkExt;
+    matches!(
+        tokio::time::timeout(within, sink.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// The subprotocol the client asked for, as the upgrade chose it (the first one named
@@ -392,14 +403,19 @@ pub fn upgrade(
                                 (header_auth.clone(), header_tenant.clone(), host.clone());
                             let init_done = init_done.clone();
                             async move {
-                                let refuse = |message: String| async_graphql::Error::new(message);
+                                // The refusal travels in the close frame (or `connection_error`):
+                                // its public text only, never a database's or Redis's.
+                                let connection_id = Uuid::new_v4().to_string();
+                                let refuse = |e: crate::error::AppError| {
+                                    async_graphql::Error::new(e.public_message(&connection_id))
+                                };
                                 let auth =
                                     payload_string(&payload, &["Authorization"]).or(header_auth);
                                 let bearer = auth
                                     .as_deref()
                                     .map(bearer_token)
                                     .transpose()
-                                    .map_err(|e| refuse(e.to_string()))?;
+                                    .map_err(refuse)?;
                                 let tenant =
                                     payload_string(&payload, &["X-Tenant-Id"]).or(header_tenant);
                                 let identity = RequestIdentity {
@@ -410,20 +426,16 @@ pub fn upgrade(
                                 let principal =
                                     resolve_principal(&app.cache, &app.verifier, identity)
                                         .await
-                                        .map_err(|e| refuse(e.to_string()))?;
+                                        .map_err(refuse)?;
                                 let expires_at = match bearer {
-                                    Some(token) => Some(
-                                        app.verifier
-                                            .verify(token)
-                                            .await
-                                            .map_err(|e| refuse(e.to_string()))?
-                                            .exp,
-                                    ),
+                                    Some(token) => {
+                                        Some(app.verifier.verify(token).await.map_err(refuse)?.exp)
+                                    }
                                     None => None,
                                 };
                                 if let Some(user) = principal.user_id {
                                     if !registry.acquire(user) {
-                                        return Err(refuse(format!(
+                                        return Err(async_graphql::Error::new(format!(
                                             "at most {} connections per user",
                                             registry.max_connections_per_user
                                         )));
@@ -442,7 +454,7 @@ pub fn upgrade(
                                 }));
                                 data.insert(RequestContext {
                                     principal,
-                                    request_id: Uuid::new_v4().to_string(),
+                                    request_id: connection_id,
                                 });
                                 init_done.store(true, std::sync::atomic::Ordering::Release);
                                 Ok(data)

@@ -143,6 +143,37 @@ async fn a_peer_that_stops_answering_is_disconnected() {
 }
 
 #[tokio::test]
+async fn a_socket_without_connection_init_is_closed_4408() {
+    for backend in sqlite_only("a_socket_without_connection_init_is_closed_4408") {
+        let app =
+            TestApp::spawn_adjusted(backend, |s| s.ws_keepalive_secs = Some("1".into())).await;
+        // Deny: a socket that never sends `connection_init` (though it reads, and so
+        // answers pings) is closed 4408 once 10 s have passed. Allow: an initialised one,
+        // read at the same time, stays.
+        let bob = app.token(BOB, Some(ACME));
+        let mut live = connected(&app, "graphql-transport-ws", &bob).await;
+        start(&mut live, "graphql-transport-ws", "1", POSTS).await;
+        let mut idle = WsClient::open(&app, "graphql-transport-ws").await;
+        let opened = std::time::Instant::now();
+        let (closed, pings) = tokio::join!(
+            idle.next(Duration::from_secs(20)),
+            keep_alives(&mut live, Duration::from_secs(12))
+        );
+        match closed {
+            Some(WsMessage::Closed(code, reason)) => {
+                assert_eq!(code, 4408, "{reason}");
+                assert!(opened.elapsed() >= Duration::from_secs(10));
+            }
+            other => panic!("an uninitialised socket stayed open: {other:?}"),
+        }
+        assert!(pings >= 5, "{pings} pings");
+        create_post(&app, &bob, "initialised").await;
+        assert_eq!(event_title(live.next(EVENT).await, "next"), "initialised");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn nothing_runs_on_a_socket_whose_token_expired() {
     // Before: queries and mutations still ran as the user long after `exp`.
     for backend in sqlite_only("nothing_runs_on_a_socket_whose_token_expired") {

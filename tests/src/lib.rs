@@ -554,6 +554,19 @@ impl WsClient {
     /// [`WsClient::connect`] with the subprotocol `protocol` (`graphql-transport-ws`, or
     /// `graphql-ws` for the legacy subscriptions-transport-ws protocol).
     pub async fn connect_with(app: &TestApp, protocol: &str, payload: Value) -> (Self, WsMessage) {
+        let mut client = Self::open(app, protocol).await;
+        client
+            .send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        let answer = client
+            .next(Duration::from_secs(5))
+            .await
+            .expect("an answer to connection_init");
+        (client, answer)
+    }
+
+    /// Opens a WebSocket to the app's `/graphql` with subprotocol `protocol`, sending nothing.
+    pub async fn open(app: &TestApp, protocol: &str) -> Self {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/graphql", app.base_url.replacen("http://", "ws://", 1));
         let mut request = url.into_client_request().expect("request");
@@ -563,15 +576,7 @@ impl WsClient {
         let (socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("connect");
-        let mut client = Self { socket };
-        client
-            .send(json!({ "type": "connection_init", "payload": payload }))
-            .await;
-        let answer = client
-            .next(Duration::from_secs(5))
-            .await
-            .expect("an answer to connection_init");
-        (client, answer)
+        Self { socket }
     }
 
     /// Sends a protocol message.
