@@ -465,3 +465,129 @@ async fn facts_changed_mid_subscription_take_effect() {
         app.stop().await;
     }
 }
+
+/// Every event names its row by key; a DELETE carries the key and nothing else, and a
+/// filtered subscription hears of a row leaving only if it could have had the row.
+#[tokio::test]
+async fn change_events_carry_the_key_and_filtered_deletes_stay_inside_the_filter() {
+    for backend in
+        backends("change_events_carry_the_key_and_filtered_deletes_stay_inside_the_filter")
+    {
+        let app = TestApp::spawn(backend).await;
+        let (bob, carol, frank) = (
+            app.token(BOB, Some(ACME)),
+            app.token(CAROL, Some(ACME)),
+            app.token(FRANK, Some(GLOBEX)),
+        );
+        let create = |token: String, title: &'static str| {
+            let app = &app;
+            async move {
+                let body = mutate(app, &token, "mutation($t: String!) { createPost(input: {title: $t, body: \"b\", status: PUBLISHED}) { id } }", json!({"t": title})).await;
+                body["data"]["createPost"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned()
+            }
+        };
+        let delete = |token: String, id: String| {
+            let app = &app;
+            async move {
+                mutate(
+                    app,
+                    &token,
+                    "mutation($id: UUID!) { deletePost(id: $id) { id } }",
+                    json!({"id": id}),
+                )
+                .await;
+            }
+        };
+        // Rows that exist before the subscriptions start, never delivered to them.
+        let before_match = create(carol.clone(), "x before").await;
+        let before_other = create(carol.clone(), "before").await;
+        let globex = create(frank.clone(), "x globex").await;
+
+        let mut all = subscriber(
+            &app,
+            &bob,
+            "subscription { postChanged { op key { id } node { title } } }",
+        )
+        .await;
+        let mut filtered = subscriber(&app, &bob, "subscription { postChanged(filter: {title: {startsWith: \"x\"}}) { op key { id } node { title } } }").await;
+
+        // Deny: a post bob cannot read goes without a word, filtered or not.
+        delete(frank.clone(), globex).await;
+        assert_eq!(
+            all.next(QUIET).await,
+            None,
+            "{backend}: DELETE of a Globex post"
+        );
+        assert_eq!(
+            filtered.next(QUIET).await,
+            None,
+            "{backend}: DELETE of a Globex post"
+        );
+        // Deny: a readable post outside the filter, never shown to the filtered subscription.
+        delete(carol.clone(), before_other.clone()).await;
+        assert_eq!(
+            all.next_data("1", EVENT).await.expect("unfiltered DELETE")["postChanged"],
+            json!({"op": "DELETE", "key": {"id": before_other}, "node": null}),
+            "{backend}"
+        );
+        assert_eq!(
+            filtered.next(QUIET).await,
+            None,
+            "{backend}: DELETE outside the filter"
+        );
+        // Allow: a readable post that matched the filter before it went.
+        delete(carol.clone(), before_match.clone()).await;
+        for sub in [&mut all, &mut filtered] {
+            assert_eq!(
+                sub.next_data("1", EVENT)
+                    .await
+                    .expect("DELETE inside the filter")["postChanged"],
+                json!({"op": "DELETE", "key": {"id": before_match}, "node": null}),
+                "{backend}"
+            );
+        }
+
+        // INSERT and UPDATE carry the key too; a row edited out of the filter leaves it as
+        // DELETE with its key, while the unfiltered subscription sees the UPDATE.
+        let shown = create(carol.clone(), "x shown").await;
+        for sub in [&mut all, &mut filtered] {
+            assert_eq!(
+                sub.next_data("1", EVENT).await.expect("INSERT")["postChanged"],
+                json!({"op": "INSERT", "key": {"id": shown}, "node": {"title": "x shown"}}),
+                "{backend}"
+            );
+        }
+        mutate(
+            &app,
+            &carol,
+            "mutation($id: UUID!) { updatePost(id: $id, patch: {title: \"renamed\"}) { id } }",
+            json!({"id": shown}),
+        )
+        .await;
+        assert_eq!(
+            all.next_data("1", EVENT).await.expect("UPDATE")["postChanged"],
+            json!({"op": "UPDATE", "key": {"id": shown}, "node": {"title": "renamed"}}),
+            "{backend}"
+        );
+        assert_eq!(
+            filtered
+                .next_data("1", EVENT)
+                .await
+                .expect("left the filter")["postChanged"],
+            json!({"op": "DELETE", "key": {"id": shown}, "node": null}),
+            "{backend}"
+        );
+        // Once out of the filter, its deletion is not the filtered subscription's business.
+        delete(carol.clone(), shown.clone()).await;
+        assert!(all.next_data("1", EVENT).await.is_some());
+        assert_eq!(
+            filtered.next(QUIET).await,
+            None,
+            "{backend}: DELETE of a row already gone from the filter"
+        );
+        app.stop().await;
+    }
+}

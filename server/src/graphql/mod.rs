@@ -190,7 +190,7 @@ pub fn build_schema_with(
     {
         mutation = mutation.field(field);
     }
-    let (builder, subscription) = subscriptions::register(builder);
+    let (builder, subscription) = subscriptions::register(builder, &store);
     builder
         .register(query)
         .register(mutation)

@@ -4,7 +4,11 @@
 //! An event reaches a subscriber only if the row passes the subscriber's read policy (and
 //! filter) at the time of the event: decided in memory from the row and the principal's
 //! facts where the rule allows, by the database otherwise (which also applies column
-//! masks). A row that leaves the subscriber's view arrives as DELETE with `node: null`.
+//! masks). Every event carries the row's `key` (its primary-key columns); a row that leaves
+//! the subscriber's view — deleted, soft-deleted, no longer readable or no longer matching
+//! the subscription's filter — arrives as DELETE with its key and `node: null`, and only if
+//! the subscriber could have had it: it was delivered, or its old values were readable and
+//! matched the filter.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -54,6 +58,8 @@ pub struct ConnectionLimits {
 #[derive(Debug, Clone)]
 struct Event {
     op: ChangeOp,
+    /// The row's primary key (as stored).
+    key: Row,
     node: Option<Node>,
 }
 
@@ -67,11 +73,47 @@ fn change_type(table: &str) -> String {
     format!("{}Change", type_name(table))
 }
 
+fn key_type(table: &str) -> String {
+    format!("{}Key", type_name(table))
+}
+
+/// `<Type>Key`: the primary-key columns of a change's row, each non-null.
+fn key_object(table: &crate::catalog::TableMeta) -> Object {
+    let mut object = Object::new(key_type(table.name))
+        .description("The primary key of the changed row: which row an event is about.");
+    for column in table
+        .primary_key
+        .iter()
+        .filter_map(|name| table.column(name))
+    {
+        let column = column.clone();
+        object = object.field(Field::new(
+            super::names::camel(column.name),
+            TypeRef::named_nn(super::tables::scalar_of(table, &column)),
+            move |ctx| {
+                let column = column.clone();
+                FieldFuture::new(async move {
+                    let event = ctx.parent_value.try_downcast_ref::<Event>()?;
+                    let value = event
+                        .key
+                        .get(column.name)
+                        .and_then(|json| super::tables::output(&column, json));
+                    Ok(value.map(FieldValue::value))
+                })
+            },
+        ));
+    }
+    object
+}
+
 /// Registers the change types and returns the Subscription root.
-pub fn register(mut builder: SchemaBuilder) -> (SchemaBuilder, Subscription) {
+pub fn register(mut builder: SchemaBuilder, store: &Store) -> (SchemaBuilder, Subscription) {
     builder = builder.register(Enum::new(CHANGE_OP).items(["INSERT", "UPDATE", "DELETE"]));
     let mut root = Subscription::new("Subscription");
     for table in SUBSCRIBABLE {
+        if let Some(meta) = store.catalog.table(table) {
+            builder = builder.register(key_object(meta));
+        }
         let object = Object::new(change_type(table))
             .field(Field::new("op", TypeRef::named_nn(CHANGE_OP), |ctx| {
                 FieldFuture::new(async move {
@@ -84,6 +126,16 @@ pub fn register(mut builder: SchemaBuilder) -> (SchemaBuilder, Subscription) {
                     Ok(Some(FieldValue::value(Value::Enum(Name::new(op)))))
                 })
             }))
+            .field(Field::new(
+                "key",
+                TypeRef::named_nn(key_type(table)),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let event = ctx.parent_value.try_downcast_ref::<Event>()?;
+                        Ok(Some(FieldValue::owned_any(event.clone())))
+                    })
+                },
+            ))
             .field(Field::new(
                 "node",
                 TypeRef::named(type_name(table)),
@@ -267,11 +319,18 @@ fn events(
     })
 }
 
-/// Whether the subscriber could see `old` (in memory, or because it was delivered).
+/// Whether the subscriber could have had the row before `change`: it was delivered, or its
+/// old values were readable (decided in memory) and matched the filter (unless that needs
+/// the database: a DELETE of a readable row tells its key only to whoever could read it).
 fn was_visible(state: &State, change: &Change) -> bool {
     state.seen.contains(&key_text(change))
         || change.old.as_ref().is_some_and(|old| {
             eval::readable(&state.store.policies, state.table, &state.principal, old) == Some(true)
+                && state.filter.as_ref().is_none_or(|filter| {
+                    state.store.catalog.table(state.table).is_none_or(|meta| {
+                        crate::planner::filter::matches_in_memory(meta, filter, old) != Some(false)
+                    })
+                })
         })
 }
 
@@ -285,6 +344,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
             state.seen.remove(&key);
             Some(Event {
                 op: ChangeOp::Delete,
+                key: change.key.clone(),
                 node: None,
             })
         } else {
@@ -319,6 +379,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
         state.seen.insert(key);
         return Ok(Some(Event {
             op: change.op,
+            key: change.key.clone(),
             node: Some(Node {
                 table: state.table,
                 row,
@@ -340,6 +401,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
             state.seen.insert(key);
             Ok(Some(Event {
                 op: change.op,
+                key: change.key.clone(),
                 node: Some(Node {
                     table: state.table,
                     row,

@@ -148,7 +148,7 @@ fn aggregate_type(table: &str) -> String {
     format!("{}Aggregate", type_name(table))
 }
 
-fn scalar_of(table: &TableMeta, column: &ColumnMeta) -> String {
+pub(crate) fn scalar_of(table: &TableMeta, column: &ColumnMeta) -> String {
     if column.enum_values.is_some() {
         return enum_type(table, column);
     }
@@ -170,7 +170,7 @@ fn masked(policy: Option<&TablePolicy>, column: &ColumnMeta) -> bool {
 // ---------------------------------------------------------------- values in and out
 
 /// A stored value as GraphQL shows it (enums in SCREAMING case).
-fn output(column: &ColumnMeta, json: &Json) -> Option<Value> {
+pub(crate) fn output(column: &ColumnMeta, json: &Json) -> Option<Value> {
     match json {
         Json::Null => None,
         Json::String(s) if column.enum_values.is_some() => {

@@ -405,3 +405,166 @@ fn to_many(
     }
     Ok(all_of(terms))
 }
+
+/// Whether `row` matches `filter`, decided in memory where that is certain: `Some(true)` or
+/// `Some(false)` when every part of the filter has the same answer on both databases, `None`
+/// when some part needs the database (relations, `like` patterns, text order, JSON) or the
+/// row lacks a column. Used for rows that no longer exist (a deleted row's old values).
+pub fn matches_in_memory(
+    table: &TableMeta,
+    filter: &Value,
+    row: &crate::policy::eval::Row,
+) -> Option<bool> {
+    let Value::Object(fields) = filter else {
+        return None;
+    };
+    let mut answer = Some(true);
+    for (name, value) in fields {
+        if value == &Value::Null {
+            continue;
+        }
+        let part = match name.as_str() {
+            "and" => match value {
+                Value::List(items) => items
+                    .iter()
+                    .map(|item| matches_in_memory(table, item, row))
+                    .fold(Some(true), and3),
+                _ => None,
+            },
+            "or" => match value {
+                Value::List(items) => items
+                    .iter()
+                    .map(|item| matches_in_memory(table, item, row))
+                    .fold(Some(false), or3),
+                _ => None,
+            },
+            "not" => matches_in_memory(table, value, row).map(|b| !b),
+            field => table
+                .columns
+                .iter()
+                .find(|c| camel(c.name) == field)
+                .and_then(|column| column_matches(column, value, row.get(column.name)?)),
+        };
+        answer = and3(answer, part);
+        if answer == Some(false) {
+            return answer;
+        }
+    }
+    answer
+}
+
+fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+fn or3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
+}
+
+/// A comparable form of a stored value: UUIDs in lower case, timestamps as instants.
+#[derive(PartialEq, PartialOrd)]
+enum Comparable {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    Instant(chrono::DateTime<chrono::Utc>),
+}
+
+fn comparable(column: &ColumnMeta, json: &serde_json::Value) -> Option<Comparable> {
+    use serde_json::Value as J;
+    match (column.ty, json) {
+        (ColType::Uuid, J::String(s)) => Some(Comparable::Text(s.to_ascii_lowercase())),
+        (ColType::Timestamp, J::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| Comparable::Instant(t.to_utc())),
+        (ColType::Text, J::String(s)) => Some(Comparable::Text(s.clone())),
+        (ColType::SmallInt | ColType::Int | ColType::BigInt, J::Number(n)) => {
+            n.as_f64().map(Comparable::Number)
+        }
+        (ColType::Bool, J::Bool(b)) => Some(Comparable::Bool(*b)),
+        _ => None,
+    }
+}
+
+fn column_matches(column: &ColumnMeta, ops: &Value, stored: &serde_json::Value) -> Option<bool> {
+    let Value::Object(ops) = ops else {
+        return None;
+    };
+    let mut answer = Some(true);
+    for (op, value) in ops {
+        if value == &Value::Null {
+            continue;
+        }
+        let operand = || -> Option<Comparable> {
+            let json = values::input_json(column, value).ok()?;
+            comparable(column, &json)
+        };
+        let text_ops = column.ty == ColType::Text && column.enum_values.is_none();
+        let part = if op.as_str() == "isNull" {
+            match value {
+                Value::Boolean(wanted) => Some(stored.is_null() == *wanted),
+                _ => None,
+            }
+        } else if stored.is_null() {
+            // SQL: a comparison with NULL is never true.
+            Some(false)
+        } else {
+            let here = comparable(column, stored);
+            // Text order and case follow each database's collation: not decided here.
+            let ordered = !matches!(here, Some(Comparable::Text(_)));
+            match op.as_str() {
+                "eq" => here.zip(operand()).map(|(a, b)| a == b),
+                "neq" => here.zip(operand()).map(|(a, b)| a != b),
+                "gt" if ordered => here.zip(operand()).map(|(a, b)| a > b),
+                "gte" if ordered => here.zip(operand()).map(|(a, b)| a >= b),
+                "lt" if ordered => here.zip(operand()).map(|(a, b)| a < b),
+                "lte" if ordered => here.zip(operand()).map(|(a, b)| a <= b),
+                "in" | "notIn" => match value {
+                    Value::List(items) => {
+                        let here = here?;
+                        let mut found = Some(false);
+                        for item in items {
+                            let json = values::input_json(column, item).ok()?;
+                            found = or3(found, comparable(column, &json).map(|b| b == here));
+                        }
+                        if op.as_str() == "in" {
+                            found
+                        } else {
+                            found.map(|f| !f)
+                        }
+                    }
+                    _ => None,
+                },
+                "startsWith" | "contains" if text_ops => {
+                    let (Some(Comparable::Text(here)), Value::String(needle)) = (here, value)
+                    else {
+                        return None;
+                    };
+                    let found = |hay: &str, needle: &str| {
+                        if op.as_str() == "startsWith" {
+                            hay.starts_with(needle)
+                        } else {
+                            hay.contains(needle)
+                        }
+                    };
+                    // SQLite's LIKE ignores ASCII case, PostgreSQL's does not: certain only
+                    // when both readings agree.
+                    let exact = found(&here, needle);
+                    let folded = found(&here.to_lowercase(), &needle.to_lowercase());
+                    (exact == folded).then_some(exact)
+                }
+                _ => None,
+            }
+        };
+        answer = and3(answer, part);
+    }
+    answer
+}
