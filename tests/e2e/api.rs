@@ -813,3 +813,153 @@ async fn committed_writes_reach_the_change_bus() {
         app.stop().await;
     }
 }
+
+/// Relay's object identification: `nodeId` on every table type, `node`/`nodes` read back
+/// through the read policy, forged ids refused.
+#[tokio::test]
+async fn node_ids_read_back_through_the_read_policy() {
+    for backend in backends("node_ids_read_back_through_the_read_policy") {
+        let app = TestApp::spawn(backend).await;
+        let (bob, heidi, frank) = (
+            app.token(BOB, Some(ACME)),
+            app.token(HEIDI, Some(ACME)),
+            app.token(FRANK, Some(GLOBEX)),
+        );
+        let first_post = |body: &Value, field: &str| {
+            body["data"][field]["nodes"][0]["nodeId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no nodeId: {body}"))
+                .to_owned()
+        };
+        let heidis = ok(&app, "query($u: UUID!) { posts(first: 1, filter: {authorId: {eq: $u}, status: {eq: PUBLISHED}}) { nodes { nodeId } } }", json!({"u": HEIDI.to_string()}), Some(&heidi)).await;
+        let heidis = first_post(&heidis, "posts");
+        let globex = ok(&app, "query($t: UUID!) { posts(first: 1, filter: {tenantId: {eq: $t}, visibility: {eq: TENANT}}) { nodes { nodeId } } }", json!({"t": GLOBEX.to_string()}), Some(&frank)).await;
+        let globex = first_post(&globex, "posts");
+        const NODE: &str =
+            "query($id: ID!) { node(nodeId: $id) { __typename nodeId ... on Post { title } } }";
+
+        // Deny: a post by someone bob blocked, and another tenant's post, are null.
+        for id in [&heidis, &globex] {
+            let body = ok(&app, NODE, json!({"id": id}), Some(&bob)).await;
+            assert!(body["data"]["node"].is_null(), "{backend}: {body}");
+        }
+        let body = ok(
+            &app,
+            "query($ids: [ID!]!) { nodes(nodeIds: $ids) { nodeId } }",
+            json!({"ids": [heidis, globex]}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(body["data"]["nodes"], json!([null, null]), "{backend}");
+        // Deny: ids this API did not issue.
+        use base64::Engine;
+        let forge = |v: Value| base64::engine::general_purpose::STANDARD.encode(v.to_string());
+        for forged in [
+            "not base64!".to_owned(),
+            forge(json!(["posts", "not-a-uuid"])),
+            forge(json!(["posts"])),
+            forge(json!([
+                "no_such_table",
+                "deadbeef-0000-4000-8000-000000040001"
+            ])),
+            forge(json!({"table": "posts"})),
+        ] {
+            let (code, body) = err(&app, NODE, json!({"id": forged}), Some(&bob)).await;
+            assert_eq!(code, "BAD_USER_INPUT", "{backend} {forged}: {body}");
+            assert_eq!(body["errors"][0]["path"], json!(["node"]), "{body}");
+        }
+
+        // Allow: every node bob lists reads back as itself.
+        let listed = ok(
+            &app,
+            "{ posts(first: 3, orderBy: [CREATED_AT_DESC]) { nodes { nodeId title } } }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        let listed = listed["data"]["posts"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .clone();
+        assert!(!listed.is_empty());
+        let ids: Vec<&str> = listed
+            .iter()
+            .map(|n| n["nodeId"].as_str().expect("id"))
+            .collect();
+        for node in &listed {
+            let body = ok(&app, NODE, json!({"id": node["nodeId"]}), Some(&bob)).await;
+            assert_eq!(body["data"]["node"]["__typename"], "Post");
+            assert_eq!(body["data"]["node"]["nodeId"], node["nodeId"]);
+            assert_eq!(body["data"]["node"]["title"], node["title"], "{backend}");
+        }
+        let body = ok(
+            &app,
+            "query($ids: [ID!]!) { nodes(nodeIds: $ids) { ... on Post { title } } }",
+            json!({"ids": [ids[0], heidis, ids[0]]}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(body["data"]["nodes"][0]["title"], listed[0]["title"]);
+        assert!(body["data"]["nodes"][1].is_null());
+        assert_eq!(body["data"]["nodes"][2]["title"], listed[0]["title"]);
+
+        // Composite keys have node ids too, and masks apply as on every path: another
+        // member's profile reads back without its email.
+        let reactions = ok(&app, "{ reactions(first: 1) { nodes { nodeId emoji } } profiles(first: 5) { nodes { nodeId id email } } }", json!({}), Some(&bob)).await;
+        let reaction = &reactions["data"]["reactions"]["nodes"][0];
+        let body = ok(
+            &app,
+            "query($id: ID!) { node(nodeId: $id) { ... on Reaction { emoji } } }",
+            json!({"id": reaction["nodeId"]}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(
+            body["data"]["node"]["emoji"], reaction["emoji"],
+            "{backend}"
+        );
+        let other = reactions["data"]["profiles"]["nodes"]
+            .as_array()
+            .expect("profiles")
+            .iter()
+            .find(|p| p["id"] != json!(BOB.to_string()))
+            .expect("another profile")
+            .clone();
+        assert!(other["email"].is_null(), "{other}");
+        let body = ok(
+            &app,
+            "query($id: ID!) { node(nodeId: $id) { ... on Profile { id email } } }",
+            json!({"id": other["nodeId"]}),
+            Some(&bob),
+        )
+        .await;
+        assert_eq!(body["data"]["node"]["id"], other["id"]);
+        assert!(body["data"]["node"]["email"].is_null(), "{backend}: {body}");
+
+        // Every table type implements Node.
+        let body = ok(
+            &app,
+            "{ __type(name: \"Node\") { possibleTypes { name } } }",
+            json!({}),
+            None,
+        )
+        .await;
+        let types = body["data"]["__type"]["possibleTypes"]
+            .as_array()
+            .expect("types")
+            .len();
+        assert_eq!(types, app.store().catalog.tables().len(), "{body}");
+
+        // A failed non-null field inside a fragment nulls the node, with its path.
+        let (_, body) = app
+            .graphql("query($id: ID!) { node(nodeId: $id) { ... on Post { comments(first: 1000) { totalCount } } } }", json!({"id": ids[0]}), Some(&bob))
+            .await;
+        assert!(body["data"]["node"].is_null(), "{body}");
+        assert_eq!(
+            body["errors"][0]["path"],
+            json!(["node", "comments"]),
+            "{body}"
+        );
+        app.stop().await;
+    }
+}

@@ -574,7 +574,8 @@ impl<'a> Walk<'a> {
         )?;
         let per_item = children.cost.saturating_add(1);
         let cost = if shape.is_some_and(|s| s.list) {
-            per_item.saturating_mul(rows)
+            // `nodes(nodeIds:)` answers one item per id asked for.
+            per_item.saturating_mul(self.listed_ids(field).unwrap_or(rows))
         } else {
             per_item
         };
@@ -611,6 +612,22 @@ impl<'a> Walk<'a> {
         rows.map_or(self.checker.limits.complexity_unpaged_rows, |rows| {
             rows.min(self.checker.max_page_size)
         })
+    }
+
+    /// How many ids `nodes(nodeIds:)` asks for, up to the page cap (more is refused by its
+    /// resolver); `None` for other fields.
+    fn listed_ids(&self, field: &Field) -> Option<u64> {
+        let value = field
+            .get_argument(super::relay::NODE_IDS)?
+            .node
+            .clone()
+            .into_const_with(|variable| self.variable(&variable).ok_or(()))
+            .ok()?;
+        let count = match value {
+            Value::List(items) => u64::try_from(items.len()).unwrap_or(u64::MAX),
+            _ => 1,
+        };
+        Some(count.min(self.checker.max_page_size))
     }
 
     /// A variable's value: as given, else its default in the operation.

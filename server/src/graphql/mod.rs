@@ -7,6 +7,7 @@ pub mod loaders;
 mod me;
 pub mod names;
 mod nulls;
+pub mod relay;
 mod scalars;
 pub mod subscriptions;
 pub mod tables;
@@ -175,7 +176,7 @@ pub fn build_schema_with(
     } else {
         builder.disable_introspection()
     };
-    let builder = scalars::register(builder);
+    let builder = scalars::register(builder).extension(relay::NullItems);
     let builder = me::register(builder);
     let builder = hot::register(builder);
     let (builder, roots) = tables::register(builder, &store);

@@ -109,8 +109,10 @@ fn positions(
         let PathSegment::Field(key) = segment else {
             return None;
         };
-        let field = find_field(document, set, key, 0)?;
-        let shape = types.shape(Some(&parent), field.name.node.as_str())?;
+        let (field, condition) = find_field(document, set, key, None, 0)?;
+        // Inside `... on Post { … }` of a `Node`, the field is Post's.
+        let owner = condition.unwrap_or(&parent);
+        let shape = types.shape(Some(owner), field.name.node.as_str())?;
         let mut levels = shape.nullable.iter();
         nullable.push(*levels.next()?);
         while let Some(PathSegment::Index(_)) = segments.peek() {
@@ -123,13 +125,16 @@ fn positions(
     Some(nullable)
 }
 
-/// The field of `set` (fragments included) answering under response key `key`.
+/// The field of `set` (fragments included) answering under response key `key`, with the
+/// type condition of the innermost fragment it sits in (`condition` outside any). Where
+/// fragments on different types use the same key, the first one is taken.
 fn find_field<'d>(
     document: &'d ExecutableDocument,
     set: &'d SelectionSet,
     key: &str,
+    condition: Option<&'d Name>,
     nesting: usize,
-) -> Option<&'d Field> {
+) -> Option<(&'d Field, Option<&'d Name>)> {
     if nesting > 64 {
         return None;
     }
@@ -137,12 +142,18 @@ fn find_field<'d>(
         .iter()
         .find_map(|selection| match &selection.node {
             Selection::Field(Positioned { node: field, .. }) => {
-                (field.response_key().node.as_str() == key).then_some(field)
+                (field.response_key().node.as_str() == key).then_some((field, condition))
             }
             Selection::InlineFragment(fragment) => find_field(
                 document,
                 &fragment.node.selection_set.node,
                 key,
+                fragment
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .map(|c| &c.node.on.node)
+                    .or(condition),
                 nesting + 1,
             ),
             Selection::FragmentSpread(spread) => {
@@ -151,6 +162,7 @@ fn find_field<'d>(
                     document,
                     &fragment.node.selection_set.node,
                     key,
+                    Some(&fragment.node.type_condition.node.on.node),
                     nesting + 1,
                 )
             }

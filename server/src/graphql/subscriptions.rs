@@ -79,8 +79,21 @@ fn key_type(table: &str) -> String {
 
 /// `<Type>Key`: the primary-key columns of a change's row, each non-null.
 fn key_object(table: &crate::catalog::TableMeta) -> Object {
+    let meta = Arc::new(table.clone());
     let mut object = Object::new(key_type(table.name))
-        .description("The primary key of the changed row: which row an event is about.");
+        .description("The primary key of the changed row: which row an event is about.")
+        .field(Field::new(
+            super::relay::NODE_ID,
+            TypeRef::named_nn(TypeRef::ID),
+            move |ctx| {
+                let meta = meta.clone();
+                FieldFuture::new(async move {
+                    let event = ctx.parent_value.try_downcast_ref::<Event>()?;
+                    let id = super::relay::encode(&meta, &event.key).map(Value::String);
+                    Ok(id.map(FieldValue::value))
+                })
+            },
+        ));
     for column in table
         .primary_key
         .iter()

@@ -65,12 +65,12 @@ fn bad(message: impl Into<String>) -> AppError {
     AppError::BadUserInput(message.into())
 }
 
-fn request<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a RequestContext> {
+pub(super) fn request<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a RequestContext> {
     ctx.data::<RequestContext>()
         .map_err(|_| AppError::Internal("request context missing".into()))
 }
 
-fn store<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a Store> {
+pub(super) fn store<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a Store> {
     ctx.data::<Store>()
         .map_err(|_| AppError::Internal("store missing".into()))
 }
@@ -93,7 +93,7 @@ fn load_error(err: super::loaders::LoadError) -> AppError {
 }
 
 /// Wraps a resolver returning `AppResult`; converts errors once, with the request id.
-fn resolve<F>(name: impl Into<String>, ty: TypeRef, f: F) -> Field
+pub(super) fn resolve<F>(name: impl Into<String>, ty: TypeRef, f: F) -> Field
 where
     F: for<'a> Fn(
             ResolverContext<'a>,
@@ -304,7 +304,8 @@ pub struct RootFields {
 /// Registers every table's types and returns their root fields.
 pub fn register(mut builder: SchemaBuilder, store: &Store) -> (SchemaBuilder, RootFields) {
     let mut roots = RootFields::default();
-    builder = register_shared(builder, store);
+    builder = register_shared(builder, store).register(super::relay::interface());
+    roots.query.extend(super::relay::root_fields());
     for table in store.catalog.tables() {
         let policy = store.policies.table(table.name);
         builder = register_table(builder, store, table, policy);
@@ -456,7 +457,10 @@ fn register_table(
     }
 
     // The object type.
-    let mut object = Object::new(&type_name_).description(format!("A row of `{}`.", table.name));
+    let mut object = Object::new(&type_name_)
+        .description(format!("A row of `{}`.", table.name))
+        .implement(super::relay::NODE)
+        .field(super::relay::node_id_field(table));
     for column in &table.columns {
         let scalar = scalar_of(table, column);
         let ty = if column.nullable || masked(policy, column) {
