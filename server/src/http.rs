@@ -852,3 +852,79 @@ async fn graphiql_asset(Path(file): Path<String>) -> Response {
         None => not_found().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(peer: &str, host: Option<&str>, origin: Option<&str>) -> bool {
+        let mut headers = HeaderMap::new();
+        if let Some(host) = host {
+            headers.insert(header::HOST, HeaderValue::from_str(host).expect("host"));
+        }
+        if let Some(origin) = origin {
+            headers.insert(
+                header::ORIGIN,
+                HeaderValue::from_str(origin).expect("origin"),
+            );
+        }
+        let mut extensions = axum::http::Extensions::new();
+        extensions.insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            peer.parse().expect("peer"),
+        ));
+        local_browser(&headers, &extensions)
+    }
+
+    #[test]
+    fn a_local_browser_is_a_loopback_peer_naming_a_loopback_host() {
+        for host in [
+            "localhost",
+            "localhost:8080",
+            "LocalHost:8080",
+            "acme.localhost:8080",
+            "127.0.0.1:8080",
+            "127.0.0.2",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(local("127.0.0.1:5000", Some(host), None), "{host}");
+        }
+        assert!(local("[::1]:5000", Some("[::1]:8080"), None));
+        assert!(local(
+            "127.0.0.1:5000",
+            Some("localhost:8080"),
+            Some("http://localhost:8080")
+        ));
+        for host in [
+            "rebound.example",
+            "localhost.example:8080",
+            "10.0.0.1:8080",
+            "localhost:",
+            "localhost:80x",
+            "[::1]x",
+            "[::2]:8080",
+            "",
+        ] {
+            assert!(!local("127.0.0.1:5000", Some(host), None), "{host:?}");
+        }
+        assert!(!local("127.0.0.1:5000", None, None), "no Host");
+        assert!(
+            !local("172.17.0.1:5000", Some("localhost:8080"), None),
+            "a peer on another machine"
+        );
+        assert!(
+            !local(
+                "127.0.0.1:5000",
+                Some("localhost:8080"),
+                Some("http://localhost:3000")
+            ),
+            "another origin"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("localhost"));
+        assert!(
+            !local_browser(&headers, &axum::http::Extensions::new()),
+            "no peer address"
+        );
+    }
+}
