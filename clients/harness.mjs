@@ -75,14 +75,18 @@ function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** The environment of the child: nothing inherited that would point it elsewhere. */
+/**
+ * The environment of the child: nothing inherited that would point it elsewhere. A variable
+ * `extra` sets to `null` is left out (`{ ROWGATE_JWT_SECRET: null }`: the embedded default
+ * generates its own secret).
+ */
 function childEnv(dir, port, extra) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith('ROWGATE_') || key === 'DATABASE_URL' || key === 'REDIS_URL') continue;
     env[key] = value;
   }
-  return {
+  const merged = {
     ...env,
     ROWGATE_LISTEN: `127.0.0.1:${port}`,
     ROWGATE_DATA_DIR: dir,
@@ -92,6 +96,10 @@ function childEnv(dir, port, extra) {
     NO_COLOR: '1',
     ...extra,
   };
+  for (const [key, value] of Object.entries(merged)) {
+    if (value === null) delete merged[key];
+  }
+  return merged;
 }
 
 async function startOnce(bin, extraEnv, timeoutMs) {
@@ -157,7 +165,8 @@ async function startOnce(bin, extraEnv, timeoutMs) {
 }
 
 /**
- * Starts a gateway. `options.env` adds variables (e.g. `{ ROWGATE_WS_KEEPALIVE_SECS: '2' }`).
+ * Starts a gateway. `options.env` adds variables (e.g. `{ ROWGATE_WS_KEEPALIVE_SECS: '2' }`)
+ * or, set to `null`, removes them.
  * Returns `{ url, graphqlUrl, wsUrl, token(user, tenant, opts), gql(...), stop(), output() }`.
  */
 export async function startGateway(options = {}) {

@@ -1,5 +1,6 @@
 //! HTTP routes: `/graphql` (POST and GET), `/` (GraphiQL, served from the binary),
-//! `/healthz`, `/readyz`, `/metrics`; everything else is a JSON 404.
+//! `/favicon.svg`, `/graphiql/demo-principals` (embedded default only), `/healthz`, `/readyz`,
+//! `/metrics`; everything else is a JSON 404.
 //!
 //! A GraphQL request passes, in this order: body size (413), JSON shape and batch size
 //! (400), each operation's document size, variables size, depth, aliases and cost (400),
@@ -112,7 +113,12 @@ pub fn router(state: AppState) -> Router {
     if graphiql {
         router = router
             .route("/", get(graphiql_page))
+            .route("/favicon.svg", get(favicon))
+            .route("/favicon.ico", get(favicon))
             .route("/graphiql/{file}", get(graphiql_asset));
+        if demo_principals_configured(&state.app.config) {
+            router = router.route("/graphiql/demo-principals", get(demo_principals));
+        }
     }
     let cors = cors_layer(&state.app.config.cors);
     let router = router.fallback(not_found).with_state(state);
@@ -659,13 +665,152 @@ async fn not_found() -> Response {
 
 const GRAPHIQL_HTML: &str = include_str!("../assets/graphiql/index.html");
 
-async fn graphiql_page() -> Response {
+/// The page's marker of whether it may offer the demo principals (`/graphiql/demo-principals`).
+const DEMO_PRINCIPALS_MARKER: &str = r#"<meta name="rowgate-demo-principals" content="off" />"#;
+
+async fn graphiql_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+) -> Response {
+    let html = if demo_principals_configured(&state.config) && local_browser(&headers, &extensions)
+    {
+        std::borrow::Cow::Owned(GRAPHIQL_HTML.replacen(
+            DEMO_PRINCIPALS_MARKER,
+            r#"<meta name="rowgate-demo-principals" content="on" />"#,
+            1,
+        ))
+    } else {
+        std::borrow::Cow::Borrowed(GRAPHIQL_HTML)
+    };
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        GRAPHIQL_HTML,
+        html,
+    )
+        .into_response()
+}
+
+/// Whether this gateway may hand out demo tokens: GraphiQL on, the embedded default
+/// database, and a secret the gateway generated itself (kept in the data directory). Never
+/// with a configured `DATABASE_URL` or `ROWGATE_JWT_SECRET`: a deployment's secret signs
+/// real tokens, not demo ones.
+fn demo_principals_configured(config: &Config) -> bool {
+    use crate::config::SecretSource;
+    config.graphiql
+        && config.embedded_default
+        && config.jwt.secret.is_some()
+        && matches!(
+            config.jwt.secret_source,
+            Some(SecretSource::Generated | SecretSource::Persisted)
+        )
+}
+
+/// Whether a request comes from a browser on the gateway's own machine: a loopback peer,
+/// naming a loopback host (`localhost`, `*.localhost`, `127.0.0.1`, `[::1]`, any port), and
+/// no foreign `Origin`. The host check keeps a page of another site whose name was made to
+/// resolve to 127.0.0.1 (DNS rebinding) from reading tokens; the peer check keeps them
+/// from anyone who reaches a gateway listening on a public address (such as a container's
+/// `0.0.0.0`).
+fn local_browser(headers: &HeaderMap, extensions: &axum::http::Extensions) -> bool {
+    let peer_local = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|peer| peer.0.ip().is_loopback());
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((name, "")) => name,
+            Some((name, port)) if port.strip_prefix(':').is_some_and(is_port) => name,
+            _ => return false,
+        },
+        None => match host.split_once(':') {
+            Some((name, port)) if is_port(port) => name,
+            Some(_) => return false,
+            None => host,
+        },
+    };
+    let name = name.to_ascii_lowercase();
+    let host_local = name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let origin_own = headers
+        .get(header::ORIGIN)
+        .is_none_or(|origin| origin.to_str().is_ok_and(|o| o == format!("http://{host}")));
+    peer_local && host_local && origin_own
+}
+
+fn is_port(digits: &str) -> bool {
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `GET /graphiql/demo-principals`: `[{label, user, tenant, role, token}]`, a fresh token
+/// for each demo account (those `rowgate serve` prints), for GraphiQL's "Act as" choice.
+/// Routed only when [`demo_principals_configured`]; answered only to a [`local_browser`];
+/// an empty list when the demo users are not in the database.
+async fn demo_principals(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+) -> Response {
+    let Some(secret) = state.config.jwt.secret.as_ref() else {
+        return not_found().await;
+    };
+    if !local_browser(&headers, &extensions) {
+        return not_found().await;
+    }
+    let present = match crate::seed::demo::is_present(&state.db).await {
+        Ok(present) => present,
+        Err(e) => {
+            tracing::warn!("demo principals: cannot look up the demo users: {e}");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "errors": [{ "message": "cannot look up the demo users", "extensions": { "code": "INTERNAL" } }] })),
+            )
+                .into_response();
+        }
+    };
+    let principals: Vec<serde_json::Value> = if present {
+        crate::seed::demo::demo_tokens(&state.config.jwt, secret)
+            .into_iter()
+            .filter_map(|demo| match demo.token {
+                Ok(token) => Some(json!({
+                    "label": demo.account.label,
+                    "user": demo.account.user,
+                    "tenant": demo.account.tenant,
+                    "role": demo.account.role,
+                    "token": token,
+                })),
+                Err(e) => {
+                    tracing::warn!("demo principals: cannot mint {}: {e}", demo.account.label);
+                    None
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::Value::Array(principals)),
+    )
+        .into_response()
+}
+
+const FAVICON_SVG: &[u8] = include_bytes!("../assets/graphiql/favicon.svg");
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON_SVG,
     )
         .into_response()
 }
@@ -705,5 +850,81 @@ async fn graphiql_asset(Path(file): Path<String>) -> Response {
         )
             .into_response(),
         None => not_found().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(peer: &str, host: Option<&str>, origin: Option<&str>) -> bool {
+        let mut headers = HeaderMap::new();
+        if let Some(host) = host {
+            headers.insert(header::HOST, HeaderValue::from_str(host).expect("host"));
+        }
+        if let Some(origin) = origin {
+            headers.insert(
+                header::ORIGIN,
+                HeaderValue::from_str(origin).expect("origin"),
+            );
+        }
+        let mut extensions = axum::http::Extensions::new();
+        extensions.insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            peer.parse().expect("peer"),
+        ));
+        local_browser(&headers, &extensions)
+    }
+
+    #[test]
+    fn a_local_browser_is_a_loopback_peer_naming_a_loopback_host() {
+        for host in [
+            "localhost",
+            "localhost:8080",
+            "LocalHost:8080",
+            "acme.localhost:8080",
+            "127.0.0.1:8080",
+            "127.0.0.2",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(local("127.0.0.1:5000", Some(host), None), "{host}");
+        }
+        assert!(local("[::1]:5000", Some("[::1]:8080"), None));
+        assert!(local(
+            "127.0.0.1:5000",
+            Some("localhost:8080"),
+            Some("http://localhost:8080")
+        ));
+        for host in [
+            "rebound.example",
+            "localhost.example:8080",
+            "10.0.0.1:8080",
+            "localhost:",
+            "localhost:80x",
+            "[::1]x",
+            "[::2]:8080",
+            "",
+        ] {
+            assert!(!local("127.0.0.1:5000", Some(host), None), "{host:?}");
+        }
+        assert!(!local("127.0.0.1:5000", None, None), "no Host");
+        assert!(
+            !local("172.17.0.1:5000", Some("localhost:8080"), None),
+            "a peer on another machine"
+        );
+        assert!(
+            !local(
+                "127.0.0.1:5000",
+                Some("localhost:8080"),
+                Some("http://localhost:3000")
+            ),
+            "another origin"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("localhost"));
+        assert!(
+            !local_browser(&headers, &axum::http::Extensions::new()),
+            "no peer address"
+        );
     }
 }

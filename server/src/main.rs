@@ -288,22 +288,14 @@ async fn serve(config: Config) -> Result<(), StartupError> {
 
 fn print_demo_tokens(config: &Config, secret: &rowgate::config::Secret) {
     println!(
-        "\nDemo tokens (valid 12h; paste into GraphiQL's headers as {{\"Authorization\": \"Bearer <token>\"}}):"
+        "\nDemo tokens (valid 12h; GraphiQL offers them under \"Act as\", or paste one into its headers as {{\"Authorization\": \"Bearer <token>\"}}):"
     );
-    for account in seed::demo::token_accounts() {
-        let request = TokenRequest {
-            user: account.user,
-            tenant: account.tenant,
-            role: account.role.to_owned(),
-            ttl: Duration::from_secs(12 * 3600),
-            audience: config.jwt.audience.clone(),
-            issuer: config.jwt.issuer.clone(),
-        };
-        match mint_token(secret, &request) {
-            Ok(token) => println!("  {:<34} {token}", account.label),
+    for demo in seed::demo::demo_tokens(&config.jwt, secret) {
+        match demo.token {
+            Ok(token) => println!("  {:<34} {token}", demo.account.label),
             Err(e) => eprintln!(
                 "rowgate: cannot mint the demo token for {}: {e}",
-                account.label
+                demo.account.label
             ),
         }
     }

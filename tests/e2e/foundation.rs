@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use rowgate_tests::demo::{ACME, ALICE, BOB, ERIN, FRANK, GINA, GLOBEX};
-use rowgate_tests::{TestApp, backends, error_code};
+use rowgate_tests::{Backend, TestApp, TestOptions, backends, error_code};
 use serde_json::{Value, json};
 
 const ME: &str = "{ me { userId role activeTenantId platformRoles tenants { tenantId role active } profile { email } } }";
@@ -322,6 +322,169 @@ async fn graphiql_is_served_from_the_binary() {
         }
         let (status, _, _) = app.get("/graphiql/nope.js").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        app.stop().await;
+    }
+}
+
+/// GETs `path` with extra headers; returns the status and the body text.
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut request = app.http.get(format!("{}{path}", app.base_url));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("request");
+    (response.status(), response.text().await.expect("body"))
+}
+
+/// The embedded default: no `DATABASE_URL`, no `ROWGATE_JWT_SECRET` (the secret is generated
+/// into the data directory).
+fn embedded(settings: &mut rowgate::config::Settings) {
+    settings.database_url = None;
+    settings.jwt_secret = None;
+}
+
+#[tokio::test]
+async fn embedded_graphiql_offers_the_demo_principals_to_a_local_browser() {
+    let app = TestApp::spawn_adjusted(Backend::Sqlite, embedded).await;
+    assert!(app.config.embedded_default);
+
+    let (status, _, html) = app.get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"<meta name="rowgate-demo-principals" content="on" />"#));
+    assert!(html.contains(r#"<link rel="icon" type="image/svg+xml" href="/favicon.svg" />"#));
+    assert!(!html.contains("<paste"), "no placeholder header");
+    for path in ["/favicon.svg", "/favicon.ico"] {
+        let (status, content_type, body) = app.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(content_type, "image/svg+xml", "{path}");
+        assert!(body.starts_with("<svg"), "{path}");
+    }
+
+    let (status, content_type, body) = app.get("/graphiql/demo-principals").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(content_type.starts_with("application/json"));
+    let principals: Vec<Value> = serde_json::from_str(&body).expect("json");
+    let labels: Vec<&str> = principals
+        .iter()
+        .map(|p| p["label"].as_str().expect("label"))
+        .collect();
+    assert_eq!(
+        labels,
+        rowgate::seed::demo::token_accounts()
+            .iter()
+            .map(|a| a.label)
+            .collect::<Vec<_>>()
+    );
+    let token_of = |label: &str| {
+        principals
+            .iter()
+            .find(|p| p["label"] == label)
+            .and_then(|p| p["token"].as_str())
+            .expect("token")
+            .to_owned()
+    };
+    // The tokens are signed with the generated secret the gateway verifies with.
+    let (status, body) = app
+        .graphql(ME, json!({}), Some(&token_of("member of Acme (bob)")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["me"]["userId"], BOB.to_string(), "{body}");
+    assert_eq!(body["data"]["me"]["activeTenantId"], ACME.to_string());
+    let (_, body) = app
+        .graphql(ME, json!({}), Some(&token_of("platform admin (erin)")))
+        .await;
+    assert_eq!(body["data"]["me"]["userId"], ERIN.to_string(), "{body}");
+    let (_, body) = app
+        .graphql(ME, json!({}), Some(&token_of("service role")))
+        .await;
+    assert_eq!(body["data"]["me"]["role"], "SERVICE_ROLE", "{body}");
+
+    // Loopback names on any port are local; another host (DNS rebinding) or a cross-origin
+    // caller is not, and the page then offers nothing either.
+    let port = app.base_url.rsplit(':').next().expect("port").to_owned();
+    for host in [
+        format!("localhost:{port}"),
+        format!("acme.localhost:{port}"),
+        "127.0.0.1".to_owned(),
+    ] {
+        let (status, _) = get_with(&app, "/graphiql/demo-principals", &[("host", &host)]).await;
+        assert_eq!(status, StatusCode::OK, "{host}");
+    }
+    for host in [
+        format!("rebound.example:{port}"),
+        format!("localhost.example:{port}"),
+        format!("127.0.0.1:{port}x"),
+    ] {
+        let (status, _) = get_with(&app, "/graphiql/demo-principals", &[("host", &host)]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{host}");
+        let (_, html) = get_with(&app, "/", &[("host", &host)]).await;
+        assert!(html.contains(r#"content="off""#), "{host}");
+    }
+    let (status, _) = get_with(
+        &app,
+        "/graphiql/demo-principals",
+        &[("origin", "http://localhost:3000")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a cross-origin caller");
+    let own = app.base_url.clone();
+    let (status, _) = get_with(&app, "/graphiql/demo-principals", &[("origin", &own)]).await;
+    assert_eq!(status, StatusCode::OK, "the page's own origin");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn embedded_graphiql_without_demo_users_offers_no_principal() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        TestOptions {
+            skip_demo: true,
+            settings: Some(embedded),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let (status, _, body) = app.get("/graphiql/demo-principals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "[]");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn demo_principals_are_never_offered_outside_the_embedded_default() {
+    // A configured database (PostgreSQL in CI) or a configured secret signs real tokens;
+    // without GraphiQL there is no page to offer them on.
+    let mut apps = Vec::new();
+    for backend in backends("demo_principals_are_never_offered_outside_the_embedded_default") {
+        apps.push((
+            format!("{backend} with a configured database and secret"),
+            TestApp::spawn(backend).await,
+        ));
+    }
+    apps.push((
+        "the embedded database with a configured secret".to_owned(),
+        TestApp::spawn_adjusted(Backend::Sqlite, |s| s.database_url = None).await,
+    ));
+    apps.push((
+        "the embedded default without GraphiQL".to_owned(),
+        TestApp::spawn_adjusted(Backend::Sqlite, |s| {
+            embedded(s);
+            s.graphiql = Some("false".into());
+        })
+        .await,
+    ));
+    for (what, app) in apps {
+        let (status, _, _) = app.get("/graphiql/demo-principals").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{what}");
+        let (status, _, html) = app.get("/").await;
+        if app.config.graphiql {
+            assert_eq!(status, StatusCode::OK, "{what}");
+            assert!(html.contains(r#"content="off""#), "{what}");
+            let (status, _, _) = app.get("/favicon.svg").await;
+            assert_eq!(status, StatusCode::OK, "{what}");
+        } else {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{what}");
+        }
         app.stop().await;
     }
 }

@@ -94,6 +94,43 @@ pub fn token_accounts() -> [TokenAccount; 6] {
     ]
 }
 
+/// How long a demo token lasts.
+pub const DEMO_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+/// A token of [`token_accounts`], freshly minted, or why it could not be.
+#[derive(Debug)]
+pub struct DemoToken {
+    /// The account.
+    pub account: TokenAccount,
+    /// The HS256 token, valid for [`DEMO_TOKEN_TTL`], with the configured audience and issuer.
+    pub token: Result<String, crate::error::AppError>,
+}
+
+/// Mints a token for every account of [`token_accounts`] with `secret`: what `rowgate serve`
+/// prints on the embedded default, and what GraphiQL offers there as "act as".
+pub fn demo_tokens(
+    jwt: &crate::config::JwtConfig,
+    secret: &crate::config::Secret,
+) -> Vec<DemoToken> {
+    token_accounts()
+        .into_iter()
+        .map(|account| DemoToken {
+            account,
+            token: crate::auth::jwt::mint_token(
+                secret,
+                &crate::auth::jwt::TokenRequest {
+                    user: account.user,
+                    tenant: account.tenant,
+                    role: account.role.to_owned(),
+                    ttl: DEMO_TOKEN_TTL,
+                    audience: jwt.audience.clone(),
+                    issuer: jwt.issuer.clone(),
+                },
+            ),
+        })
+        .collect()
+}
+
 /// Whether the database holds no profile at all (a fresh database to seed).
 pub async fn is_empty(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     Ok(entities::profiles::Entity::find().count(db).await? == 0)
