@@ -122,6 +122,15 @@ pub struct Settings {
     /// (`Access-Control-Allow-Credentials`; refused together with `*`). Default: false.
     #[arg(long, env = "ROWGATE_CORS_CREDENTIALS", global = true)]
     pub cors_credentials: Option<String>,
+    /// Persisted queries: `auto` (Apollo's automatic persisted queries), `allowlist` (only
+    /// the documents of the manifest run) or `off` (default: auto).
+    #[arg(long, env = "ROWGATE_PERSISTED_QUERIES", global = true)]
+    pub persisted_queries: Option<String>,
+    /// A JSON file of registered documents: Apollo's persisted query manifest, or an object
+    /// from sha256 hash to document. Required with `allowlist`; with `auto` its documents are
+    /// known from the start.
+    #[arg(long, env = "ROWGATE_PERSISTED_QUERIES_MANIFEST", global = true)]
+    pub persisted_queries_manifest: Option<String>,
     /// Answer `__schema` and `__type` introspection queries (default: true).
     #[arg(long, env = "ROWGATE_INTROSPECTION", global = true)]
     pub introspection: Option<String>,
@@ -256,12 +265,66 @@ pub struct Config {
     pub ws_keepalive: Duration,
     /// Which browser origins may call the API.
     pub cors: CorsConfig,
+    /// Persisted queries (APQ, allow-list).
+    pub persisted_queries: PersistedQueriesConfig,
     /// Answer introspection queries (`__schema`, `__type`).
     pub introspection: bool,
     /// Limits every GraphQL request is checked against before it reaches the database.
     pub limits: RequestLimits,
     /// The two-tier cache of hot configuration and principal facts.
     pub cache: CacheConfig,
+}
+
+/// How documents may be sent by hash (`extensions.persistedQuery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistedQueriesConfig {
+    /// What the gateway accepts.
+    pub mode: PersistedQueryMode,
+    /// The manifest of registered documents, when one is configured.
+    pub manifest: Option<PathBuf>,
+}
+
+/// The mode of [`PersistedQueriesConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersistedQueryMode {
+    /// A hash without a document is `PERSISTED_QUERY_NOT_SUPPORTED`.
+    Off,
+    /// Automatic persisted queries: a document sent with its hash is remembered, later
+    /// requests may send the hash alone.
+    Auto,
+    /// Only the manifest's documents run, sent by hash or in full; nothing is remembered.
+    AllowList,
+}
+
+impl PersistedQueriesConfig {
+    fn resolve(mode: Option<&str>, manifest: Option<&str>) -> Result<Self, ConfigError> {
+        let setting = "ROWGATE_PERSISTED_QUERIES";
+        let mode = match mode.map(|m| m.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "auto") => PersistedQueryMode::Auto,
+            Some("off") => PersistedQueryMode::Off,
+            Some("allowlist" | "allow-list") => PersistedQueryMode::AllowList,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    setting,
+                    format!("`{other}` is not one of auto, allowlist, off"),
+                ));
+            }
+        };
+        let manifest = manifest.map(PathBuf::from);
+        if mode == PersistedQueryMode::AllowList && manifest.is_none() {
+            return Err(ConfigError::new(
+                setting,
+                "allowlist needs ROWGATE_PERSISTED_QUERIES_MANIFEST, the file of the documents it allows",
+            ));
+        }
+        if mode == PersistedQueryMode::Off && manifest.is_some() {
+            return Err(ConfigError::new(
+                "ROWGATE_PERSISTED_QUERIES_MANIFEST",
+                "a manifest is read only with ROWGATE_PERSISTED_QUERIES=auto or allowlist",
+            ));
+        }
+        Ok(Self { mode, manifest })
+    }
 }
 
 /// Which browser origins may call the API across origins (CORS).
@@ -649,6 +712,10 @@ impl Settings {
                     false,
                 )?,
                 embedded_default,
+            )?,
+            persisted_queries: PersistedQueriesConfig::resolve(
+                non_empty(&self.persisted_queries).as_deref(),
+                non_empty(&self.persisted_queries_manifest).as_deref(),
             )?,
             introspection: parse_bool(
                 "ROWGATE_INTROSPECTION",
@@ -1377,6 +1444,48 @@ mod tests {
             ),
         ];
         for (settings, setting) in refused {
+            let err = settings.resolve().expect_err(setting);
+            assert_eq!(err.setting, setting, "{err}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn persisted_queries_default_to_auto_and_the_allow_list_needs_a_manifest() {
+        let dir = std::env::temp_dir().join(format!("rowgate-config-{}", uuid::Uuid::new_v4()));
+        let config = settings_in(&dir).resolve().expect("defaults");
+        assert_eq!(config.persisted_queries.mode, PersistedQueryMode::Auto);
+        let listed = Settings {
+            persisted_queries: Some("AllowList".into()),
+            persisted_queries_manifest: Some("/etc/rowgate/manifest.json".into()),
+            ..settings_in(&dir)
+        };
+        let config = listed.resolve().expect("allow-list");
+        assert_eq!(config.persisted_queries.mode, PersistedQueryMode::AllowList);
+        for (settings, setting) in [
+            (
+                Settings {
+                    persisted_queries: Some("allowlist".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_PERSISTED_QUERIES",
+            ),
+            (
+                Settings {
+                    persisted_queries: Some("sometimes".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_PERSISTED_QUERIES",
+            ),
+            (
+                Settings {
+                    persisted_queries: Some("off".into()),
+                    persisted_queries_manifest: Some("/etc/rowgate/manifest.json".into()),
+                    ..settings_in(&dir)
+                },
+                "ROWGATE_PERSISTED_QUERIES_MANIFEST",
+            ),
+        ] {
             let err = settings.resolve().expect_err(setting);
             assert_eq!(err.setting, setting, "{err}");
         }

@@ -31,11 +31,18 @@ pub enum ErrorCode {
     Timeout,
     /// Anything else; details stay in the server log.
     Internal,
+    /// A persisted-query hash the gateway does not know (the client resends it with the
+    /// document).
+    PersistedQueryNotFound,
+    /// Persisted queries are off (`ROWGATE_PERSISTED_QUERIES=off`).
+    PersistedQueryNotSupported,
+    /// A document outside the allow-list (`ROWGATE_PERSISTED_QUERIES=allowlist`).
+    PersistedQueryNotInList,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
@@ -45,6 +52,9 @@ impl ErrorCode {
         Self::RateLimited,
         Self::Timeout,
         Self::Internal,
+        Self::PersistedQueryNotFound,
+        Self::PersistedQueryNotSupported,
+        Self::PersistedQueryNotInList,
     ];
 
     /// The code named `name` as clients see it (`BAD_USER_INPUT`, …).
@@ -64,6 +74,9 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::Timeout => "TIMEOUT",
             Self::Internal => "INTERNAL",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            Self::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
         }
     }
 
@@ -73,7 +86,11 @@ impl ErrorCode {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::BadUserInput | Self::QueryTooComplex => StatusCode::BAD_REQUEST,
+            Self::BadUserInput
+            | Self::QueryTooComplex
+            | Self::PersistedQueryNotFound
+            | Self::PersistedQueryNotSupported
+            | Self::PersistedQueryNotInList => StatusCode::BAD_REQUEST,
             Self::Conflict => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
@@ -116,6 +133,10 @@ pub enum AppError {
     /// See [`ErrorCode::Timeout`].
     #[error("{0}")]
     Timeout(String),
+    /// A persisted-query refusal: one of the `PERSISTED_QUERY_*` codes, with the message
+    /// the protocol prescribes (`PersistedQueryNotFound`, …).
+    #[error("{1}")]
+    PersistedQuery(ErrorCode, String),
     /// Any other internal failure: shown to clients only as INTERNAL.
     #[error("internal error: {0}")]
     Internal(String),
@@ -131,6 +152,7 @@ impl AppError {
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::Conflict(_) | Self::Unique { .. } => ErrorCode::Conflict,
             Self::Timeout(_) => ErrorCode::Timeout,
+            Self::PersistedQuery(code, _) => *code,
             Self::Database(err) => database_code(err),
             Self::Redis(_) | Self::Internal(_) => ErrorCode::Internal,
         }

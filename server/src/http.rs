@@ -51,6 +51,8 @@ pub struct Shared {
     pub redis: Option<redis::Client>,
     /// Hot configuration and principal facts.
     pub cache: crate::cache::HotCache,
+    /// Documents sent by hash (APQ, allow-list).
+    pub persisted: crate::graphql::persisted::PersistedQueries,
 }
 
 impl AppState {
@@ -379,7 +381,26 @@ async fn execute(
     request_id: String,
     transport: Transport,
 ) -> Response {
-    for request in batch.iter_mut() {
+    // A request refused by the persisted-query rules answers on its own (a batch's other
+    // requests still run), as a GraphQL request error: clients read its code and resend.
+    let mut refused = Vec::new();
+    let single = matches!(batch, async_graphql::BatchRequest::Single(_));
+    // (`BatchRequest::iter_mut` is not `Send`, and the loop awaits.)
+    let requests = match &mut batch {
+        async_graphql::BatchRequest::Single(request) => std::slice::from_mut(request),
+        async_graphql::BatchRequest::Batch(requests) => requests.as_mut_slice(),
+    };
+    for request in requests.iter_mut() {
+        let pending = match state.app.persisted.resolve(request).await {
+            Ok(pending) => pending,
+            Err(err) => {
+                refused.push(Some(async_graphql::Response::from_errors(vec![
+                    err.to_request_error(&request_id),
+                ])));
+                continue;
+            }
+        };
+        refused.push(None);
         if request.query.trim().is_empty() {
             return error_response(
                 &AppError::BadUserInput(
@@ -390,6 +411,9 @@ async fn execute(
         }
         if let Err(err) = state.limits.check(request) {
             return request_error(err.code.http_status(), err.code, &err.message, &request_id);
+        }
+        if request.parsed_query().is_ok() {
+            state.app.persisted.remember(pending).await;
         }
         if transport == Transport::Get {
             let operation_name = request.operation_name.clone();
@@ -439,17 +463,22 @@ async fn execute(
         Ok(principal) => principal,
         Err(err) => return error_response(&err, &request_id),
     };
-    let response = match batch {
-        async_graphql::BatchRequest::Single(request) => async_graphql::BatchResponse::Single(
-            run(router_state, request, &principal, &request_id).await,
-        ),
-        async_graphql::BatchRequest::Batch(requests) => {
-            let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(run(router_state, request, &principal, &request_id).await);
-            }
-            async_graphql::BatchResponse::Batch(responses)
-        }
+    let mut refused = refused.into_iter();
+    let requests = match batch {
+        async_graphql::BatchRequest::Single(request) => vec![request],
+        async_graphql::BatchRequest::Batch(requests) => requests,
+    };
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        responses.push(match refused.next().flatten() {
+            Some(refusal) => refusal,
+            None => run(router_state, request, &principal, &request_id).await,
+        });
+    }
+    let response = if single {
+        async_graphql::BatchResponse::Single(responses.pop().unwrap_or_default())
+    } else {
+        async_graphql::BatchResponse::Batch(responses)
     };
     let mut response = graphql_response(response, MediaType::accepted(headers));
     with_request_id(&mut response, &request_id);

@@ -53,6 +53,9 @@ pub enum StartupError {
     /// The GraphQL schema cannot be built (a declaration is inconsistent).
     #[error("schema: {0}")]
     Schema(String),
+    /// The persisted-query manifest cannot be read or holds a bad entry.
+    #[error("ROWGATE_PERSISTED_QUERIES_MANIFEST: {0}")]
+    PersistedQueries(String),
     /// `REDIS_URL` cannot be parsed.
     #[error("REDIS_URL: {0}")]
     Redis(String),
@@ -105,6 +108,9 @@ pub fn build_app_full(config: Config, db: DatabaseConnection) -> Result<AppParts
     let schema = graphql::build_schema_with(store.clone(), cache.clone(), schema_options)
         .map_err(|e| StartupError::Schema(e.to_string()))?;
     let verifier = auth::TokenVerifier::new(&config.jwt)?;
+    let persisted =
+        graphql::persisted::PersistedQueries::new(&config.persisted_queries, cache.clone())
+            .map_err(StartupError::PersistedQueries)?;
     let redis = config
         .redis_url
         .as_ref()
@@ -123,6 +129,7 @@ pub fn build_app_full(config: Config, db: DatabaseConnection) -> Result<AppParts
             verifier,
             redis,
             cache: cache.clone(),
+            persisted,
         })),
         store,
         cache,

@@ -104,6 +104,7 @@ struct Limited {
     schema: crate::graphql::GatewaySchema,
     store: crate::planner::Store,
     checker: Arc<crate::graphql::limits::LimitChecker>,
+    persisted: crate::graphql::persisted::PersistedQueries,
     deadline: Duration,
     introspection: bool,
 }
@@ -135,14 +136,41 @@ impl async_graphql::Executor for Limited {
 
     fn execute_stream(
         &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        use futures_util::StreamExt;
+        let this = self.clone();
+        futures_util::stream::once(async move { this.stream(request, session_data).await })
+            .flatten()
+            .boxed()
+    }
+}
+
+impl Limited {
+    /// What [`async_graphql::Executor::execute_stream`] answers: the persisted-query rules and
+    /// the limits first, then the operation.
+    async fn stream(
+        self,
         mut request: async_graphql::Request,
         session_data: Option<Arc<Data>>,
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use futures_util::StreamExt;
         let session = session_data.unwrap_or_default();
         let request_id = Uuid::new_v4().to_string();
+        let pending = match self.persisted.resolve(&mut request).await {
+            Ok(pending) => pending,
+            Err(error) => {
+                let response =
+                    async_graphql::Response::from_errors(vec![error.to_request_error(&request_id)]);
+                return futures_util::stream::once(async move { response }).boxed();
+            }
+        };
         if let Err(error) = self.checker.check(&mut request) {
             return futures_util::stream::once(async move { refused(&error) }).boxed();
+        }
+        if request.parsed_query().is_ok() {
+            self.persisted.remember(pending).await;
         }
         let operation_name = request.operation_name.clone();
         let subscription = request.parsed_query().ok().and_then(|document| {
@@ -383,6 +411,7 @@ pub fn upgrade(
                 schema: app.schema.clone(),
                 store: app.store.clone(),
                 checker,
+                persisted: app.persisted.clone(),
                 deadline: app.config.request_timeout,
                 introspection: app.config.introspection,
             };

@@ -7,6 +7,7 @@ mod browsers;
 mod cache;
 mod foundation;
 mod limits;
+mod persisted;
 mod policy_matrix;
 mod security;
 mod subscriptions;

@@ -131,6 +131,12 @@ impl KeySpace {
         format!("{}:ver:{}", self.base, key.path())
     }
 
+    /// Where the persisted-query document of `hash` (its sha256, hex) is stored. Documents
+    /// are addressed by their content: no version, no invalidation.
+    pub fn document(&self, hash: &str) -> String {
+        format!("{}:apq:{hash}", self.base)
+    }
+
     /// The epoch counter, incremented to invalidate every entry at once.
     pub fn epoch(&self) -> String {
         format!("{}:epoch", self.base)

@@ -471,6 +471,20 @@ impl HotCache {
         }
     }
 
+    /// The persisted-query document of `hash` stored in Redis by any instance, when Redis
+    /// is configured and answers.
+    pub async fn persisted_document(&self, hash: &str) -> Option<String> {
+        self.inner.remote.as_ref()?.document(hash).await
+    }
+
+    /// Stores a persisted-query document in Redis (when configured) for `ttl`, for every
+    /// instance to find.
+    pub async fn keep_persisted_document(&self, hash: &str, text: &str, ttl: Duration) {
+        if let Some(remote) = &self.inner.remote {
+            remote.keep_document(hash, text, ttl).await;
+        }
+    }
+
     /// Whether every invalidation channel this instance has is connected: the Redis
     /// subscription (with `REDIS_URL`) and the PostgreSQL listener (on PostgreSQL). Until
     /// then, invalidations from elsewhere may not reach it (and the first connection drops

@@ -303,6 +303,27 @@ impl Remote {
         let _ = self.call::<()>("fill", command).await;
     }
 
+    /// Reads a persisted-query document; `None` when Redis has none or does not answer.
+    pub(crate) async fn document(&self, hash: &str) -> Option<String> {
+        let mut command = redis::cmd("GET");
+        command.arg(self.keys.document(hash));
+        self.call::<Option<String>>("document", command)
+            .await
+            .flatten()
+    }
+
+    /// Stores a persisted-query document for `ttl` (each read extends nothing: a document
+    /// still in use is sent again, with its text, after it expired).
+    pub(crate) async fn keep_document(&self, hash: &str, text: &str, ttl: Duration) {
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.keys.document(hash))
+            .arg(text)
+            .arg("PX")
+            .arg(ttl.as_millis() as u64);
+        let _ = self.call::<()>("keep document", command).await;
+    }
+
     /// Invalidates `keys` in Redis and, with `publish`, tells the other instances. When
     /// Redis cannot be written, a flush is owed (see the module documentation).
     pub(crate) async fn invalidate(&self, keys: &[Key], publish: bool) {

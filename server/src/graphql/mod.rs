@@ -7,6 +7,7 @@ pub mod loaders;
 mod me;
 pub mod names;
 mod nulls;
+pub mod persisted;
 pub mod relay;
 mod scalars;
 pub mod subscriptions;
