@@ -1,5 +1,6 @@
 // graphql-ws 6 (protocol `graphql-transport-ws`) with its default settings: events arrive,
-// tenants are isolated, and an idle subscription survives on the same connection because the
+// tenants are isolated, a DELETE carries the row's key (and reaches a filtered subscription
+// only for rows inside its filter), and an idle subscription survives on the same connection because the
 // server keeps it alive with protocol pings (ROWGATE_WS_KEEPALIVE_SECS).
 
 import { after, before, describe, test } from 'node:test';
@@ -107,6 +108,43 @@ describe('graphql-ws against the default gateway', () => {
     );
     bobLog.dispose();
     frankLog.dispose();
+  });
+
+  test('a DELETE names its row by key, and a filtered subscription gets only the DELETEs of rows inside its filter', async () => {
+    const carol = await gateway.token(CAROL, ACME);
+    const client = wsClient(gateway, carol);
+    clients.push(client);
+    const fields = '{ op key { id nodeId } node { title } }';
+    const all = subscribe(client, `subscription { postChanged ${fields} }`, 'all');
+    // Probe posts are titled "probe …": the filtered subscription sees them, and so primes.
+    const filtered = subscribe(client, `subscription { postChanged(filter: {title: {startsWith: "probe"}}) ${fields} }`, 'filtered');
+    await primeSubscriptions(gateway, [all, filtered], titleOf);
+
+    const inside = await createPost(gateway, carol, unique('probe inside'));
+    const outside = await createPost(gateway, carol, unique('elsewhere'));
+    const remove = async (id) => {
+      const { body } = await gateway.gql('mutation($id: UUID!) { deletePost(id: $id) { id } }', { id }, carol);
+      assert.equal(body?.data?.deletePost?.id, id, JSON.stringify(body));
+    };
+    await remove(outside);
+    await remove(inside);
+    const deleted = (log, id) =>
+      log.waitFor((e) => e.postChanged.op === 'DELETE' && e.postChanged.key.id === id, 5000, `DELETE of ${id} on ${log.label}`);
+    const outsideGone = await deleted(all, outside);
+    assert.equal(outsideGone.postChanged.node, null, 'a DELETE carries the key and nothing else');
+    assert.equal(typeof outsideGone.postChanged.key.nodeId, 'string');
+    await deleted(all, inside);
+    // Events of one subscription arrive in order: once the later DELETE is here, the earlier
+    // one would have been too.
+    const insideGone = await deleted(filtered, inside);
+    assert.equal(insideGone.postChanged.node, null);
+    assert.equal(
+      filtered.find((e) => e.postChanged.key.id === outside),
+      undefined,
+      `the filtered subscription saw a row outside its filter: ${JSON.stringify(filtered.events)}`,
+    );
+    all.dispose();
+    filtered.dispose();
   });
 });
 
