@@ -4,7 +4,7 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p rowgate --bin rowgate \
+RUN cargo build --release --locked -p rowgate-server --bin rowgate \
     && strip target/release/rowgate
 
 FROM debian:bookworm-slim AS runtime

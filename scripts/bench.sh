@@ -29,7 +29,7 @@ export ROWGATE_JWT_SECRET="${ROWGATE_JWT_SECRET:-bench-secret-bench-secret-bench
 log() { printf 'bench: %s\n' "$*" >&2; }
 
 log "building release binaries"
-cargo build --release --locked -q -p rowgate --bin rowgate
+cargo build --release --locked -q -p rowgate-server --bin rowgate
 cargo build --release --locked -q -p rowgate-tests --bin rowgate-bench
 BIN="$ROOT/target/release"
 

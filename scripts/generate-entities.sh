@@ -85,7 +85,7 @@ psql "$SERVER_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$DB_NAME\"" >/dev
 log "migrating it"
 (
   cd "$ROOT"
-  DATABASE_URL="$DB_URL" cargo run -q -p rowgate -- migrate up
+  DATABASE_URL="$DB_URL" cargo run -q -p rowgate-server -- migrate up
 ) >&2
 
 

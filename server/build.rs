@@ -17,7 +17,7 @@ fn main() {
     for name in &modules {
         let _ = write!(out, "{name},");
     }
-    out.push(']');
+    out.push_str("];");
     let dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
     if let Err(e) = std::fs::write(format!("{dir}/entity_tables.rs"), out) {
         println!("cargo::error=cannot write the entity list: {e}");

@@ -1,213 +1,37 @@
-//! rowgate: a GraphQL gateway with row-level authorization over a multi-tenant schema.
-//!
-//! [`build_app`] is the one place the pieces are wired: configuration, database, token
-//! verification and the GraphQL schema become one axum [`Router`].
+//! The reference application of rowgate: the multi-tenant schema of `docs/SCHEMA.md` — its
+//! migration (`migration/`), the entities generated from it (`entities/`), the policies of
+//! every table ([`policies`]), the `me` extension ([`me`]) and the demo data ([`seed`]) —
+//! put together with the engine's [`rowgate::Builder`] and served as the `rowgate` binary.
 
-pub mod auth;
-pub mod cache;
-pub mod catalog;
-pub mod config;
-pub mod db;
-pub mod error;
-pub mod graphql;
-pub mod http;
-pub mod planner;
-pub mod policy;
-pub mod realtime;
+pub mod me;
+pub mod policies;
 pub mod seed;
-pub mod ws;
 
-use std::future::Future;
+use rowgate::db::MigratorOf;
+use rowgate::{Application, Builder, StartupError};
 
-use axum::Router;
-use sea_orm::DatabaseConnection;
-
-use crate::config::Config;
-use crate::http::{AppState, Shared};
-
-/// A failure to start, phrased as one line naming the setting at fault and what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// A configuration value is unusable.
-    #[error(transparent)]
-    Config(#[from] config::ConfigError),
-    /// The database cannot be reached or migrated.
-    #[error(transparent)]
-    Database(#[from] db::DbSetupError),
-    /// Seeding failed.
-    #[error("seeding failed: {0}")]
-    Seed(String),
-    /// The listen address cannot be bound.
-    #[error(
-        "ROWGATE_LISTEN: cannot listen on {addr}: {cause}; stop the other process or choose another address"
-    )]
-    Listen {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        cause: std::io::Error,
-    },
-    /// A table lacks a policy, or a declaration does not compile (fail closed).
-    #[error("policy: {0}")]
-    Policy(String),
-    /// The GraphQL schema cannot be built (a declaration is inconsistent).
-    #[error("schema: {0}")]
-    Schema(String),
-    /// The persisted-query manifest cannot be read or holds a bad entry.
-    #[error("ROWGATE_PERSISTED_QUERIES_MANIFEST: {0}")]
-    PersistedQueries(String),
-    /// `REDIS_URL` cannot be parsed.
-    #[error("REDIS_URL: {0}")]
-    Redis(String),
-    /// The server stopped with an I/O error.
-    #[error("server: {0}")]
-    Serve(std::io::Error),
-}
-
-/// Connects to the configured database and builds the router.
-pub async fn build_app(config: Config) -> Result<Router, StartupError> {
-    let db = db::connect(&config).await?;
-    build_app_with(config, db)
-}
-
-/// Builds the router over an existing connection pool.
-pub fn build_app_with(config: Config, db: DatabaseConnection) -> Result<Router, StartupError> {
-    build_app_parts(config, db).map(|(router, _)| router)
-}
-
-/// Builds the router and returns the store it serves from (whose statement counter tests
-/// read).
-pub fn build_app_parts(
-    config: Config,
-    db: DatabaseConnection,
-) -> Result<(Router, planner::Store), StartupError> {
-    build_app_full(config, db).map(|app| (app.router, app.store))
-}
-
-/// The pieces of a built gateway.
-#[derive(Debug)]
-pub struct AppParts {
-    /// Every route.
-    pub router: Router,
-    /// The store the routes serve from.
-    pub store: planner::Store,
-    /// The cache the routes answer hot configuration and principal facts from.
-    pub cache: cache::HotCache,
-}
-
-/// Builds the router with the store and the cache it serves from. Inside a Tokio runtime
-/// this starts the cache's background tasks (Redis subscriber, PostgreSQL listener).
-pub fn build_app_full(config: Config, db: DatabaseConnection) -> Result<AppParts, StartupError> {
-    let store = build_store(db.clone())?;
-    let cache = cache::HotCache::new(store.clone(), &config)
-        .map_err(|e| StartupError::Redis(e.to_string()))?;
-    let schema_options = graphql::SchemaOptions {
-        introspection: config.introspection,
-        ..graphql::SchemaOptions::default()
-    };
-    let schema = graphql::build_schema_with(store.clone(), cache.clone(), schema_options)
-        .map_err(|e| StartupError::Schema(e.to_string()))?;
-    let verifier = auth::TokenVerifier::new(&config.jwt)?;
-    let persisted =
-        graphql::persisted::PersistedQueries::new(&config.persisted_queries, cache.clone())
-            .map_err(StartupError::PersistedQueries)?;
-    let redis = config
-        .redis_url
-        .as_ref()
-        .map(|url| redis::Client::open(url.expose()))
-        .transpose()
-        .map_err(|e| StartupError::Redis(e.to_string()))?;
-    if tokio::runtime::Handle::try_current().is_ok() {
-        realtime::Realtime::start(&store, redis.clone(), &config.cache.prefix);
-    }
-    Ok(AppParts {
-        router: http::router(AppState::new(Shared {
-            config,
-            db,
-            store: store.clone(),
-            schema,
-            verifier,
-            redis,
-            cache: cache.clone(),
-            persisted,
-        })),
-        store,
-        cache,
-    })
-}
-
-/// The store over `db` with the catalog of the generated entities and the declared
-/// policies; refuses (fail closed) when a table lacks a policy for an operation or a
-/// declaration does not compile.
-pub fn build_store(db: DatabaseConnection) -> Result<planner::Store, StartupError> {
-    let catalog = catalog::Catalog::from_entities();
-    let policies = policy::rules::policies();
-    policies
-        .check_coverage(catalog.tables().iter().map(|t| t.name))
-        .map_err(|e| StartupError::Policy(e.to_string()))?;
-    let problems = policy::declaration_problems(&policies);
-    if !problems.is_empty() {
-        return Err(StartupError::Policy(problems.join("; ")));
-    }
-    Ok(planner::Store::new(
-        db,
-        std::sync::Arc::new(catalog),
-        std::sync::Arc::new(policies),
-    ))
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests then get
-/// `grace` to finish before the server stops regardless.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: std::time::Duration,
-) -> Result<(), StartupError> {
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
-    });
-    let deadline = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
+/// Registers every generated entity (the list comes from `entities/src/lib.rs`, see
+/// `build.rs`), so a table added by regenerating the entities needs no hand-written line.
+macro_rules! entity_tables {
+    ($($module:ident),* $(,)?) => {
+        fn with_entities(builder: Builder) -> Builder {
+            builder$(.entity::<entities::$module::Entity>())*
         }
     };
-    tokio::select! {
-        result = server => result.map_err(StartupError::Serve),
-        () = deadline => {
-            tracing::warn!("shutdown grace period over; closing remaining connections");
-            Ok(())
-        }
-    }
+}
+include!(concat!(env!("OUT_DIR"), "/entity_tables.rs"));
+
+/// The reference application, unbuilt (to add to it, e.g. in a test).
+pub fn builder() -> Builder {
+    with_entities(Builder::new("reference"))
+        .column_facts(migration::enum_values, migration::has_default)
+        .policies(policies::policies())
+        .migrations(MigratorOf::<migration::Migrator>::new())
+        .extension(me::MeExtension)
+        .demo(seed::demo::Demo)
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+/// The reference application.
+pub fn application() -> Result<Application, StartupError> {
+    builder().build()
 }

@@ -1,23 +1,16 @@
 //! The SQL the planner emits for the reference queries, snapshot-tested, and (on PostgreSQL
 //! with `seed --scale 50`) the plan of the tenant feed: served by an index, not a scan.
 
-use std::sync::Arc;
-
 use rowgate::auth::{Membership, PlatformRole, Principal, Role, TenantRole};
-use rowgate::catalog::Catalog;
 use rowgate::planner::{ListArgs, OrderBy, ROOT, Store};
 use rowgate::policy::compile::Compiler;
-use rowgate::seed::demo::{ACME, BOB, GLOBEX, HEIDI};
+use rowgate_server::seed::demo::{ACME, BOB, GLOBEX, HEIDI};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
 fn store(db: DatabaseConnection) -> Store {
-    Store::new(
-        db,
-        Arc::new(Catalog::from_entities()),
-        Arc::new(rowgate::policy::rules::policies()),
-    )
+    rowgate_tests::reference().store(db)
 }
 
 /// Bob: member of Acme (active) and of Globex, blocks Heidi.
@@ -197,14 +190,18 @@ async fn the_tenant_feed_uses_an_index_at_scale() {
     let db = sea_orm::Database::connect(&database.url)
         .await
         .expect("connect");
-    rowgate::db::migrate_up(&db, None).await.expect("migrate");
-    rowgate::seed::scale::seed_scale(&db, 50)
+    rowgate_tests::reference()
+        .migrations()
+        .up(&db, None)
+        .await
+        .expect("migrate");
+    rowgate_server::seed::scale::seed_scale(&db, 50)
         .await
         .expect("seed");
     db.execute_unprepared("ANALYZE").await.expect("analyze");
 
-    let tenant = rowgate::seed::scale::tenant_id(7);
-    let user = rowgate::seed::scale::user_id(7, 42);
+    let tenant = rowgate_server::seed::scale::tenant_id(7);
+    let user = rowgate_server::seed::scale::user_id(7, 42);
     let principal = Principal {
         role: Role::Authenticated,
         user_id: Some(user),

@@ -370,7 +370,7 @@ async fn embedded_graphiql_offers_the_demo_principals_to_a_local_browser() {
         .collect();
     assert_eq!(
         labels,
-        rowgate::seed::demo::token_accounts()
+        rowgate_server::seed::demo::token_accounts()
             .iter()
             .map(|a| a.label)
             .collect::<Vec<_>>()

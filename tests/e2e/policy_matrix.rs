@@ -4,7 +4,7 @@
 //! asserted absent from the list, the count and the lookup by key.
 //!
 //! Labels name demo rows: users and tenants by name, posts `post1`…`post12` (see
-//! `rowgate::seed::demo::POSTS`), comments `comment1`…, and composite keys joined by `/`.
+//! `rowgate_server::seed::demo::POSTS`), comments `comment1`…, and composite keys joined by `/`.
 
 use std::collections::BTreeSet;
 

@@ -16,7 +16,15 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub use rowgate::seed::demo;
+pub use rowgate_server::seed::demo;
+
+/// The reference application, built once per process.
+pub fn reference() -> rowgate::Application {
+    static APPLICATION: std::sync::OnceLock<rowgate::Application> = std::sync::OnceLock::new();
+    APPLICATION
+        .get_or_init(|| rowgate_server::application().expect("the reference application builds"))
+        .clone()
+}
 
 /// A database engine a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +264,11 @@ impl TestApp {
         }
         let config = settings.resolve().expect("test configuration");
         let db = rowgate::db::connect(&config).await.expect("connect");
-        rowgate::db::migrate_up(&db, None).await.expect("migrate");
+        reference()
+            .migrations()
+            .up(&db, None)
+            .await
+            .expect("migrate");
         if !options.skip_demo {
             demo::seed_demo(&db).await.expect("seed demo");
         }
@@ -295,7 +307,9 @@ impl TestApp {
         backend: Backend,
         database: Option<TestDatabase>,
     ) -> Self {
-        let parts = rowgate::build_app_full(config.clone(), db.clone()).expect("build app");
+        let parts = reference()
+            .gateway(config.clone(), db.clone())
+            .expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -498,7 +512,7 @@ impl TestApp {
     /// code path the API uses. It is not the served store: its writes do not invalidate the
     /// server's cache (on PostgreSQL the NOTIFY triggers still do, shortly after).
     pub fn store(&self) -> rowgate::planner::Store {
-        rowgate::build_store(self.db.clone()).expect("store")
+        reference().store(self.db.clone())
     }
 
     /// The principal a token for `user` (and `tenant`) resolves to, through the same

@@ -21,6 +21,9 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use rowgate::app::AppFuture;
+use rowgate::{DemoAccount, DemoData};
+
 use super::{Rows, minutes_before_epoch, null};
 
 const fn demo_id(group: u128, n: u128) -> Uuid {
@@ -58,22 +61,10 @@ pub const GENERAL: Uuid = demo_id(3, 2);
 /// Acme conversation between alice, bob and heidi.
 pub const ACME_CHAT: Uuid = demo_id(6, 1);
 
-/// An account a demo token is printed for.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenAccount {
-    /// What the token is for.
-    pub label: &'static str,
-    /// `sub`.
-    pub user: Option<Uuid>,
-    /// `tenant_id`.
-    pub tenant: Option<Uuid>,
-    /// `role`.
-    pub role: &'static str,
-}
-
-/// The accounts `rowgate serve` prints tokens for on the embedded default.
-pub fn token_accounts() -> [TokenAccount; 6] {
-    let user = |label, user, tenant| TokenAccount {
+/// The accounts `rowgate serve` prints tokens for on the embedded default (and GraphiQL
+/// offers as "Act as").
+pub fn token_accounts() -> [DemoAccount; 6] {
+    let user = |label, user, tenant| DemoAccount {
         label,
         user: Some(user),
         tenant,
@@ -85,7 +76,7 @@ pub fn token_accounts() -> [TokenAccount; 6] {
         user("member of Globex (frank)", FRANK, Some(GLOBEX)),
         user("platform admin (erin)", ERIN, None),
         user("client connected to Acme (gina)", GINA, None),
-        TokenAccount {
+        DemoAccount {
             label: "service role",
             user: None,
             tenant: None,
@@ -94,41 +85,38 @@ pub fn token_accounts() -> [TokenAccount; 6] {
     ]
 }
 
-/// How long a demo token lasts.
-pub const DEMO_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+/// The reference application's demo data, as the engine loads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Demo;
 
-/// A token of [`token_accounts`], freshly minted, or why it could not be.
-#[derive(Debug)]
-pub struct DemoToken {
-    /// The account.
-    pub account: TokenAccount,
-    /// The HS256 token, valid for [`DEMO_TOKEN_TTL`], with the configured audience and issuer.
-    pub token: Result<String, crate::error::AppError>,
-}
+impl DemoData for Demo {
+    fn accounts(&self) -> Vec<DemoAccount> {
+        token_accounts().to_vec()
+    }
 
-/// Mints a token for every account of [`token_accounts`] with `secret`: what `rowgate serve`
-/// prints on the embedded default, and what GraphiQL offers there as "act as".
-pub fn demo_tokens(
-    jwt: &crate::config::JwtConfig,
-    secret: &crate::config::Secret,
-) -> Vec<DemoToken> {
-    token_accounts()
-        .into_iter()
-        .map(|account| DemoToken {
-            account,
-            token: crate::auth::jwt::mint_token(
-                secret,
-                &crate::auth::jwt::TokenRequest {
-                    user: account.user,
-                    tenant: account.tenant,
-                    role: account.role.to_owned(),
-                    ttl: DEMO_TOKEN_TTL,
-                    audience: jwt.audience.clone(),
-                    issuer: jwt.issuer.clone(),
-                },
-            ),
-        })
-        .collect()
+    fn is_empty<'a>(&'a self, db: &'a DatabaseConnection) -> AppFuture<'a, bool> {
+        Box::pin(is_empty(db))
+    }
+
+    fn is_present<'a>(&'a self, db: &'a DatabaseConnection) -> AppFuture<'a, bool> {
+        Box::pin(is_present(db))
+    }
+
+    fn seed<'a>(&'a self, db: &'a DatabaseConnection) -> AppFuture<'a, ()> {
+        Box::pin(seed_demo(db))
+    }
+
+    fn seed_scale<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        n: u32,
+    ) -> Option<AppFuture<'a, String>> {
+        Some(Box::pin(async move {
+            super::scale::seed_scale(db, n)
+                .await
+                .map(|report| report.to_string())
+        }))
+    }
 }
 
 /// Whether the database holds no profile at all (a fresh database to seed).

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use rowgate::auth::jwt::{TokenRequest, mint_token};
 use rowgate::config::Secret;
-use rowgate::seed::scale;
+use rowgate_server::seed::scale;
 use serde_json::{Value, json};
 
 #[derive(Debug, Parser)]

@@ -1,5 +1,6 @@
-//! The tables the gateway serves, read from the generated entities' metadata: columns with
-//! their types and nullability, primary keys. Built once at start-up.
+//! The tables the gateway serves, read from the application's generated entities' metadata
+//! (see [`crate::Builder::entity`]): columns with their types and nullability, primary keys,
+//! foreign keys. Built once at start-up.
 
 use sea_orm::sea_query::TableRef;
 use sea_orm::{
@@ -82,8 +83,9 @@ impl TableMeta {
                     name: c.as_str(),
                     ty: col_type(def.get_column_type()),
                     nullable: def.is_null(),
-                    enum_values: migration::enum_values(name, c.as_str()),
-                    has_default: migration::has_default(name, c.as_str()),
+                    // Filled from the application's column facts by `Builder::build`.
+                    enum_values: None,
+                    has_default: false,
                 }
             })
             .collect();
@@ -148,24 +150,13 @@ fn col_type(ty: &ColumnType) -> ColType {
     }
 }
 
-/// Every table of the generated entities.
+/// Every table of the application.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     tables: Vec<TableMeta>,
 }
 
-macro_rules! entity_tables {
-    ($($module:ident),* $(,)?) => {
-        vec![$(TableMeta::of::<entities::$module::Entity>()),*]
-    };
-}
-
 impl Catalog {
-    /// The catalog of every generated entity (the list comes from `entities/src/lib.rs`).
-    pub fn from_entities() -> Self {
-        Self::new(include!(concat!(env!("OUT_DIR"), "/entity_tables.rs")))
-    }
-
     /// A catalog of the given tables, with their foreign keys resolved.
     pub fn new(mut tables: Vec<TableMeta>) -> Self {
         let names: Vec<(&'static str, Vec<&'static str>)> = tables
@@ -216,77 +207,5 @@ impl Catalog {
     /// Every table.
     pub fn tables(&self) -> &[TableMeta] {
         &self.tables
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_catalog_has_every_table_with_its_keys() {
-        let catalog = Catalog::from_entities();
-        assert_eq!(catalog.tables().len(), 22);
-        let members = catalog.table("tenant_members").expect("tenant_members");
-        assert_eq!(members.primary_key, ["tenant_id", "user_id"]);
-        let posts = catalog.table("posts").expect("posts");
-        assert_eq!(
-            posts.column("metadata").map(|c| (c.ty, c.nullable)),
-            Some((ColType::Json, true))
-        );
-        assert_eq!(posts.column("id").map(|c| c.ty), Some(ColType::Uuid));
-        assert_eq!(
-            posts
-                .foreign_keys
-                .iter()
-                .map(|fk| (fk.column, fk.ref_table))
-                .collect::<Vec<_>>(),
-            [
-                ("author_id", "profiles"),
-                ("community_id", "communities"),
-                ("tenant_id", "tenants")
-            ]
-        );
-        assert_eq!(
-            posts.column("status").and_then(|c| c.enum_values),
-            Some(&["draft", "published", "archived"][..])
-        );
-        let blocks = catalog.table("blocks").expect("blocks");
-        assert_eq!(blocks.foreign_keys.len(), 2);
-        assert!(
-            catalog
-                .referencing("posts")
-                .iter()
-                .any(|fk| fk.table == "comments" && fk.column == "post_id")
-        );
-        let flags = catalog.table("feature_flags").expect("flags");
-        assert_eq!(
-            flags.column("rollout_percent").map(|c| c.ty),
-            Some(ColType::SmallInt)
-        );
-    }
-
-    #[test]
-    fn every_table_has_a_policy_for_every_operation() {
-        let catalog = Catalog::from_entities();
-        crate::policy::rules::policies()
-            .check_coverage(catalog.tables().iter().map(|t| t.name))
-            .expect("coverage");
-    }
-
-    #[test]
-    fn a_table_without_a_policy_is_refused() {
-        let mut catalog = Catalog::from_entities().tables;
-        catalog.push(TableMeta {
-            name: "invoices",
-            columns: Vec::new(),
-            primary_key: vec!["id"],
-            foreign_keys: Vec::new(),
-            raw_foreign_keys: Vec::new(),
-        });
-        let err = crate::policy::rules::policies()
-            .check_coverage(catalog.iter().map(|t| t.name))
-            .expect_err("invoices has no policy");
-        assert!(err.to_string().contains("invoices"), "{err}");
     }
 }

@@ -1,5 +1,6 @@
 //! Database connection and migrations, with errors that name the setting at fault.
 
+use std::future::Future;
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -97,39 +98,79 @@ fn redact(message: &str, url: &str) -> String {
     message.replace(url, "<DATABASE_URL>")
 }
 
-/// Applies every pending migration.
-pub async fn migrate_up(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbSetupError> {
-    migration::Migrator::up(db, steps)
-        .await
-        .map_err(|e| DbSetupError::Migrate(e.to_string()))
+/// An application's migrations, as the engine runs them (`rowgate migrate …`, the
+/// start-up migration of `ROWGATE_AUTO_MIGRATE`, the test kit). [`MigratorOf`] wraps any
+/// sea-orm-migration `MigratorTrait`.
+pub trait Migrations: Send + Sync + std::fmt::Debug + 'static {
+    /// Applies pending migrations (at most `steps`).
+    fn up<'a>(&'a self, db: &'a DatabaseConnection, steps: Option<u32>) -> BoxFuture<'a>;
+    /// Rolls back `steps` migrations, or all of them.
+    fn down<'a>(&'a self, db: &'a DatabaseConnection, steps: Option<u32>) -> BoxFuture<'a>;
+    /// Drops every table and applies every migration.
+    fn fresh<'a>(&'a self, db: &'a DatabaseConnection) -> BoxFuture<'a>;
+    /// Each known migration and whether it is applied.
+    fn status<'a>(&'a self, db: &'a DatabaseConnection) -> StatusFuture<'a>;
 }
 
-/// Rolls back `steps` migrations, or all of them.
-pub async fn migrate_down(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbSetupError> {
-    migration::Migrator::down(db, steps)
-        .await
-        .map_err(|e| DbSetupError::Migrate(e.to_string()))
+/// What a migration step returns.
+pub type BoxFuture<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<(), DbSetupError>> + Send + 'a>>;
+
+/// What [`Migrations::status`] returns: each migration's name and whether it is applied.
+pub type StatusFuture<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<Vec<(String, bool)>, DbSetupError>> + Send + 'a>>;
+
+/// The [`Migrations`] of a sea-orm-migration migrator `M`.
+pub struct MigratorOf<M>(std::marker::PhantomData<fn() -> M>);
+
+impl<M> MigratorOf<M> {
+    /// Wraps `M`.
+    pub fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
 }
 
-/// Drops every table and applies every migration from scratch.
-pub async fn migrate_fresh(db: &DatabaseConnection) -> Result<(), DbSetupError> {
-    migration::Migrator::fresh(db)
-        .await
-        .map_err(|e| DbSetupError::Migrate(e.to_string()))
+impl<M> Default for MigratorOf<M> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-/// Each known migration and whether it is applied.
-pub async fn migration_status(
-    db: &DatabaseConnection,
-) -> Result<Vec<(String, bool)>, DbSetupError> {
-    let applied: Vec<String> = migration::Migrator::get_applied_migrations(db)
-        .await
-        .map_err(|e| DbSetupError::Migrate(e.to_string()))?
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
-    Ok(migration::Migrator::migrations()
-        .iter()
-        .map(|m| (m.name().to_owned(), applied.iter().any(|a| a == m.name())))
-        .collect())
+impl<M> std::fmt::Debug for MigratorOf<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(std::any::type_name::<M>())
+    }
+}
+
+fn migrate_error(e: sea_orm::DbErr) -> DbSetupError {
+    DbSetupError::Migrate(e.to_string())
+}
+
+impl<M: MigratorTrait + 'static> Migrations for MigratorOf<M> {
+    fn up<'a>(&'a self, db: &'a DatabaseConnection, steps: Option<u32>) -> BoxFuture<'a> {
+        Box::pin(async move { M::up(db, steps).await.map_err(migrate_error) })
+    }
+
+    fn down<'a>(&'a self, db: &'a DatabaseConnection, steps: Option<u32>) -> BoxFuture<'a> {
+        Box::pin(async move { M::down(db, steps).await.map_err(migrate_error) })
+    }
+
+    fn fresh<'a>(&'a self, db: &'a DatabaseConnection) -> BoxFuture<'a> {
+        Box::pin(async move { M::fresh(db).await.map_err(migrate_error) })
+    }
+
+    fn status<'a>(&'a self, db: &'a DatabaseConnection) -> StatusFuture<'a> {
+        Box::pin(async move {
+            let applied: Vec<String> = M::get_applied_migrations(db)
+                .await
+                .map_err(migrate_error)?
+                .iter()
+                .map(|m| m.name().to_owned())
+                .collect();
+            Ok(M::migrations()
+                .iter()
+                .map(|m| (m.name().to_owned(), applied.iter().any(|a| a == m.name())))
+                .collect())
+        })
+    }
 }

@@ -733,7 +733,11 @@ mod tests {
     use super::*;
 
     fn inner() -> Inner {
-        let store = crate::build_store(sea_orm::DatabaseConnection::default()).expect("store");
+        let store = Store::new(
+            sea_orm::DatabaseConnection::default(),
+            Arc::new(crate::catalog::Catalog::new(Vec::new())),
+            Arc::new(crate::policy::PolicySet::new(Vec::new())),
+        );
         Inner::new(store, &CacheConfig::default(), None)
     }
 

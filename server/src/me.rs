@@ -1,12 +1,39 @@
-//! `me`: the principal of the request, as the frontend sees it.
+//! `me`: the principal of the request, as the frontend sees it — a schema extension of the
+//! reference application.
 
-use async_graphql::dynamic::{Enum, Object, SchemaBuilder, TypeRef};
+use async_graphql::dynamic::{Enum, Field, FieldValue, Object, SchemaBuilder, TypeRef};
 use async_graphql::{Name, Value};
+use rowgate::auth::{Principal, Role};
+use rowgate::error::AppResult;
+use rowgate::graphql::{RequestContext, resolver_field, scalars, value_field};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::{scalars, value_field};
-use crate::auth::{Principal, Role};
-use crate::error::AppResult;
+/// The `me` root field and its types.
+#[derive(Debug, Clone, Copy)]
+pub struct MeExtension;
+
+impl rowgate::SchemaExtension for MeExtension {
+    fn register(&self, builder: SchemaBuilder) -> SchemaBuilder {
+        register(builder)
+    }
+
+    fn query_fields(&self) -> Vec<Field> {
+        vec![
+            resolver_field("me", TypeRef::named(ME), |ctx| {
+                Box::pin(async move {
+                    let db = ctx.data_unchecked::<DatabaseConnection>();
+                    let request = ctx.data_unchecked::<RequestContext>();
+                    resolve(db, &request.principal)
+                        .await
+                        .map(|v| Some(FieldValue::value(v)))
+                })
+            })
+            .description(
+                "The principal of this request: user, role, active tenant, tenants and platform roles.",
+            ),
+        ]
+    }
+}
 
 /// Type name of `me`.
 pub const ME: &str = "Me";
@@ -19,7 +46,7 @@ const PLATFORM_ROLE: &str = "UserRoleRole";
 const TENANT_ROLE: &str = "TenantMemberRole";
 
 /// Registers `Me` and the types it uses.
-pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
+fn register(builder: SchemaBuilder) -> SchemaBuilder {
     let me = Object::new(ME)
         .description("Who is asking: the request's principal.")
         .field(value_field(
@@ -114,7 +141,7 @@ fn opt_string(value: Option<String>) -> Value {
 }
 
 /// Builds the `Me` value for `principal`.
-pub async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Value> {
+async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Value> {
     let mut tenants = Vec::new();
     let mut profile = Value::Null;
     if let Some(user) = principal

@@ -53,6 +53,8 @@ pub struct Shared {
     pub cache: crate::cache::HotCache,
     /// Documents sent by hash (APQ, allow-list).
     pub persisted: crate::graphql::persisted::PersistedQueries,
+    /// The application served.
+    pub application: crate::Application,
 }
 
 impl AppState {
@@ -793,7 +795,11 @@ async fn demo_principals(
     if !local_browser(&headers, &extensions) {
         return not_found().await;
     }
-    let present = match crate::seed::demo::is_present(&state.db).await {
+    let present = match state.application.demo() {
+        None => Ok(false),
+        Some(demo) => demo.is_present(&state.db).await,
+    };
+    let present = match present {
         Ok(present) => present,
         Err(e) => {
             tracing::warn!("demo principals: cannot look up the demo users: {e}");
@@ -805,7 +811,9 @@ async fn demo_principals(
         }
     };
     let principals: Vec<serde_json::Value> = if present {
-        crate::seed::demo::demo_tokens(&state.config.jwt, secret)
+        state
+            .application
+            .demo_tokens(&state.config.jwt, secret)
             .into_iter()
             .filter_map(|demo| match demo.token {
                 Ok(token) => Some(json!({

@@ -4,12 +4,11 @@
 mod hot;
 pub mod limits;
 pub mod loaders;
-mod me;
 pub mod names;
 mod nulls;
 pub mod persisted;
 pub mod relay;
-mod scalars;
+pub mod scalars;
 pub mod subscriptions;
 pub mod tables;
 
@@ -20,7 +19,6 @@ use async_graphql::Value;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, Object, ResolverContext, Schema, SchemaError, TypeRef,
 };
-use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::cache::HotCache;
@@ -129,42 +127,24 @@ where
     execution.await
 }
 
-/// Builds the schema over `store`, with a cache that caches nothing (enough to print the
-/// SDL; a serving gateway uses [`build_schema_with`]).
-pub fn build_schema(
-    store: crate::planner::Store,
-    options: SchemaOptions,
-) -> Result<GatewaySchema, SchemaError> {
-    let cache = HotCache::disabled(store.clone());
-    build_schema_with(store, cache, options)
-}
-
 /// Builds the schema over `store`, answering hot configuration from `cache`. Per-request
 /// data is attached by [`prepare`].
 pub fn build_schema_with(
     store: crate::planner::Store,
     cache: HotCache,
     options: SchemaOptions,
+    extensions: &[std::sync::Arc<dyn crate::SchemaExtension>],
 ) -> Result<GatewaySchema, SchemaError> {
     let db = store.db.clone();
     let mut query = Object::new("Query").description("Every read the principal may make.");
     for field in hot::fields() {
         query = query.field(field);
     }
-    query = query.field(
-        resolver_field("me", TypeRef::named(me::ME), |ctx| {
-            Box::pin(async move {
-                let db = ctx.data_unchecked::<DatabaseConnection>();
-                let request = ctx.data_unchecked::<RequestContext>();
-                me::resolve(db, &request.principal)
-                    .await
-                    .map(|v| Some(FieldValue::value(v)))
-            })
-        })
-        .description(
-            "The principal of this request: user, role, active tenant, tenants and platform roles.",
-        ),
-    );
+    for extension in extensions {
+        for field in extension.query_fields() {
+            query = query.field(field);
+        }
+    }
 
     let builder = Schema::build("Query", Some("Mutation"), Some("Subscription"))
         .data(db)
@@ -178,7 +158,9 @@ pub fn build_schema_with(
         builder.disable_introspection()
     };
     let builder = scalars::register(builder).extension(relay::NullItems);
-    let builder = me::register(builder);
+    let builder = extensions
+        .iter()
+        .fold(builder, |builder, extension| extension.register(builder));
     let builder = hot::register(builder);
     let (builder, roots) = tables::register(builder, &store);
     for field in roots.query {
@@ -189,6 +171,7 @@ pub fn build_schema_with(
         .mutation
         .into_iter()
         .chain(tables::notification_mutations())
+        .chain(extensions.iter().flat_map(|e| e.mutation_fields()))
     {
         mutation = mutation.field(field);
     }
@@ -201,15 +184,15 @@ pub fn build_schema_with(
 }
 
 /// The future a [`Resolver`] returns.
-pub(crate) type ResolverFuture<'a> =
+pub type ResolverFuture<'a> =
     Pin<Box<dyn Future<Output = AppResult<Option<FieldValue<'static>>>> + Send + 'a>>;
 
 /// A resolver of the gateway: returns `AppResult`, never an async-graphql error.
-pub(crate) type Resolver = for<'a> fn(&'a ResolverContext<'a>) -> ResolverFuture<'a>;
+pub type Resolver = for<'a> fn(&'a ResolverContext<'a>) -> ResolverFuture<'a>;
 
 /// A field whose resolver returns `AppResult`; errors are reported here, once, at the
 /// field's path (see [`nulls`]).
-pub(crate) fn resolver_field(name: &str, ty: TypeRef, resolve: Resolver) -> Field {
+pub fn resolver_field(name: &str, ty: TypeRef, resolve: Resolver) -> Field {
     let non_null = matches!(ty, TypeRef::NonNull(_));
     Field::new(name, ty, move |ctx| {
         FieldFuture::new(async move {
@@ -261,7 +244,7 @@ pub fn take_query(request: &mut async_graphql::Request) -> String {
 }
 
 /// A field read from the parent object value under `key` (objects built as GraphQL values).
-pub(crate) fn value_field(name: &str, key: &'static str, ty: TypeRef) -> Field {
+pub fn value_field(name: &str, key: &'static str, ty: TypeRef) -> Field {
     Field::new(name, ty, move |ctx| {
         FieldFuture::new(async move {
             let value = match ctx.parent_value.as_value() {

@@ -13,8 +13,9 @@ use uuid::Uuid;
 use super::keys::Key;
 use crate::policy::eval::Row;
 
-/// The NOTIFY channel the migration's triggers write to.
-pub const NOTIFY_CHANNEL: &str = migration::CHANGE_CHANNEL;
+/// The NOTIFY channel an application's triggers write cache-relevant changes to (on
+/// PostgreSQL), so writes made outside the gateway invalidate the cache too.
+pub const NOTIFY_CHANNEL: &str = "rowgate_changes";
 
 /// The tables whose rows the cache holds facts of.
 pub const CACHED_TABLES: [&str; 6] = [

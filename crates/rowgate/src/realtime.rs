@@ -16,6 +16,10 @@ use crate::graphql::subscriptions::SUBSCRIBABLE;
 use crate::planner::{Change, ChangeOp, Store, values};
 use crate::policy::eval::Row;
 
+/// The NOTIFY channel an application's row triggers write to (on PostgreSQL), so rows
+/// written outside the gateway reach subscribers too.
+pub const ROW_CHANNEL: &str = "rowgate_rows";
+
 /// How many events a subscriber may fall behind before it is disconnected.
 const BUFFER: usize = 4096;
 
@@ -209,7 +213,7 @@ impl Realtime {
                     let pool = store.db.get_postgres_connection_pool();
                     let mut listener =
                         sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
-                    listener.listen(migration::ROW_CHANNEL).await?;
+                    listener.listen(ROW_CHANNEL).await?;
                     loop {
                         let notification = listener.recv().await?;
                         if let Some(change) = outside_change(&store, notification.payload()).await {

@@ -1,4 +1,4 @@
-//! Row-level policy: a small typed language, declared once per table in [`rules`], compiled
+//! Row-level policy: a small typed language, declared once per table by the application, compiled
 //! per principal to a SeaQuery condition ([`compile`]) and evaluated in memory against a
 //! loaded row ([`eval`]).
 //!
@@ -12,7 +12,6 @@
 
 pub mod compile;
 pub mod eval;
-pub mod rules;
 
 use sea_orm::{ColumnTrait, EntityName};
 
@@ -289,7 +288,7 @@ pub struct PolicySet {
 /// A table or operation without a declared policy: the gateway refuses to start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "no policy declared for {missing}; declare one (an explicit deny counts) in policy/rules.rs"
+    "no policy declared for {missing}; declare one (an explicit deny counts) among the application's policies"
 )]
 pub struct CoverageError {
     /// `table.operation` items without a policy.
@@ -386,30 +385,4 @@ pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
         let _ = compiler.access(&policy.delete, &scope);
     }
     compiler.problems()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_declaration_compiles() {
-        assert_eq!(
-            declaration_problems(&rules::policies()),
-            Vec::<String>::new()
-        );
-    }
-
-    #[test]
-    fn a_column_out_of_scope_is_a_declaration_error() {
-        let mut tables = rules::policies().tables().to_vec();
-        if let Some(posts) = tables.iter_mut().find(|t| t.table == "posts") {
-            posts.read = Access::Allow(Pred::IsSelf(col(entities::comments::Column::AuthorId)));
-        }
-        let problems = declaration_problems(&PolicySet::new(tables));
-        assert!(
-            problems.iter().any(|p| p.contains("comments.author_id")),
-            "{problems:?}"
-        );
-    }
 }

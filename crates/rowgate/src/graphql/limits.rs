@@ -724,7 +724,9 @@ fn is_nesting_error(message: &str) -> bool {
 mod tests {
     use super::*;
 
-    const SDL: &str = include_str!("../../../schema.graphql");
+    /// The reference application's schema (the repository's `schema.graphql`), a realistic
+    /// fixture: connections, relations, filters.
+    const SDL: &str = include_str!("../../../../schema.graphql");
 
     fn checker(adjust: impl FnOnce(&mut RequestLimits)) -> LimitChecker {
         let mut limits = RequestLimits {

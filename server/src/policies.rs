@@ -13,7 +13,7 @@ use entities::{
     user_roles, user_settings,
 };
 
-use super::{
+use rowgate::policy::{
     Access, Col, CopiedValues, Effect, InsertRule, Lit, PolicySet, Pred, Preset, Roles,
     TablePolicy, UpdateRule, col,
 };

@@ -1,0 +1,320 @@
+//! An application of the engine: its tables (registered from its SeaORM entities), its
+//! policies, its migrations, its schema extensions and its demo data, put together by
+//! [`Builder`] — the one way in. [`Builder::build`] fails closed, as a serving gateway must:
+//! a table or operation without a policy, or a declaration that does not compile, refuses
+//! the application before anything is served.
+//!
+//! The reference application (`server/src/lib.rs`) is the whole example: its entities,
+//! column facts, policies, migrations, the `me` extension and its demo data, then
+//! `rowgate::cli::main(application)` as its `main`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_graphql::dynamic::{Field, SchemaBuilder};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use uuid::Uuid;
+
+use crate::StartupError;
+use crate::catalog::{Catalog, TableMeta};
+use crate::db::Migrations;
+use crate::policy::PolicySet;
+
+/// A future of the application's own code (seeding, checks).
+pub type AppFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'a>>;
+
+/// Fields and types an application adds to the GraphQL schema beside the tables'. Resolvers
+/// read the request's [`crate::graphql::RequestContext`] (the principal) and the
+/// [`crate::planner::Store`] from the context's data.
+pub trait SchemaExtension: Send + Sync + 'static {
+    /// Registers the extension's types.
+    fn register(&self, builder: SchemaBuilder) -> SchemaBuilder {
+        builder
+    }
+
+    /// Fields of `Query`.
+    fn query_fields(&self) -> Vec<Field> {
+        Vec::new()
+    }
+
+    /// Fields of `Mutation`.
+    fn mutation_fields(&self) -> Vec<Field> {
+        Vec::new()
+    }
+}
+
+/// An account the demo data holds, for which `rowgate serve` prints a token on the embedded
+/// default and GraphiQL offers "Act as".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoAccount {
+    /// What the token is for ("member of Acme (bob)").
+    pub label: &'static str,
+    /// `sub`.
+    pub user: Option<Uuid>,
+    /// `tenant_id`.
+    pub tenant: Option<Uuid>,
+    /// `role`: `authenticated` or `service_role`.
+    pub role: &'static str,
+}
+
+/// How long a demo token lasts.
+pub const DEMO_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+/// A token of a [`DemoAccount`], freshly minted, or why it could not be.
+#[derive(Debug)]
+pub struct DemoToken {
+    /// The account.
+    pub account: DemoAccount,
+    /// The HS256 token, valid for [`DEMO_TOKEN_TTL`], with the configured audience and issuer.
+    pub token: Result<String, crate::error::AppError>,
+}
+
+/// An application's demo data.
+pub trait DemoData: Send + Sync + 'static {
+    /// The accounts tokens are printed for.
+    fn accounts(&self) -> Vec<DemoAccount>;
+
+    /// Whether the database holds no data yet (so `ROWGATE_SEED_DEMO` seeds it).
+    fn is_empty<'a>(&'a self, db: &'a DatabaseConnection) -> AppFuture<'a, bool>;
+
+    /// Whether the demo data is present (so its tokens are worth printing).
+    fn is_present<'a>(&'a self, db: &'a DatabaseConnection) -> AppFuture<'a, bool>;
+
+    /// Loads the demo data.
+    fn seed<'a>(&'a self, db: &'a DatabaseConnection) -> AppFuture<'a, ()>;
+
+    /// Loads `n` units of deterministic bulk data (`rowgate seed --scale N`) and reports
+    /// what it wrote; `None` when the application has none.
+    fn seed_scale<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        n: u32,
+    ) -> Option<AppFuture<'a, String>> {
+        let _ = (db, n);
+        None
+    }
+}
+
+/// Puts an application together; see the module documentation.
+pub struct Builder {
+    name: &'static str,
+    tables: Vec<TableMeta>,
+    enum_values: fn(&str, &str) -> Option<&'static [&'static str]>,
+    has_default: fn(&str, &str) -> bool,
+    policies: Option<PolicySet>,
+    migrations: Option<Arc<dyn Migrations>>,
+    extensions: Vec<Arc<dyn SchemaExtension>>,
+    demo: Option<Arc<dyn DemoData>>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .field("tables", &self.tables.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// An application called `name` (what the command line and logs call it).
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            tables: Vec::new(),
+            enum_values: |_, _| None,
+            has_default: |_, _| false,
+            policies: None,
+            migrations: None,
+            extensions: Vec::new(),
+            demo: None,
+        }
+    }
+
+    /// Serves the table of entity `E` (its columns, keys and relations).
+    pub fn entity<E: EntityTrait>(mut self) -> Self {
+        self.tables.push(TableMeta::of::<E>());
+        self
+    }
+
+    /// What the entities cannot say about a column: the values of an enumeration column
+    /// (TEXT with a CHECK constraint), and whether an insert may leave it out (a database
+    /// default). Both take `(table, column)`.
+    pub fn column_facts(
+        mut self,
+        enum_values: fn(&str, &str) -> Option<&'static [&'static str]>,
+        has_default: fn(&str, &str) -> bool,
+    ) -> Self {
+        self.enum_values = enum_values;
+        self.has_default = has_default;
+        self
+    }
+
+    /// The policies of every table.
+    pub fn policies(mut self, policies: PolicySet) -> Self {
+        self.policies = Some(policies);
+        self
+    }
+
+    /// The migrations (`rowgate migrate`, `ROWGATE_AUTO_MIGRATE`).
+    pub fn migrations(mut self, migrations: impl Migrations) -> Self {
+        self.migrations = Some(Arc::new(migrations));
+        self
+    }
+
+    /// Adds fields and types to the schema.
+    pub fn extension(mut self, extension: impl SchemaExtension) -> Self {
+        self.extensions.push(Arc::new(extension));
+        self
+    }
+
+    /// The demo data `cargo run` loads on the embedded default.
+    pub fn demo(mut self, demo: impl DemoData) -> Self {
+        self.demo = Some(Arc::new(demo));
+        self
+    }
+
+    /// The application, or why it cannot be served: a table without a policy for every
+    /// operation, a declaration that does not compile, no migrations.
+    pub fn build(self) -> Result<Application, StartupError> {
+        let policies = self
+            .policies
+            .ok_or_else(|| StartupError::Policy("the application declares no policies".into()))?;
+        let migrations = self.migrations.ok_or_else(|| {
+            StartupError::Schema(format!("application {} declares no migrations", self.name))
+        })?;
+        let mut tables = self.tables;
+        for table in &mut tables {
+            for column in &mut table.columns {
+                column.enum_values = (self.enum_values)(table.name, column.name);
+                column.has_default = (self.has_default)(table.name, column.name);
+            }
+        }
+        let catalog = Catalog::new(tables);
+        policies
+            .check_coverage(catalog.tables().iter().map(|t| t.name))
+            .map_err(|e| StartupError::Policy(e.to_string()))?;
+        let problems = crate::policy::declaration_problems(&policies);
+        if !problems.is_empty() {
+            return Err(StartupError::Policy(problems.join("; ")));
+        }
+        Ok(Application(Arc::new(Parts {
+            name: self.name,
+            catalog: Arc::new(catalog),
+            policies: Arc::new(policies),
+            migrations,
+            extensions: self.extensions,
+            demo: self.demo,
+        })))
+    }
+}
+
+/// A built application: what the engine serves. Cheap to clone.
+#[derive(Clone)]
+pub struct Application(Arc<Parts>);
+
+struct Parts {
+    name: &'static str,
+    catalog: Arc<Catalog>,
+    policies: Arc<PolicySet>,
+    migrations: Arc<dyn Migrations>,
+    extensions: Vec<Arc<dyn SchemaExtension>>,
+    demo: Option<Arc<dyn DemoData>>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("name", &self.0.name)
+            .field("tables", &self.0.catalog.tables().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// The application's name.
+    pub fn name(&self) -> &'static str {
+        self.0.name
+    }
+
+    /// The tables served.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.0.catalog
+    }
+
+    /// The policies.
+    pub fn policies(&self) -> &Arc<PolicySet> {
+        &self.0.policies
+    }
+
+    /// The migrations.
+    pub fn migrations(&self) -> &dyn Migrations {
+        &*self.0.migrations
+    }
+
+    /// The schema extensions.
+    pub fn extensions(&self) -> &[Arc<dyn SchemaExtension>] {
+        &self.0.extensions
+    }
+
+    /// The demo data, if the application has some.
+    pub fn demo(&self) -> Option<&dyn DemoData> {
+        self.0.demo.as_deref()
+    }
+
+    /// Mints a token for every demo account with `secret`: what `rowgate serve` prints on
+    /// the embedded default, and what GraphiQL offers there as "Act as".
+    pub fn demo_tokens(
+        &self,
+        jwt: &crate::config::JwtConfig,
+        secret: &crate::config::Secret,
+    ) -> Vec<DemoToken> {
+        let accounts = self.demo().map(DemoData::accounts).unwrap_or_default();
+        accounts
+            .into_iter()
+            .map(|account| DemoToken {
+                account,
+                token: crate::auth::jwt::mint_token(
+                    secret,
+                    &crate::auth::jwt::TokenRequest {
+                        user: account.user,
+                        tenant: account.tenant,
+                        role: account.role.to_owned(),
+                        ttl: DEMO_TOKEN_TTL,
+                        audience: jwt.audience.clone(),
+                        issuer: jwt.issuer.clone(),
+                    },
+                ),
+            })
+            .collect()
+    }
+
+    /// The store over `db`: reads and writes under the application's policies.
+    pub fn store(&self, db: DatabaseConnection) -> crate::planner::Store {
+        crate::planner::Store::new(db, self.0.catalog.clone(), self.0.policies.clone())
+    }
+
+    /// The GraphQL schema over `store` with a cache that caches nothing (enough to print
+    /// the SDL).
+    pub fn schema(
+        &self,
+        store: crate::planner::Store,
+        options: crate::graphql::SchemaOptions,
+    ) -> Result<crate::graphql::GatewaySchema, StartupError> {
+        let cache = crate::cache::HotCache::disabled(store.clone());
+        crate::graphql::build_schema_with(store, cache, options, self.extensions())
+            .map_err(|e| StartupError::Schema(e.to_string()))
+    }
+
+    /// The gateway over `db` with `config`: every route, with the store and the cache it
+    /// serves from. Inside a Tokio runtime this starts the cache's background tasks (Redis
+    /// subscriber, PostgreSQL listener) and the change bus.
+    pub fn gateway(
+        &self,
+        config: crate::config::Config,
+        db: DatabaseConnection,
+    ) -> Result<crate::Gateway, StartupError> {
+        crate::build_gateway(self, config, db)
+    }
+}
