@@ -47,7 +47,7 @@ fn first_message(body: &Value) -> &str {
 }
 
 #[tokio::test]
-async fn automatic_persisted_queries_are_remembered_only_after_the_limits_and_run_as_the_sender() {
+async fn automatic_persisted_queries_are_remembered_only_once_they_ran_and_run_as_the_sender() {
     for backend in backends("automatic_persisted_queries") {
         let app = TestApp::spawn(backend).await;
         let (bob, carol) = (app.token(BOB, Some(ACME)), app.token(CAROL, Some(ACME)));
@@ -156,6 +156,55 @@ async fn automatic_persisted_queries_are_remembered_only_after_the_limits_and_ru
             "{backend}: {body}"
         );
 
+        // Deny: a document that does not validate, or whose request is not authenticated,
+        // is not remembered.
+        let invalid = "query Invalid { me { noSuchField } }";
+        let invalid_hash = sha256_hex(invalid);
+        let (_, body) = post(
+            &app,
+            json!({ "query": invalid, "extensions": persisted(&invalid_hash) }),
+            Some(&bob),
+            JSON,
+        )
+        .await;
+        assert_eq!(
+            error_code(&body),
+            Some("BAD_USER_INPUT"),
+            "{backend}: {body}"
+        );
+        let (_, body) = post(
+            &app,
+            json!({ "extensions": persisted(&invalid_hash) }),
+            Some(&bob),
+            JSON,
+        )
+        .await;
+        assert_eq!(
+            error_code(&body),
+            Some("PERSISTED_QUERY_NOT_FOUND"),
+            "{backend}: {body}"
+        );
+        let (status, _) = post(
+            &app,
+            json!({ "query": ME, "extensions": persisted(&hash) }),
+            Some("not.a.token"),
+            JSON,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend}");
+        let (_, body) = post(
+            &app,
+            json!({ "extensions": persisted(&hash) }),
+            Some(&bob),
+            JSON,
+        )
+        .await;
+        assert_eq!(
+            error_code(&body),
+            Some("PERSISTED_QUERY_NOT_FOUND"),
+            "{backend}: {body}"
+        );
+
         // Allow: the document with its hash runs and is remembered.
         let (status, body) = post(
             &app,
@@ -251,6 +300,26 @@ async fn automatic_persisted_queries_are_remembered_only_after_the_limits_and_ru
             "{backend}"
         );
 
+        // An anonymous client's document is remembered by this instance only.
+        const ANON: &str = "query AnonMe { me { role } }";
+        let anon_hash = sha256_hex(ANON);
+        let (_, body) = post(
+            &app,
+            json!({ "query": ANON, "extensions": persisted(&anon_hash) }),
+            None,
+            JSON,
+        )
+        .await;
+        assert_eq!(body["data"]["me"]["role"], "ANON", "{backend}: {body}");
+        let (_, body) = post(
+            &app,
+            json!({ "extensions": persisted(&anon_hash) }),
+            None,
+            JSON,
+        )
+        .await;
+        assert_eq!(body["data"]["me"]["role"], "ANON", "{backend}: {body}");
+
         // Another instance of the deployment finds it in Redis.
         if service_url(
             "REDIS_URL",
@@ -269,6 +338,19 @@ async fn automatic_persisted_queries_are_remembered_only_after_the_limits_and_ru
             assert_eq!(
                 body["data"]["me"]["userId"],
                 json!(BOB.to_string()),
+                "{backend}: {body}"
+            );
+            // Not the anonymous client's.
+            let (_, body) = post(
+                &peer,
+                json!({ "extensions": persisted(&anon_hash) }),
+                None,
+                JSON,
+            )
+            .await;
+            assert_eq!(
+                error_code(&body),
+                Some("PERSISTED_QUERY_NOT_FOUND"),
                 "{backend}: {body}"
             );
             // What another program wrote there under a hash that is not its text's is not run.

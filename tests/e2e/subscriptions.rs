@@ -135,6 +135,33 @@ async fn notifications_reach_only_their_owner_and_masks_apply() {
             "{backend}: someone else's notification arrived"
         );
 
+        // Deny: a filter on a column masked to the subscriber is refused when it subscribes
+        // (it would otherwise ask, on every change, a question about the masked value).
+        let mut probing = subscriber(&app, &carol, "subscription { profileChanged(filter: {email: {startsWith: \"b\"}}) { op key { id } } }").await;
+        match probing.next(EVENT).await {
+            Some(WsMessage::Message(m)) if m["type"] == "error" || m["type"] == "next" => {
+                let errors = if m["type"] == "error" {
+                    &m["payload"]
+                } else {
+                    &m["payload"]["errors"]
+                };
+                assert_eq!(
+                    errors[0]["extensions"]["code"], "BAD_USER_INPUT",
+                    "{backend}: {m}"
+                );
+                assert!(
+                    errors[0]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("email"),
+                    "{backend}: {m}"
+                );
+            }
+            other => panic!("{backend}: expected the filter refused, got {other:?}"),
+        }
+        // A filter on a column she may read is fine.
+        let mut named = subscriber(&app, &carol, "subscription { profileChanged(filter: {displayName: {eq: \"Robert\"}}) { op node { displayName } } }").await;
+
         // Profile events: email masked for everyone but self.
         let profiles = "subscription { profileChanged { op node { displayName email } } }";
         let mut bob_profiles = subscriber(&app, &bob, profiles).await;
@@ -153,6 +180,14 @@ async fn notifications_reach_only_their_owner_and_masks_apply() {
         assert!(
             other["profileChanged"]["node"]["email"].is_null(),
             "{backend}: the email mask did not apply: {other}"
+        );
+        let renamed = named
+            .next_data("1", EVENT)
+            .await
+            .expect("a profile event through a filter on an unmasked column");
+        assert_eq!(
+            renamed["profileChanged"]["node"]["displayName"], "Robert",
+            "{backend}: {renamed}"
         );
 
         // A filter narrows events further.

@@ -385,7 +385,7 @@ async fn execute(
 ) -> Response {
     // A request refused by the persisted-query rules answers on its own (a batch's other
     // requests still run), as a GraphQL request error: clients read its code and resend.
-    let mut refused = Vec::new();
+    let mut outcomes = Vec::new();
     let single = matches!(batch, async_graphql::BatchRequest::Single(_));
     // (`BatchRequest::iter_mut` is not `Send`, and the loop awaits.)
     let requests = match &mut batch {
@@ -396,13 +396,12 @@ async fn execute(
         let pending = match state.app.persisted.resolve(request).await {
             Ok(pending) => pending,
             Err(err) => {
-                refused.push(Some(async_graphql::Response::from_errors(vec![
+                outcomes.push(Err(async_graphql::Response::from_errors(vec![
                     err.to_request_error(&request_id),
                 ])));
                 continue;
             }
         };
-        refused.push(None);
         if request.query.trim().is_empty() {
             return error_response(
                 &AppError::BadUserInput(
@@ -414,9 +413,7 @@ async fn execute(
         if let Err(err) = state.limits.check(request) {
             return request_error(err.code.http_status(), err.code, &err.message, &request_id);
         }
-        if request.parsed_query().is_ok() {
-            state.app.persisted.remember(pending).await;
-        }
+        outcomes.push(Ok(pending));
         if transport == Transport::Get {
             let operation_name = request.operation_name.clone();
             let operation = request
@@ -465,15 +462,21 @@ async fn execute(
         Ok(principal) => principal,
         Err(err) => return error_response(&err, &request_id),
     };
-    let mut refused = refused.into_iter();
+    let persisted = &state.persisted;
+    let mut outcomes = outcomes.into_iter();
     let requests = match batch {
         async_graphql::BatchRequest::Single(request) => vec![request],
         async_graphql::BatchRequest::Batch(requests) => requests,
     };
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
-        responses.push(match refused.next().flatten() {
-            Some(refusal) => refusal,
+        responses.push(match outcomes.next() {
+            Some(Err(refusal)) => refusal,
+            Some(Ok(pending)) => {
+                let response = run(router_state, request, &principal, &request_id).await;
+                persisted.remember(pending, &principal, &response).await;
+                response
+            }
             None => run(router_state, request, &principal, &request_id).await,
         });
     }

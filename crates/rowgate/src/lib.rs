@@ -99,9 +99,12 @@ fn build_gateway(
     )
     .map_err(|e| StartupError::Schema(e.to_string()))?;
     let verifier = auth::TokenVerifier::new(&config.jwt)?;
-    let persisted =
-        graphql::persisted::PersistedQueries::new(&config.persisted_queries, cache.clone())
-            .map_err(StartupError::PersistedQueries)?;
+    let persisted = graphql::persisted::PersistedQueries::new(
+        &config.persisted_queries,
+        cache.clone(),
+        config.limits.max_document_bytes,
+    )
+    .map_err(StartupError::PersistedQueries)?;
     let redis = config
         .redis_url
         .as_ref()

@@ -169,9 +169,6 @@ impl Limited {
         if let Err(error) = self.checker.check(&mut request) {
             return futures_util::stream::once(async move { refused(&error) }).boxed();
         }
-        if request.parsed_query().is_ok() {
-            self.persisted.remember(pending).await;
-        }
         let operation_name = request.operation_name.clone();
         let subscription = request.parsed_query().ok().and_then(|document| {
             crate::graphql::limits::operation_type(document, operation_name.as_deref())
@@ -200,18 +197,36 @@ impl Limited {
             let response = async_graphql::Response::from_errors(vec![response]);
             return futures_util::stream::once(async move { response }).boxed();
         }
-        if let Some(context) = connection_data::<RequestContext>(&session) {
+        let principal = connection_data::<RequestContext>(&session)
+            .map_or_else(crate::auth::Principal::anon, |context| {
+                context.principal.clone()
+            });
+        if connection_data::<RequestContext>(&session).is_some() {
             request = crate::graphql::prepare(
                 request,
                 &self.store,
-                context.principal.clone(),
+                principal.clone(),
                 request_id.clone(),
             );
         }
+        // A document sent with its hash is remembered once its first answer shows it ran.
+        let persisted = self.persisted.clone();
+        let pending = Arc::new(Mutex::new(Some(pending)));
+        let remember = move |response: async_graphql::Response| {
+            let (persisted, principal) = (persisted.clone(), principal.clone());
+            let pending = pending.lock().ok().and_then(|mut p| p.take());
+            async move {
+                if let Some(pending) = pending {
+                    persisted.remember(pending, &principal, &response).await;
+                }
+                response
+            }
+        };
         if subscription {
             return self
                 .schema
                 .execute_stream_with_session_data(request, session)
+                .then(remember)
                 .map(move |response| finish(response, &request_id))
                 .boxed();
         }
@@ -222,7 +237,7 @@ impl Limited {
                 async move { stream.next().await.unwrap_or_default() }
             })
             .await;
-            finish(response, &request_id)
+            finish(remember(response).await, &request_id)
         })
         .boxed()
     }

@@ -471,10 +471,10 @@ impl HotCache {
         }
     }
 
-    /// The persisted-query document of `hash` stored in Redis by any instance, when Redis
-    /// is configured and answers.
-    pub async fn persisted_document(&self, hash: &str) -> Option<String> {
-        self.inner.remote.as_ref()?.document(hash).await
+    /// The persisted-query document of `hash` stored in Redis by any instance (its first
+    /// `max_bytes`), when Redis is configured and answers.
+    pub async fn persisted_document(&self, hash: &str, max_bytes: usize) -> Option<String> {
+        self.inner.remote.as_ref()?.document(hash, max_bytes).await
     }
 
     /// Stores a persisted-query document in Redis (when configured) for `ttl`, for every

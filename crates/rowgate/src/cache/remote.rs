@@ -303,13 +303,18 @@ impl Remote {
         let _ = self.call::<()>("fill", command).await;
     }
 
-    /// Reads a persisted-query document; `None` when Redis has none or does not answer.
-    pub(crate) async fn document(&self, hash: &str) -> Option<String> {
-        let mut command = redis::cmd("GET");
-        command.arg(self.keys.document(hash));
+    /// Reads a persisted-query document, at most `max_bytes` of it (a longer value is cut,
+    /// and so fails its hash check); `None` when Redis has none or does not answer.
+    pub(crate) async fn document(&self, hash: &str, max_bytes: usize) -> Option<String> {
+        let mut command = redis::cmd("GETRANGE");
+        command
+            .arg(self.keys.document(hash))
+            .arg(0)
+            .arg(max_bytes.saturating_sub(1));
         self.call::<Option<String>>("document", command)
             .await
             .flatten()
+            .filter(|text| !text.is_empty())
     }
 
     /// Stores a persisted-query document for `ttl` (each read extends nothing: a document

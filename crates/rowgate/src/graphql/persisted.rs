@@ -7,13 +7,15 @@
 //!
 //! - `auto` (the default): a hash without a document the gateway knows answers
 //!   `PERSISTED_QUERY_NOT_FOUND` (message `PersistedQueryNotFound`), and the client sends
-//!   the hash again with the document; the gateway checks the hash, and once the document
-//!   has passed the request limits it is remembered — in this instance and, with Redis, for
-//!   every instance (`<prefix>:v1:apq:<hash>`, 24 hours). Documents are addressed by their
+//!   the hash again with the document; the gateway checks the hash, and once the request
+//!   has run (the document passed the limits, authentication and validation) it is
+//!   remembered — in this instance and, for a signed-in principal with Redis, for every
+//!   instance (`<prefix>:v1:apq:<hash>`, 24 hours). Documents are addressed by their
 //!   content, so nothing ever needs invalidating, and a document carries no rights: it runs
 //!   under the policies of whoever sends it.
-//! - `allowlist`: only the manifest's documents run, sent by hash or in full; anything else is `PERSISTED_QUERY_NOT_IN_LIST`, over HTTP and WebSocket
-//!   alike, before authentication. Nothing is remembered.
+//! - `allowlist`: only the manifest's documents run, sent by hash or in full; anything else
+//!   is `PERSISTED_QUERY_NOT_IN_LIST`, over HTTP and WebSocket alike, before it is parsed or
+//!   run. Nothing is remembered.
 //! - `off`: a request carrying `extensions.persistedQuery` answers
 //!   `PERSISTED_QUERY_NOT_SUPPORTED` (clients then stop sending hashes).
 //!
@@ -50,6 +52,9 @@ struct Inner {
     local: moka::future::Cache<String, Arc<str>>,
     /// The Redis tier shared by the instances.
     cache: HotCache,
+    /// The longest document a request may send (`ROWGATE_MAX_DOCUMENT_BYTES`): no more is
+    /// read back from Redis.
+    max_document_bytes: usize,
 }
 
 impl std::fmt::Debug for PersistedQueries {
@@ -69,7 +74,11 @@ pub struct Pending(Option<(String, Arc<str>)>);
 impl PersistedQueries {
     /// The store of `config`: reads and checks the manifest (each entry must parse as a
     /// GraphQL document and, where its id looks like a sha256, be that of its body).
-    pub fn new(config: &PersistedQueriesConfig, cache: HotCache) -> Result<Self, String> {
+    pub fn new(
+        config: &PersistedQueriesConfig,
+        cache: HotCache,
+        max_document_bytes: usize,
+    ) -> Result<Self, String> {
         let manifest = match &config.manifest {
             Some(path) => read_manifest(path)?,
             None => HashMap::new(),
@@ -86,6 +95,7 @@ impl PersistedQueries {
             manifest,
             local,
             cache,
+            max_document_bytes,
         })))
     }
 
@@ -137,15 +147,29 @@ impl PersistedQueries {
         }
     }
 
-    /// Remembers a document that passed the limits, here and in Redis.
-    pub async fn remember(&self, pending: Pending) {
+    /// Remembers a document whose request ran (it passed the limits, authentication,
+    /// parsing and validation: `response` is no request error): in this instance, and in
+    /// Redis for every instance when `principal` signed in — an anonymous client's
+    /// documents stay in this instance's bounded memory, so nobody without a token can fill
+    /// the shared Redis.
+    pub async fn remember(
+        &self,
+        pending: Pending,
+        principal: &crate::auth::Principal,
+        response: &async_graphql::Response,
+    ) {
         let Some((hash, text)) = pending.0 else {
             return;
         };
-        self.0
-            .cache
-            .keep_persisted_document(&hash, &text, DOCUMENT_TTL)
-            .await;
+        if is_request_error(response) {
+            return;
+        }
+        if principal.role != crate::auth::Role::Anon {
+            self.0
+                .cache
+                .keep_persisted_document(&hash, &text, DOCUMENT_TTL)
+                .await;
+        }
         self.0.local.insert(hash, text).await;
     }
 
@@ -164,7 +188,7 @@ impl PersistedQueries {
         // could write to).
         let text = inner
             .cache
-            .persisted_document(hash)
+            .persisted_document(hash, inner.max_document_bytes)
             .await
             .filter(|text| sha256_hex(text) == hash)?;
         let text: Arc<str> = Arc::from(text);
@@ -179,6 +203,14 @@ impl PersistedQueries {
             Err(not_in_list())
         }
     }
+}
+
+/// Whether `response` failed before execution (a syntax, validation or variable error, a
+/// refusal): no data and only errors without a path.
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 fn not_in_list() -> AppError {

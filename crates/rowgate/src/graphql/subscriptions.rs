@@ -189,6 +189,15 @@ pub fn register(mut builder: SchemaBuilder, store: &Store) -> (SchemaBuilder, Su
                             }
                             None => None,
                         };
+                        // A filter this subscriber may not use (a masked or copied column,
+                        // an unknown field, nesting too deep) is refused now, as a list
+                        // query would refuse it, not skipped event by event.
+                        if let Some(filter) = &filter
+                            && let Err(err) =
+                                filter_allowed(&store, &request.principal, table, filter)
+                        {
+                            return Err(err.to_graphql(&request.request_id));
+                        }
                         let dispatcher = ctx.data::<Dispatcher>()?;
                         let cache = ctx.data_opt::<crate::cache::HotCache>().cloned();
                         Ok(events(
@@ -332,17 +341,37 @@ fn events(
     })
 }
 
+/// Whether `principal` may filter `table` with `filter`: it compiles under their policies
+/// (no masked or copied column, known fields, bounded nesting).
+fn filter_allowed(
+    store: &Store,
+    principal: &Principal,
+    table: &'static str,
+    filter: &Value,
+) -> crate::error::AppResult<()> {
+    let meta = store
+        .catalog
+        .table(table)
+        .ok_or_else(|| crate::error::AppError::Internal(format!("no catalog entry for {table}")))?;
+    let compiler = crate::policy::compile::Compiler::new(&store.policies, principal);
+    crate::planner::filter::compile(store, &compiler, meta, "t0", filter, 0).map(|_| ())
+}
+
 /// Whether the subscriber could have had the row before `change`: it was delivered, or its
 /// old values were readable (decided in memory) and matched the filter (unless that needs
 /// the database: a DELETE of a readable row tells its key only to whoever could read it).
+/// A filter is evaluated on the old values only while the subscriber may still use it (its
+/// columns unmasked to them), so a DELETE never answers a question about a masked value.
 fn was_visible(state: &State, change: &Change) -> bool {
     state.seen.contains(&key_text(change))
         || change.old.as_ref().is_some_and(|old| {
             eval::readable(&state.store.policies, state.table, &state.principal, old) == Some(true)
                 && state.filter.as_ref().is_none_or(|filter| {
-                    state.store.catalog.table(state.table).is_none_or(|meta| {
-                        crate::planner::filter::matches_in_memory(meta, filter, old) != Some(false)
-                    })
+                    filter_allowed(&state.store, &state.principal, state.table, filter).is_ok()
+                        && state.store.catalog.table(state.table).is_none_or(|meta| {
+                            crate::planner::filter::matches_in_memory(meta, filter, old)
+                                != Some(false)
+                        })
                 })
         })
 }

@@ -473,7 +473,8 @@ fn or3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
 #[derive(PartialEq, PartialOrd)]
 enum Comparable {
     Text(String),
-    Number(f64),
+    /// Integers compare exactly (a BigInt past 2^53 is not an f64).
+    Integer(i64),
     Bool(bool),
     Instant(chrono::DateTime<chrono::Utc>),
 }
@@ -487,7 +488,7 @@ fn comparable(column: &ColumnMeta, json: &serde_json::Value) -> Option<Comparabl
             .map(|t| Comparable::Instant(t.to_utc())),
         (ColType::Text, J::String(s)) => Some(Comparable::Text(s.clone())),
         (ColType::SmallInt | ColType::Int | ColType::BigInt, J::Number(n)) => {
-            n.as_f64().map(Comparable::Number)
+            n.as_i64().map(Comparable::Integer)
         }
         (ColType::Bool, J::Bool(b)) => Some(Comparable::Bool(*b)),
         _ => None,
