@@ -1,4 +1,4 @@
-//! The declarations: one block per table, as schema.md states them.
+//! The declarations: one block per table, as docs/SCHEMA.md states them.
 //!
 //! Reading a block: `read` says which rows the principal sees (soft-deleted rows never,
 //! added by the engine); `insert.check` is checked on the row as it would be written, after

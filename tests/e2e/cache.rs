@@ -47,7 +47,7 @@ async fn flags(app: &TestApp, token: &str) -> Value {
     Value::Object(out)
 }
 
-/// The demo's effective flags for a member of `tenant` (schema.md's rule, computed here
+/// The demo's effective flags for a member of `tenant` (docs/SCHEMA.md's rule, computed here
 /// from the seed, independently of the gateway).
 fn expected_flags(user: Uuid, tenant: Option<Uuid>) -> Value {
     let bucket = |key: &str| i16::from(rollout_bucket(user, key));

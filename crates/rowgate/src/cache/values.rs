@@ -107,7 +107,7 @@ pub fn rollout_bucket(user: Uuid, key: &str) -> u8 {
     (fnv1a_64(text.as_bytes()) % 100) as u8
 }
 
-/// The effective flags (schema.md): for each key the tenant's row if there is one, else the
+/// The effective flags (docs/SCHEMA.md): for each key the tenant's row if there is one, else the
 /// global row; on only when that row is enabled and the user's bucket is below its
 /// `rollout_percent`. Without a user (a service-role token without `sub`) there is no
 /// bucket, so only a full rollout (100) turns a flag on. Sorted by key.
