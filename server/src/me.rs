@@ -8,6 +8,10 @@ use rowgate::error::AppResult;
 use rowgate::graphql::{RequestContext, resolver_field, scalars, value_field};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::policies::{
+    ADMIN_TENANTS, MEMBER_TENANTS, OWNER_TENANTS, PLATFORM_ADMIN, PLATFORM_MODERATOR,
+};
+
 /// The `me` root field and its types.
 #[derive(Debug, Clone, Copy)]
 pub struct MeExtension;
@@ -148,19 +152,27 @@ async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Va
         .user_id
         .filter(|_| principal.role == Role::Authenticated)
     {
-        let ids: Vec<_> = principal.memberships.iter().map(|m| m.tenant_id).collect();
+        let facts = &principal.facts;
+        let ids: Vec<_> = facts.ids(MEMBER_TENANTS).to_vec();
         let rows = entities::tenants::Entity::find()
-            .filter(entities::tenants::Column::Id.is_in(ids))
+            .filter(entities::tenants::Column::Id.is_in(ids.iter().copied()))
             .filter(entities::tenants::Column::DeletedAt.is_null())
             .all(db)
             .await?;
-        for membership in &principal.memberships {
-            if let Some(t) = rows.iter().find(|t| t.id == membership.tenant_id) {
+        for tenant in &ids {
+            let role = if facts.contains(OWNER_TENANTS, *tenant) {
+                "owner"
+            } else if facts.contains(ADMIN_TENANTS, *tenant) {
+                "admin"
+            } else {
+                "member"
+            };
+            if let Some(t) = rows.iter().find(|t| t.id == *tenant) {
                 tenants.push(object([
                     ("tenantId", Value::String(t.id.to_string())),
                     ("name", Value::String(t.name.clone())),
                     ("subdomain", Value::String(t.subdomain.clone())),
-                    ("role", enum_value(membership.role.as_str())),
+                    ("role", enum_value(role)),
                     (
                         "active",
                         Value::Boolean(principal.active_tenant == Some(t.id)),
@@ -199,10 +211,10 @@ async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Va
         (
             "platformRoles",
             Value::List(
-                principal
-                    .platform_roles
-                    .iter()
-                    .map(|r| enum_value(r.as_str()))
+                [(PLATFORM_ADMIN, "admin"), (PLATFORM_MODERATOR, "moderator")]
+                    .into_iter()
+                    .filter(|(fact, _)| principal.facts.flag(fact))
+                    .map(|(_, role)| enum_value(role))
                     .collect(),
             ),
         ),

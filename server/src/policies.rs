@@ -14,11 +14,77 @@ use entities::{
 };
 
 use rowgate::policy::{
-    Access, Col, CopiedValues, Effect, InsertRule, Lit, PolicySet, Pred, Preset, Roles,
-    TablePolicy, UpdateRule, col,
+    Access, Col, CopiedValues, Effect, Fact, InsertRule, Lit, PolicySet, Pred, Preset, TablePolicy,
+    UpdateRule, col,
 };
 
-/// Every table's policy.
+/// The tenants the user is a member of (any role): also the tenants they may act in.
+pub const MEMBER_TENANTS: &str = "member_tenants";
+/// The tenants where the user is an owner or admin.
+pub const ADMIN_TENANTS: &str = "admin_tenants";
+/// The tenants the user owns.
+pub const OWNER_TENANTS: &str = "owner_tenants";
+/// The user holds the platform role `admin` (`user_roles`).
+pub const PLATFORM_ADMIN: &str = "platform_admin";
+/// The user holds the platform role `moderator`.
+pub const PLATFORM_MODERATOR: &str = "platform_moderator";
+/// The users this user has blocked.
+pub const BLOCKED_USERS: &str = "blocked_users";
+
+/// The principal facts the policies name, each loaded by the user's id from its table and
+/// invalidated when a row of it changes.
+pub fn facts() -> Vec<Fact> {
+    use entities::{blocks as b, tenant_members as tm, user_roles as ur};
+    let membership = |name| Fact::ids(name, col(tm::Column::UserId), col(tm::Column::TenantId));
+    let platform = |name, role| {
+        Fact::flag(name, col(ur::Column::UserId)).when(col(ur::Column::Role), [text(role)])
+    };
+    vec![
+        membership(MEMBER_TENANTS),
+        membership(ADMIN_TENANTS).when(col(tm::Column::Role), [text("owner"), text("admin")]),
+        membership(OWNER_TENANTS).when(col(tm::Column::Role), [text("owner")]),
+        platform(PLATFORM_ADMIN, "admin"),
+        platform(PLATFORM_MODERATOR, "moderator"),
+        Fact::ids(
+            BLOCKED_USERS,
+            col(b::Column::BlockerId),
+            col(b::Column::BlockedId),
+        ),
+    ]
+}
+
+/// The column is a tenant the principal is a member of.
+fn member_of(column: Col) -> Pred {
+    Pred::InFact(column, MEMBER_TENANTS)
+}
+
+/// The column is a tenant the principal administers (owner or admin).
+fn admin_of(column: Col) -> Pred {
+    Pred::InFact(column, ADMIN_TENANTS)
+}
+
+/// The column is a tenant the principal owns.
+fn owner_of(column: Col) -> Pred {
+    Pred::InFact(column, OWNER_TENANTS)
+}
+
+/// The principal is a platform admin.
+fn platform_admin() -> Pred {
+    Pred::Flag(PLATFORM_ADMIN)
+}
+
+/// The principal is a platform moderator.
+fn platform_moderator() -> Pred {
+    Pred::Flag(PLATFORM_MODERATOR)
+}
+
+/// The column is not a user the principal has blocked.
+fn not_blocked(column: Col) -> Pred {
+    Pred::not(Pred::InFact(column, BLOCKED_USERS))
+}
+
+/// Every table's policy, with the facts they name; a principal acts only in a tenant they
+/// are a member of.
 pub fn policies() -> PolicySet {
     PolicySet::new(vec![
         profiles(),
@@ -44,6 +110,8 @@ pub fn policies() -> PolicySet {
         audit_logs(),
         analytics_events(),
     ])
+    .with_facts(facts())
+    .with_tenant_scope(MEMBER_TENANTS)
 }
 
 fn allow(pred: Pred) -> Access {
@@ -126,11 +194,11 @@ fn profiles() -> TablePolicy {
                 [(col(M::UserId), col(C::Id))],
                 Pred::ActiveTenant(col(M::TenantId)),
             ),
-            Pred::PlatformAdmin,
+            platform_admin(),
         ])),
         masks: vec![(
             col(C::Email),
-            Pred::any([Pred::IsSelf(col(C::Id)), Pred::PlatformAdmin]),
+            Pred::any([Pred::IsSelf(col(C::Id)), platform_admin()]),
         )],
         insert: insert(
             allow(Pred::IsSelf(col(C::Id))),
@@ -146,7 +214,7 @@ fn profiles() -> TablePolicy {
             allow(Pred::IsSelf(col(C::Id))),
             vec![col(C::DisplayName), col(C::AvatarUrl), col(C::Bio)],
         ),
-        delete: allow(Pred::PlatformAdmin),
+        delete: allow(platform_admin()),
         ..table("profiles")
     }
 }
@@ -154,17 +222,14 @@ fn profiles() -> TablePolicy {
 fn user_roles() -> TablePolicy {
     use user_roles::Column as C;
     TablePolicy {
-        read: allow(Pred::any([
-            Pred::IsSelf(col(C::UserId)),
-            Pred::PlatformAdmin,
-        ])),
+        read: allow(Pred::any([Pred::IsSelf(col(C::UserId)), platform_admin()])),
         insert: insert(
-            allow(Pred::PlatformAdmin),
+            allow(platform_admin()),
             vec![col(C::UserId), col(C::Role)],
             vec![(col(C::GrantedBy), Preset::UserId)],
         ),
         update: no_update(),
-        delete: allow(Pred::PlatformAdmin),
+        delete: allow(platform_admin()),
         ..table("user_roles")
     }
 }
@@ -175,10 +240,7 @@ fn tenants() -> TablePolicy {
         soft_delete: Some(col(C::DeletedAt)),
         // Platform admins read every tenant too: they alone may change `tier`, which needs
         // the row to be readable (NOT_FOUND otherwise).
-        read: allow(Pred::any([
-            Pred::MemberOf(col(C::Id), Roles::Any),
-            Pred::PlatformAdmin,
-        ])),
+        read: allow(Pred::any([member_of(col(C::Id)), platform_admin()])),
         insert: Some(InsertRule {
             check: allow(Pred::Authenticated),
             columns: vec![
@@ -188,23 +250,20 @@ fn tenants() -> TablePolicy {
                 col(C::Tier),
             ],
             presets: Vec::new(),
-            column_checks: vec![(col(C::Tier), Pred::PlatformAdmin)],
+            column_checks: vec![(col(C::Tier), platform_admin())],
         }),
         update: Some(UpdateRule {
-            using: allow(Pred::any([
-                Pred::MemberOf(col(C::Id), Roles::Admin),
-                Pred::PlatformAdmin,
-            ])),
+            using: allow(Pred::any([admin_of(col(C::Id)), platform_admin()])),
             check: Pred::Always,
             columns: vec![col(C::Name), col(C::Settings), col(C::Tier)],
             presets: Vec::new(),
             column_checks: vec![
-                (col(C::Name), Pred::MemberOf(col(C::Id), Roles::Admin)),
-                (col(C::Settings), Pred::MemberOf(col(C::Id), Roles::Admin)),
-                (col(C::Tier), Pred::PlatformAdmin),
+                (col(C::Name), admin_of(col(C::Id))),
+                (col(C::Settings), admin_of(col(C::Id))),
+                (col(C::Tier), platform_admin()),
             ],
         }),
-        delete: allow(Pred::MemberOf(col(C::Id), Roles::Owner)),
+        delete: allow(owner_of(col(C::Id))),
         effects: vec![Effect::CreatorBecomesOwner],
         ..table("tenants")
     }
@@ -213,18 +272,15 @@ fn tenants() -> TablePolicy {
 fn tenant_members() -> TablePolicy {
     use tenant_members::Column as C;
     TablePolicy {
-        read: allow(Pred::MemberOf(col(C::TenantId), Roles::Any)),
+        read: allow(member_of(col(C::TenantId))),
         insert: insert(
-            allow(Pred::MemberOf(col(C::TenantId), Roles::Admin)),
+            allow(admin_of(col(C::TenantId))),
             vec![col(C::TenantId), col(C::UserId), col(C::Role)],
             Vec::new(),
         ),
-        update: update(
-            allow(Pred::MemberOf(col(C::TenantId), Roles::Admin)),
-            vec![col(C::Role)],
-        ),
+        update: update(allow(admin_of(col(C::TenantId))), vec![col(C::Role)]),
         delete: allow(Pred::any([
-            Pred::MemberOf(col(C::TenantId), Roles::Admin),
+            admin_of(col(C::TenantId)),
             Pred::IsSelf(col(C::UserId)),
         ])),
         effects: vec![Effect::KeepLastOwner],
@@ -253,8 +309,8 @@ fn user_settings() -> TablePolicy {
 fn feature_flags() -> TablePolicy {
     use feature_flags::Column as C;
     let write = Pred::any([
-        Pred::all([Pred::IsNull(col(C::TenantId)), Pred::PlatformAdmin]),
-        Pred::MemberOf(col(C::TenantId), Roles::Admin),
+        Pred::all([Pred::IsNull(col(C::TenantId)), platform_admin()]),
+        admin_of(col(C::TenantId)),
     ]);
     TablePolicy {
         read: allow(Pred::all([
@@ -292,7 +348,7 @@ fn system_config() -> TablePolicy {
             Pred::Authenticated,
         ])),
         insert: insert(
-            allow(Pred::PlatformAdmin),
+            allow(platform_admin()),
             vec![
                 col(C::Key),
                 col(C::Value),
@@ -302,10 +358,10 @@ fn system_config() -> TablePolicy {
             Vec::new(),
         ),
         update: update(
-            allow(Pred::PlatformAdmin),
+            allow(platform_admin()),
             vec![col(C::Value), col(C::IsPublic), col(C::Description)],
         ),
-        delete: allow(Pred::PlatformAdmin),
+        delete: allow(platform_admin()),
         ..table("system_config")
     }
 }
@@ -313,10 +369,7 @@ fn system_config() -> TablePolicy {
 fn communities() -> TablePolicy {
     use communities::Column as C;
     use community_members::Column as M;
-    let creator_or_admin = Pred::any([
-        Pred::IsSelf(col(C::CreatedBy)),
-        Pred::MemberOf(col(C::TenantId), Roles::Admin),
-    ]);
+    let creator_or_admin = Pred::any([Pred::IsSelf(col(C::CreatedBy)), admin_of(col(C::TenantId))]);
     TablePolicy {
         soft_delete: Some(col(C::DeletedAt)),
         read: allow(Pred::all([
@@ -328,7 +381,7 @@ fn communities() -> TablePolicy {
                     [(col(M::CommunityId), col(C::Id))],
                     Pred::IsSelf(col(M::UserId)),
                 ),
-                Pred::MemberOf(col(C::TenantId), Roles::Admin),
+                admin_of(col(C::TenantId)),
             ]),
         ])),
         insert: insert(
@@ -367,7 +420,7 @@ fn community_members() -> TablePolicy {
     let tenant_admin = Pred::exists(
         "communities",
         [(col(Cm::Id), col(C::CommunityId))],
-        Pred::MemberOf(col(Cm::TenantId), Roles::Admin),
+        admin_of(col(Cm::TenantId)),
     );
     TablePolicy {
         read: allow(community_readable.clone()),
@@ -401,11 +454,11 @@ fn community_members() -> TablePolicy {
 fn posts() -> TablePolicy {
     use community_members::Column as M;
     use posts::Column as C;
-    let tenant_admin = Pred::MemberOf(col(C::TenantId), Roles::Admin);
+    let tenant_admin = admin_of(col(C::TenantId));
     TablePolicy {
         soft_delete: Some(col(C::DeletedAt)),
         read: allow(Pred::all([
-            Pred::NotBlocked(col(C::AuthorId)),
+            not_blocked(col(C::AuthorId)),
             Pred::any([
                 Pred::IsSelf(col(C::AuthorId)),
                 Pred::all([
@@ -427,10 +480,7 @@ fn posts() -> TablePolicy {
                     ]),
                 ]),
                 tenant_admin.clone(),
-                Pred::all([
-                    Pred::PlatformModerator,
-                    Pred::MemberOf(col(C::TenantId), Roles::Any),
-                ]),
+                Pred::all([platform_moderator(), member_of(col(C::TenantId))]),
             ]),
         ])),
         insert: insert(
@@ -482,7 +532,7 @@ fn comments() -> TablePolicy {
     TablePolicy {
         soft_delete: Some(col(C::DeletedAt)),
         read: allow(Pred::all([
-            Pred::NotBlocked(col(C::AuthorId)),
+            not_blocked(col(C::AuthorId)),
             post_readable(col(C::PostId)),
         ])),
         insert: insert(
@@ -513,7 +563,7 @@ fn comments() -> TablePolicy {
                 [(col(P::Id), col(C::PostId))],
                 Pred::IsSelf(col(P::AuthorId)),
             ),
-            Pred::MemberOf(col(C::TenantId), Roles::Admin),
+            admin_of(col(C::TenantId)),
         ])),
         effects: vec![Effect::CommentPosted],
         ..table("comments")
@@ -640,7 +690,7 @@ fn messages() -> TablePolicy {
     TablePolicy {
         soft_delete: Some(col(C::DeletedAt)),
         read: allow(Pred::all([
-            Pred::NotBlocked(col(C::SenderId)),
+            not_blocked(col(C::SenderId)),
             participant(col(C::ConversationId)),
         ])),
         insert: insert(
@@ -696,11 +746,11 @@ fn notifications() -> TablePolicy {
 
 fn connections() -> TablePolicy {
     use connections::Column as C;
-    let tenant_admin = Pred::MemberOf(col(C::TenantId), Roles::Admin);
+    let tenant_admin = admin_of(col(C::TenantId));
     TablePolicy {
         read: allow(Pred::any([
             Pred::IsSelf(col(C::UserId)),
-            Pred::MemberOf(col(C::TenantId), Roles::Any),
+            member_of(col(C::TenantId)),
         ])),
         insert: insert(
             allow(Pred::any([
@@ -745,7 +795,7 @@ fn user_details() -> TablePolicy {
                 [(col(Cn::UserId), col(C::UserId))],
                 Pred::all([
                     Pred::Eq(col(Cn::Status), text("active")),
-                    Pred::MemberOf(col(Cn::TenantId), Roles::Any),
+                    member_of(col(Cn::TenantId)),
                 ]),
             ),
         ])),
@@ -763,10 +813,7 @@ fn user_details() -> TablePolicy {
 fn audit_logs() -> TablePolicy {
     use audit_logs::Column as C;
     TablePolicy {
-        read: allow(Pred::any([
-            Pred::MemberOf(col(C::TenantId), Roles::Admin),
-            Pred::PlatformAdmin,
-        ])),
+        read: allow(Pred::any([admin_of(col(C::TenantId)), platform_admin()])),
         insert: insert(Access::Never, Vec::new(), Vec::new()),
         update: update(Access::Never, Vec::new()),
         delete: Access::Never,
@@ -783,7 +830,7 @@ fn audit_logs() -> TablePolicy {
 fn analytics_events() -> TablePolicy {
     use analytics_events::Column as C;
     TablePolicy {
-        read: allow(Pred::MemberOf(col(C::TenantId), Roles::Admin)),
+        read: allow(admin_of(col(C::TenantId))),
         insert: insert(
             allow(Pred::all([
                 Pred::Authenticated,

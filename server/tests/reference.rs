@@ -65,8 +65,11 @@ fn a_column_out_of_scope_refuses_the_application() {
     if let Some(posts) = tables.iter_mut().find(|t| t.table == "posts") {
         posts.read = Access::Allow(Pred::IsSelf(col(entities::comments::Column::AuthorId)));
     }
+    let policies = rowgate::policy::PolicySet::new(tables)
+        .with_facts(rowgate_server::policies::facts())
+        .with_tenant_scope(rowgate_server::policies::MEMBER_TENANTS);
     let err = rowgate_server::builder()
-        .policies(rowgate::policy::PolicySet::new(tables))
+        .policies(policies)
         .build()
         .expect_err("a policy naming another table's column");
     assert!(err.to_string().contains("comments.author_id"), "{err}");
@@ -93,4 +96,38 @@ fn a_table_without_a_policy_refuses_the_application() {
 fn the_engine_channels_are_the_migrations() {
     assert_eq!(rowgate::cache::NOTIFY_CHANNEL, migration::CHANGE_CHANNEL);
     assert_eq!(rowgate::realtime::ROW_CHANNEL, migration::ROW_CHANNEL);
+}
+
+#[test]
+fn a_policy_naming_an_undeclared_fact_refuses_the_application() {
+    let mut tables = rowgate_server::policies::policies().tables().to_vec();
+    if let Some(posts) = tables.iter_mut().find(|t| t.table == "posts") {
+        posts.read = Access::Allow(Pred::InFact(
+            col(entities::posts::Column::TenantId),
+            "tenants_i_like",
+        ));
+    }
+    let policies = rowgate::policy::PolicySet::new(tables)
+        .with_facts(rowgate_server::policies::facts())
+        .with_tenant_scope(rowgate_server::policies::MEMBER_TENANTS);
+    let err = rowgate_server::builder()
+        .policies(policies)
+        .build()
+        .expect_err("an undeclared fact");
+    let message = err.to_string();
+    assert!(
+        message.contains("tenants_i_like") && message.contains("posts"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+}
+
+#[test]
+fn a_tenant_scope_that_is_no_declared_set_refuses_the_application() {
+    let policies = rowgate_server::policies::policies().with_tenant_scope("platform_admin");
+    let err = rowgate_server::builder()
+        .policies(policies)
+        .build()
+        .expect_err("a flag as the tenant scope");
+    assert!(err.to_string().contains("platform_admin"), "{err}");
 }

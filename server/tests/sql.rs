@@ -1,9 +1,12 @@
 //! The SQL the planner emits for the reference queries, snapshot-tested, and (on PostgreSQL
 //! with `seed --scale 50`) the plan of the tenant feed: served by an index, not a scan.
 
-use rowgate::auth::{Membership, PlatformRole, Principal, Role, TenantRole};
+use std::sync::Arc;
+
+use rowgate::auth::{Facts, Principal};
 use rowgate::planner::{ListArgs, OrderBy, ROOT, Store};
 use rowgate::policy::compile::Compiler;
+use rowgate_server::policies::{BLOCKED_USERS, MEMBER_TENANTS};
 use rowgate_server::seed::demo::{ACME, BOB, GLOBEX, HEIDI};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
@@ -15,23 +18,10 @@ fn store(db: DatabaseConnection) -> Store {
 
 /// Bob: member of Acme (active) and of Globex, blocks Heidi.
 fn member() -> Principal {
-    Principal {
-        role: Role::Authenticated,
-        user_id: Some(BOB),
-        active_tenant: Some(ACME),
-        memberships: vec![
-            Membership {
-                tenant_id: ACME,
-                role: TenantRole::Member,
-            },
-            Membership {
-                tenant_id: GLOBEX,
-                role: TenantRole::Member,
-            },
-        ],
-        platform_roles: Vec::<PlatformRole>::new(),
-        blocked: vec![HEIDI],
-    }
+    let mut facts = Facts::default();
+    facts.set_ids(MEMBER_TENANTS, vec![ACME, GLOBEX]);
+    facts.set_ids(BLOCKED_USERS, vec![HEIDI]);
+    Principal::authenticated(BOB, Some(ACME), Arc::new(facts))
 }
 
 fn newest_first() -> Vec<OrderBy<'static>> {
@@ -202,17 +192,9 @@ async fn the_tenant_feed_uses_an_index_at_scale() {
 
     let tenant = rowgate_server::seed::scale::tenant_id(7);
     let user = rowgate_server::seed::scale::user_id(7, 42);
-    let principal = Principal {
-        role: Role::Authenticated,
-        user_id: Some(user),
-        active_tenant: Some(tenant),
-        memberships: vec![Membership {
-            tenant_id: tenant,
-            role: TenantRole::Member,
-        }],
-        platform_roles: Vec::new(),
-        blocked: Vec::new(),
-    };
+    let mut facts = Facts::default();
+    facts.set_ids(MEMBER_TENANTS, vec![tenant]);
+    let principal = Principal::authenticated(user, Some(tenant), Arc::new(facts));
     let store = store(db.clone());
     let compiler = Compiler::new(&store.policies, &principal);
     let meta = store.table("posts").expect("posts");

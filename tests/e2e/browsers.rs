@@ -592,7 +592,7 @@ async fn field_errors_carry_their_path_and_null_the_nearest_nullable_parent() {
         let text = reqwest::Client::new()
             .post(format!("{}/graphql", app.base_url))
             .bearer_auth(&bob)
-            .json(&json!({ "query": "{ posts(first: 1) { nodes { title id } } me { userId } }" }))
+            .json(&json!({ "query": "{ posts(first: 1) { nodes { author { displayName } title id } } me { userId } }" }))
             .send()
             .await
             .expect("post")
@@ -601,6 +601,8 @@ async fn field_errors_carry_their_path_and_null_the_nearest_nullable_parent() {
             .expect("body");
         assert!(text.find("\"posts\"") < text.find("\"me\""), "{text}");
         assert!(text.find("\"title\"") < text.find("\"id\""), "{text}");
+        // A relation resolves after the scalars beside it, and still comes first.
+        assert!(text.find("\"author\"") < text.find("\"title\""), "{text}");
         app.stop().await;
     }
 }

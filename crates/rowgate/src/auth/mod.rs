@@ -9,4 +9,4 @@ pub mod principal;
 pub mod resolve;
 
 pub use jwt::{Audience, Claims, TokenVerifier, mint_token};
-pub use principal::{Membership, PlatformRole, Principal, Role, TenantRole};
+pub use principal::{Facts, Principal, Role};

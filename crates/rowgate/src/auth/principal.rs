@@ -2,6 +2,9 @@
 //!
 //! Plain data with no I/O, so `policy/` can depend on it and be tested as pure functions.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 /// The database role a request runs as (Supabase's vocabulary).
@@ -26,78 +29,51 @@ impl Role {
     }
 }
 
-/// A role inside one tenant (`tenant_members.role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TenantRole {
-    /// Plain member.
-    Member,
-    /// Tenant administrator.
-    Admin,
-    /// Tenant owner (also an administrator).
-    Owner,
+/// The principal's facts: the sets of ids and the flags the application declares (see
+/// [`crate::policy::Fact`]), loaded for the user and cached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    ids: BTreeMap<String, Vec<Uuid>>,
+    flags: BTreeSet<String>,
 }
 
-impl TenantRole {
-    /// Parses the stored text; unknown values are refused by the CHECK constraint already.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "member" => Some(Self::Member),
-            "admin" => Some(Self::Admin),
-            "owner" => Some(Self::Owner),
-            _ => None,
-        }
+impl Facts {
+    /// The ids of the set fact `name` (empty when the user has none, or it is unknown).
+    pub fn ids(&self, name: &str) -> &[Uuid] {
+        self.ids.get(name).map_or(&[], Vec::as_slice)
     }
 
-    /// The stored text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Admin => "admin",
-            Self::Owner => "owner",
-        }
+    /// Whether the set fact `name` holds `id`.
+    pub fn contains(&self, name: &str, id: Uuid) -> bool {
+        self.ids(name).contains(&id)
     }
 
-    /// Owner or admin.
-    pub fn is_admin(self) -> bool {
-        matches!(self, Self::Admin | Self::Owner)
-    }
-}
-
-/// A platform role (`user_roles.role`); never taken from token claims.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlatformRole {
-    /// Platform administrator.
-    Admin,
-    /// Platform moderator.
-    Moderator,
-}
-
-impl PlatformRole {
-    /// Parses the stored text.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "admin" => Some(Self::Admin),
-            "moderator" => Some(Self::Moderator),
-            _ => None,
-        }
+    /// Whether the flag fact `name` holds.
+    pub fn flag(&self, name: &str) -> bool {
+        self.flags.contains(name)
     }
 
-    /// The stored text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Moderator => "moderator",
-        }
+    /// Sets the ids of the set fact `name`.
+    pub fn set_ids(&mut self, name: &str, mut ids: Vec<Uuid>) {
+        ids.sort_unstable();
+        ids.dedup();
+        self.ids.insert(name.to_owned(), ids);
     }
-}
 
-/// One `tenant_members` row of the principal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Membership {
-    /// The tenant.
-    pub tenant_id: Uuid,
-    /// The principal's role in it.
-    pub role: TenantRole,
+    /// Raises the flag fact `name`.
+    pub fn set_flag(&mut self, name: &str) {
+        self.flags.insert(name.to_owned());
+    }
+
+    /// Every set fact with its ids, and every raised flag (for encoding).
+    pub fn parts(&self) -> (&BTreeMap<String, Vec<Uuid>>, &BTreeSet<String>) {
+        (&self.ids, &self.flags)
+    }
+
+    /// Facts from their parts (as [`Facts::parts`] gave them).
+    pub fn from_parts(ids: BTreeMap<String, Vec<Uuid>>, flags: BTreeSet<String>) -> Self {
+        Self { ids, flags }
+    }
 }
 
 /// Who is asking, and every fact about them that a policy may depend on.
@@ -107,14 +83,11 @@ pub struct Principal {
     pub role: Role,
     /// The user (`sub`), for authenticated principals.
     pub user_id: Option<Uuid>,
-    /// The tenant this request acts in; always one the user is a member of.
+    /// The tenant this request acts in (within the application's tenant scope, if it
+    /// declares one).
     pub active_tenant: Option<Uuid>,
-    /// Every tenant the user belongs to, with their role there.
-    pub memberships: Vec<Membership>,
-    /// Platform roles from `user_roles`.
-    pub platform_roles: Vec<PlatformRole>,
-    /// Users this user has blocked.
-    pub blocked: Vec<Uuid>,
+    /// The user's facts.
+    pub facts: Arc<Facts>,
 }
 
 impl Principal {
@@ -124,9 +97,7 @@ impl Principal {
             role: Role::Anon,
             user_id: None,
             active_tenant: None,
-            memberships: Vec::new(),
-            platform_roles: Vec::new(),
-            blocked: Vec::new(),
+            facts: Arc::default(),
         }
     }
 
@@ -140,16 +111,13 @@ impl Principal {
         }
     }
 
-    /// The principal's role in `tenant`, if a member.
-    pub fn tenant_role(&self, tenant: Uuid) -> Option<TenantRole> {
-        self.memberships
-            .iter()
-            .find(|m| m.tenant_id == tenant)
-            .map(|m| m.role)
-    }
-
-    /// Whether the principal is a platform admin.
-    pub fn is_platform_admin(&self) -> bool {
-        self.platform_roles.contains(&PlatformRole::Admin)
+    /// An authenticated principal of `user` with `facts`, acting in `tenant`.
+    pub fn authenticated(user: Uuid, tenant: Option<Uuid>, facts: Arc<Facts>) -> Self {
+        Self {
+            role: Role::Authenticated,
+            user_id: Some(user),
+            active_tenant: tenant,
+            facts,
+        }
     }
 }

@@ -122,20 +122,14 @@ pub async fn resolve_principal(
 
     let facts = cache.principal_facts(user_id).await?;
     if let Some(tenant) = requested_tenant
-        && !facts.memberships.iter().any(|m| m.tenant_id == tenant)
+        && let Some(scope) = cache.tenant_scope()
+        && !facts.contains(scope, tenant)
     {
         return Err(AppError::Forbidden(
             "not a member of the requested tenant".into(),
         ));
     }
-    Ok(Principal {
-        role,
-        user_id: Some(user_id),
-        active_tenant: requested_tenant,
-        memberships: facts.memberships.clone(),
-        platform_roles: facts.platform_roles.clone(),
-        blocked: facts.blocked.clone(),
-    })
+    Ok(Principal::authenticated(user_id, requested_tenant, facts))
 }
 
 #[cfg(test)]

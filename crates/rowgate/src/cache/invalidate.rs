@@ -11,21 +11,21 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::keys::Key;
+use crate::policy::Fact;
 use crate::policy::eval::Row;
 
 /// The NOTIFY channel an application's triggers write cache-relevant changes to (on
 /// PostgreSQL), so writes made outside the gateway invalidate the cache too.
 pub const NOTIFY_CHANNEL: &str = "rowgate_changes";
 
-/// The tables whose rows the cache holds facts of.
-pub const CACHED_TABLES: [&str; 6] = [
-    "feature_flags",
-    "system_config",
-    "tenants",
-    "tenant_members",
-    "user_roles",
-    "blocks",
-];
+/// The tables of the hot configuration the cache holds (the principals' facts come from
+/// the tables the application's facts are declared on).
+pub const CACHED_TABLES: [&str; 3] = ["feature_flags", "system_config", "tenants"];
+
+/// Whether a change of `table` can make a cache entry stale.
+pub fn is_cached_table(table: &str, facts: &[Fact]) -> bool {
+    CACHED_TABLES.contains(&table) || facts.iter().any(|f| f.table() == table)
+}
 
 fn uuid(row: &Row, column: &str) -> Option<Uuid> {
     row.get(column)
@@ -35,9 +35,22 @@ fn uuid(row: &Row, column: &str) -> Option<Uuid> {
 
 /// The entries a change of one row of `table` makes stale, from the row before and after.
 /// Only the columns that name entries are read (the triggers send just those).
-pub fn keys_for_change(table: &str, old: Option<&Row>, new: Option<&Row>) -> Vec<Key> {
+pub fn keys_for_change(
+    facts: &[Fact],
+    table: &str,
+    old: Option<&Row>,
+    new: Option<&Row>,
+) -> Vec<Key> {
     let mut keys = Vec::new();
     for row in [old, new].into_iter().flatten() {
+        // The facts loaded from this table are stale for the user the row names.
+        for fact in facts.iter().filter(|f| f.table() == table) {
+            if let Some(key) = uuid(row, fact.user.name).map(Key::Principal)
+                && !keys.contains(&key)
+            {
+                keys.push(key);
+            }
+        }
         let key = match table {
             "feature_flags" => match row.get("tenant_id") {
                 None => None,
@@ -49,8 +62,6 @@ pub fn keys_for_change(table: &str, old: Option<&Row>, new: Option<&Row>) -> Vec
                 .get("subdomain")
                 .and_then(Json::as_str)
                 .map(|s| Key::TenantBySubdomain(s.to_owned())),
-            "tenant_members" | "user_roles" => uuid(row, "user_id").map(Key::Principal),
-            "blocks" => uuid(row, "blocker_id").map(Key::Principal),
             _ => None,
         };
         if let Some(key) = key
@@ -84,17 +95,18 @@ pub(crate) enum Stale {
 }
 
 /// Parses a NOTIFY payload into what it makes stale.
-pub(crate) fn stale_from_payload(payload: &str) -> Stale {
+pub(crate) fn stale_from_payload(facts: &[Fact], payload: &str) -> Stale {
     let Ok(notification) = serde_json::from_str::<Notification>(payload) else {
         return Stale::All;
     };
-    if !CACHED_TABLES.contains(&notification.table.as_str()) {
+    if !is_cached_table(&notification.table, facts) {
         return Stale::Keys(Vec::new());
     }
     if notification.op == "TRUNCATE" {
         return Stale::All;
     }
     let keys = keys_for_change(
+        facts,
         &notification.table,
         notification.old.as_ref(),
         notification.new.as_ref(),
@@ -111,6 +123,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::policy::Col;
+
+    /// Facts declared as the reference application declares them.
+    fn facts() -> Vec<Fact> {
+        let col = |table, name| Col { table, name };
+        vec![
+            Fact::ids(
+                "member_tenants",
+                col("tenant_members", "user_id"),
+                col("tenant_members", "tenant_id"),
+            ),
+            Fact::flag("platform_admin", col("user_roles", "user_id")),
+            Fact::ids(
+                "blocked_users",
+                col("blocks", "blocker_id"),
+                col("blocks", "blocked_id"),
+            ),
+        ]
+    }
 
     fn row(value: Json) -> Row {
         match value {
@@ -124,17 +155,24 @@ mod tests {
         let tenant = Uuid::from_u128(1);
         let user = Uuid::from_u128(2);
         let flag_moved = keys_for_change(
+            &facts(),
             "feature_flags",
             Some(&row(json!({"tenant_id": null, "key": "a"}))),
             Some(&row(json!({"tenant_id": tenant.to_string(), "key": "a"}))),
         );
         assert_eq!(flag_moved, [Key::GlobalFlags, Key::TenantFlags(tenant)]);
         assert_eq!(
-            keys_for_change("system_config", Some(&row(json!({"key": "x"}))), None),
+            keys_for_change(
+                &facts(),
+                "system_config",
+                Some(&row(json!({"key": "x"}))),
+                None
+            ),
             [Key::Config]
         );
         assert_eq!(
             keys_for_change(
+                &facts(),
                 "tenants",
                 Some(&row(json!({"subdomain": "old"}))),
                 Some(&row(json!({"subdomain": "new"})))
@@ -147,6 +185,7 @@ mod tests {
         for table in ["tenant_members", "user_roles"] {
             assert_eq!(
                 keys_for_change(
+                    &facts(),
                     table,
                     None,
                     Some(&row(json!({"user_id": user.to_string()})))
@@ -157,6 +196,7 @@ mod tests {
         }
         assert_eq!(
             keys_for_change(
+                &facts(),
                 "blocks",
                 Some(&row(
                     json!({"blocker_id": user.to_string(), "blocked_id": tenant.to_string()})
@@ -165,7 +205,9 @@ mod tests {
             ),
             [Key::Principal(user)]
         );
-        assert!(keys_for_change("posts", None, Some(&row(json!({"id": "x"})))).is_empty());
+        assert!(
+            keys_for_change(&facts(), "posts", None, Some(&row(json!({"id": "x"})))).is_empty()
+        );
     }
 
     #[test]
@@ -179,17 +221,17 @@ mod tests {
         })
         .to_string();
         assert_eq!(
-            stale_from_payload(&payload),
+            stale_from_payload(&facts(), &payload),
             Stale::Keys(vec![Key::Principal(user)])
         );
         assert_eq!(
-            stale_from_payload(r#"{"table":"feature_flags","op":"TRUNCATE"}"#),
+            stale_from_payload(&facts(), r#"{"table":"feature_flags","op":"TRUNCATE"}"#),
             Stale::All
         );
         assert_eq!(
-            stale_from_payload(r#"{"table":"posts","op":"INSERT","new":{}}"#),
+            stale_from_payload(&facts(), r#"{"table":"posts","op":"INSERT","new":{}}"#),
             Stale::Keys(vec![])
         );
-        assert_eq!(stale_from_payload("garbage"), Stale::All);
+        assert_eq!(stale_from_payload(&facts(), "garbage"), Stale::All);
     }
 }

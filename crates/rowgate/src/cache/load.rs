@@ -7,10 +7,11 @@ use std::sync::Arc;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use uuid::Uuid;
 
-use super::values::{ConfigEntry, ConfigSnapshot, FlagRow, FlagSet, PrincipalFacts};
-use crate::auth::{Membership, PlatformRole, TenantRole};
+use super::values::{ConfigEntry, ConfigSnapshot, FlagRow, FlagSet};
+use crate::auth::Facts;
 use crate::error::AppResult;
 use crate::planner::Store;
+use crate::policy::{Fact, FactKind, Lit};
 
 fn col(name: &'static str) -> Expr {
     Expr::col(Alias::new(name))
@@ -77,9 +78,80 @@ pub(crate) async fn tenant_by_subdomain(store: &Store, subdomain: &str) -> AppRe
         .transpose()?)
 }
 
-/// A user's memberships, platform roles and blocks: three statements, run concurrently.
-pub(crate) async fn principal_facts(store: &Store, user: Uuid) -> AppResult<Arc<PrincipalFacts>> {
+/// A user's facts, as the application declares them: one statement per source table (the
+/// facts of one table are told apart in memory), run concurrently.
+pub(crate) async fn principal_facts(store: &Store, user: Uuid) -> AppResult<Arc<Facts>> {
     principal_facts_on(store, &store.db, user).await
+}
+
+/// The facts of one source table, and the columns their statement reads.
+struct FactGroup<'a> {
+    table: &'static str,
+    user: &'static str,
+    facts: Vec<&'a Fact>,
+    columns: Vec<&'static str>,
+}
+
+fn fact_groups(facts: &[Fact]) -> Vec<FactGroup<'_>> {
+    let mut groups: Vec<FactGroup<'_>> = Vec::new();
+    for fact in facts {
+        let index = match groups
+            .iter()
+            .position(|g| g.table == fact.table() && g.user == fact.user.name)
+        {
+            Some(index) => index,
+            None => {
+                groups.push(FactGroup {
+                    table: fact.table(),
+                    user: fact.user.name,
+                    facts: Vec::new(),
+                    columns: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        let group = &mut groups[index];
+        group.facts.push(fact);
+        let value = match fact.kind {
+            FactKind::Ids(values) => Some(values.name),
+            FactKind::Flag => None,
+        };
+        for column in value
+            .into_iter()
+            .chain(fact.when.iter().map(|(c, _)| c.name))
+        {
+            if !group.columns.contains(&column) {
+                group.columns.push(column);
+            }
+        }
+    }
+    for group in &mut groups {
+        if group.columns.is_empty() {
+            group.columns.push(group.user);
+        }
+    }
+    groups
+}
+
+/// Whether a loaded row satisfies a fact's `when` conditions.
+fn satisfies(row: &sea_orm::QueryResult, fact: &Fact) -> Result<bool, sea_orm::DbErr> {
+    for (column, values) in &fact.when {
+        let mut matched = false;
+        for value in values {
+            matched |= match value {
+                Lit::Text(text) => row
+                    .try_get::<Option<String>>("", column.name)?
+                    .is_some_and(|v| v == *text),
+                Lit::Bool(flag) => row
+                    .try_get::<Option<bool>>("", column.name)?
+                    .is_some_and(|v| v == *flag),
+            };
+        }
+        if !matched {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// [`principal_facts`] read on `db` (a write transaction reads them on its own connection,
@@ -88,34 +160,44 @@ pub(crate) async fn principal_facts_on(
     store: &Store,
     db: &impl sea_orm::ConnectionTrait,
     user: Uuid,
-) -> AppResult<Arc<PrincipalFacts>> {
-    let mut memberships = select("tenant_members", &["tenant_id", "role"]);
-    memberships.and_where(col("user_id").eq(user));
-    let mut roles = select("user_roles", &["role"]);
-    roles.and_where(col("user_id").eq(user));
-    let mut blocks = select("blocks", &["blocked_id"]);
-    blocks.and_where(col("blocker_id").eq(user));
-    let (memberships, roles, blocks) = tokio::try_join!(
-        store.counted_query(db, &memberships),
-        store.counted_query(db, &roles),
-        store.counted_query(db, &blocks),
-    )?;
-    let mut facts = PrincipalFacts::default();
-    for row in &memberships {
-        let role: String = row.try_get("", "role")?;
-        if let Some(role) = TenantRole::parse(&role) {
-            facts.memberships.push(Membership {
-                tenant_id: row.try_get("", "tenant_id")?,
-                role,
-            });
+) -> AppResult<Arc<Facts>> {
+    let groups = fact_groups(store.policies.facts());
+    let statements: Vec<SelectStatement> = groups
+        .iter()
+        .map(|group| {
+            let mut statement = select(group.table, &group.columns);
+            statement.and_where(col(group.user).eq(user));
+            statement
+        })
+        .collect();
+    let results = futures_util::future::try_join_all(
+        statements
+            .iter()
+            .map(|statement| store.counted_query(db, statement)),
+    )
+    .await?;
+    let mut facts = Facts::default();
+    for (group, rows) in groups.iter().zip(results) {
+        for fact in &group.facts {
+            let mut ids = Vec::new();
+            let mut any = false;
+            for row in &rows {
+                if !satisfies(row, fact)? {
+                    continue;
+                }
+                any = true;
+                if let FactKind::Ids(values) = fact.kind
+                    && let Some(id) = row.try_get::<Option<Uuid>>("", values.name)?
+                {
+                    ids.push(id);
+                }
+            }
+            match fact.kind {
+                FactKind::Ids(_) => facts.set_ids(fact.name, ids),
+                FactKind::Flag if any => facts.set_flag(fact.name),
+                FactKind::Flag => {}
+            }
         }
-    }
-    for row in &roles {
-        let role: String = row.try_get("", "role")?;
-        facts.platform_roles.extend(PlatformRole::parse(&role));
-    }
-    for row in &blocks {
-        facts.blocked.push(row.try_get("", "blocked_id")?);
     }
     Ok(Arc::new(facts))
 }

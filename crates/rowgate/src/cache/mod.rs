@@ -40,12 +40,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use uuid::Uuid;
 
-pub use invalidate::{CACHED_TABLES, NOTIFY_CHANNEL, keys_for_change};
+pub use invalidate::{CACHED_TABLES, NOTIFY_CHANNEL, is_cached_table, keys_for_change};
 use keys::{CacheName, Key};
 use metrics::CacheCounters;
 pub use remote::purge_prefix;
 use remote::{Message, Read, Remote};
-use values::{Cached, ConfigSnapshot, EffectiveFlag, FlagSet, PrincipalFacts};
+use values::{Cached, ConfigSnapshot, EffectiveFlag, FlagSet};
 
 use crate::auth::{Principal, Role};
 use crate::config::{CacheConfig, Config, DatabaseKind};
@@ -111,7 +111,7 @@ struct Inner {
     flags: Tier<Arc<FlagSet>>,
     config: Tier<Arc<ConfigSnapshot>>,
     tenants: Tier<Option<Uuid>>,
-    principals: Tier<Arc<PrincipalFacts>>,
+    principals: Tier<Arc<crate::auth::Facts>>,
     effective: moka::future::Cache<EffectiveKey, Arc<[EffectiveFlag]>>,
     effective_counters: CacheCounters,
     instance: Uuid,
@@ -310,7 +310,7 @@ impl Inner {
         if let Some(remote) = &self.remote {
             remote.counters.notifications.inc();
         }
-        match invalidate::stale_from_payload(payload) {
+        match invalidate::stale_from_payload(self.store.policies.facts(), payload) {
             invalidate::Stale::Keys(keys) => self.invalidate(&keys, false).await,
             invalidate::Stale::All => self.invalidate_all().await,
         }
@@ -324,14 +324,22 @@ struct InvalidateOnCommit(Weak<Inner>);
 impl CommitHook for InvalidateOnCommit {
     fn committed<'a>(&'a self, changes: &'a [Arc<Change>]) -> HookFuture<'a> {
         let mut keys: Vec<Key> = Vec::new();
+        let inner = self.0.upgrade();
+        let facts = inner
+            .as_ref()
+            .map_or(&[][..], |inner| inner.store.policies.facts());
         for change in changes {
-            for key in keys_for_change(change.table, change.old.as_ref(), change.new.as_ref()) {
+            for key in keys_for_change(
+                facts,
+                change.table,
+                change.old.as_ref(),
+                change.new.as_ref(),
+            ) {
                 if !keys.contains(&key) {
                     keys.push(key);
                 }
             }
         }
-        let inner = self.0.upgrade();
         Box::pin(async move {
             let Some(inner) = inner.filter(|_| !keys.is_empty()) else {
                 return;
@@ -516,8 +524,13 @@ impl HotCache {
             .await
     }
 
-    /// The memberships, platform roles and blocks of `user`.
-    pub async fn principal_facts(&self, user: Uuid) -> AppResult<Arc<PrincipalFacts>> {
+    /// The id-set fact the active tenant must be in, if the application declares one.
+    pub fn tenant_scope(&self) -> Option<&'static str> {
+        self.inner.store.policies.tenant_scope()
+    }
+
+    /// The facts of `user` the application declares (memberships, blocks, …).
+    pub async fn principal_facts(&self, user: Uuid) -> AppResult<Arc<crate::auth::Facts>> {
         let inner = &self.inner;
         inner
             .cached(&inner.principals, Key::Principal(user), || {
@@ -826,11 +839,11 @@ mod tests {
         assert!(failed.is_err());
         let facts = inner
             .cached(&inner.principals, key, || async {
-                Ok(Arc::new(PrincipalFacts::default()))
+                Ok(Arc::new(crate::auth::Facts::default()))
             })
             .await
             .expect("second load");
-        assert!(facts.memberships.is_empty());
+        assert!(facts.parts().0.is_empty());
         assert_eq!(inner.principals.counters.loads.get(), 2);
     }
 }

@@ -1,13 +1,13 @@
 //! What the cache holds, how it travels to Redis (compact JSON tuples), and the pure rules
 //! computed from it: effective feature flags and their stable rollout buckets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::auth::{Membership, PlatformRole, TenantRole};
+use crate::auth::Facts;
 
 /// A value the cache can hold. `encode` returning `None` keeps the value in-process only.
 pub(crate) trait Cached: Clone + Send + Sync + 'static {
@@ -213,61 +213,16 @@ impl Cached for Arc<ConfigSnapshot> {
     }
 }
 
-/// What the database says about a user, for their principal: every fact a policy reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PrincipalFacts {
-    /// `tenant_members` rows of the user.
-    pub memberships: Vec<Membership>,
-    /// `user_roles` of the user.
-    pub platform_roles: Vec<PlatformRole>,
-    /// Users the user has blocked.
-    pub blocked: Vec<Uuid>,
-}
-
-impl PrincipalFacts {
-    /// The authenticated principal of `user` with these facts, acting in `tenant` when the
-    /// user is a member of it (else in no tenant).
-    pub fn principal(&self, user: Uuid, tenant: Option<Uuid>) -> crate::auth::Principal {
-        crate::auth::Principal {
-            role: crate::auth::Role::Authenticated,
-            user_id: Some(user),
-            active_tenant: tenant.filter(|t| self.memberships.iter().any(|m| m.tenant_id == *t)),
-            memberships: self.memberships.clone(),
-            platform_roles: self.platform_roles.clone(),
-            blocked: self.blocked.clone(),
-        }
-    }
-}
-
-impl Cached for Arc<PrincipalFacts> {
+/// A user's facts, as stored in Redis: the sets by name and the raised flags.
+impl Cached for Arc<Facts> {
     fn encode(&self) -> Option<Vec<u8>> {
-        let memberships: Vec<(Uuid, &str)> = self
-            .memberships
-            .iter()
-            .map(|m| (m.tenant_id, m.role.as_str()))
-            .collect();
-        let roles: Vec<&str> = self.platform_roles.iter().map(|r| r.as_str()).collect();
-        serde_json::to_vec(&(memberships, roles, &self.blocked)).ok()
+        serde_json::to_vec(&self.parts()).ok()
     }
 
     fn decode(bytes: &[u8]) -> Option<Self> {
-        type Encoded = (Vec<(Uuid, String)>, Vec<String>, Vec<Uuid>);
-        let (memberships, roles, blocked): Encoded = serde_json::from_slice(bytes).ok()?;
-        let memberships = memberships
-            .into_iter()
-            .map(|(tenant_id, role)| {
-                TenantRole::parse(&role).map(|role| Membership { tenant_id, role })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let platform_roles = roles
-            .iter()
-            .map(|r| PlatformRole::parse(r))
-            .collect::<Option<Vec<_>>>()?;
-        Some(Arc::new(PrincipalFacts {
-            memberships,
-            platform_roles,
-            blocked,
-        }))
+        type Encoded = (BTreeMap<String, Vec<Uuid>>, BTreeSet<String>);
+        let (ids, flags): Encoded = serde_json::from_slice(bytes).ok()?;
+        Some(Arc::new(Facts::from_parts(ids, flags)))
     }
 }
 
@@ -398,16 +353,16 @@ mod tests {
             serde_json::json!({"app.name": "demo"})
         );
 
-        let facts = Arc::new(PrincipalFacts {
-            memberships: vec![Membership {
-                tenant_id: Uuid::from_u128(1),
-                role: TenantRole::Owner,
-            }],
-            platform_roles: vec![PlatformRole::Moderator],
-            blocked: vec![Uuid::from_u128(3)],
-        });
+        let mut facts = Facts::default();
+        facts.set_ids("admin_tenants", vec![Uuid::from_u128(1)]);
+        facts.set_ids(
+            "blocked_users",
+            vec![Uuid::from_u128(3), Uuid::from_u128(2)],
+        );
+        facts.set_flag("platform_moderator");
+        let facts = Arc::new(facts);
         assert_eq!(
-            <Arc<PrincipalFacts>>::decode(&facts.encode().expect("encodes")),
+            <Arc<Facts>>::decode(&facts.encode().expect("encodes")),
             Some(facts)
         );
 

@@ -229,6 +229,7 @@ pub fn complete_response(
     request_id: &str,
 ) {
     nulls::propagate(response, checker.types(), query, operation_name);
+    nulls::order_fields(response, checker.types(), query, operation_name);
     limits::complete_error_codes(response, introspection, request_id);
 }
 

@@ -185,3 +185,99 @@ fn set_null(data: &mut Value, path: &[PathSegment]) {
     }
     *value = Value::Null;
 }
+
+/// Puts every object of `response.data` in the order of the document's fields, as the
+/// GraphQL specification orders a response: the executor collects a selection's fields as
+/// they finish (a relation that waits on its loader lands after the scalars beside it).
+/// Fields are matched by response key; fragments contribute their fields where they are
+/// spread.
+pub(crate) fn order_fields(
+    response: &mut async_graphql::Response,
+    types: &TypeIndex,
+    query: &str,
+    operation_name: Option<&str>,
+) {
+    if !matches!(response.data, Value::Object(_)) {
+        return;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return;
+    };
+    let Some((_, selection_set)) = operation(&document, operation_name, types) else {
+        return;
+    };
+    reorder(&mut response.data, &document, &[selection_set]);
+}
+
+fn reorder(value: &mut Value, document: &ExecutableDocument, sets: &[&SelectionSet]) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                reorder(item, document, sets);
+            }
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<(Name, Vec<&SelectionSet>)> = Vec::new();
+            for set in sets {
+                response_keys(document, set, &mut keys, 0);
+            }
+            let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+            for (key, subsets) in &keys {
+                if let Some(mut child) = map.shift_remove(key) {
+                    if !subsets.is_empty() {
+                        reorder(&mut child, document, subsets);
+                    }
+                    ordered.insert(key.clone(), child);
+                }
+            }
+            // Anything the document does not name (there is nothing) keeps its place after.
+            ordered.extend(map.drain(..));
+            *map = ordered;
+        }
+        _ => {}
+    }
+}
+
+/// The response keys of `set` in document order, each with the selection sets of every
+/// field answering to it (fragments expanded in place, at most 32 deep).
+fn response_keys<'d>(
+    document: &'d ExecutableDocument,
+    set: &'d SelectionSet,
+    keys: &mut Vec<(Name, Vec<&'d SelectionSet>)>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let key = field.node.response_key().node.clone();
+                let sub = &field.node.selection_set.node;
+                match keys.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, subsets)) => {
+                        if !sub.items.is_empty() {
+                            subsets.push(sub);
+                        }
+                    }
+                    None => keys.push((
+                        key,
+                        if sub.items.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![sub]
+                        },
+                    )),
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                response_keys(document, &fragment.node.selection_set.node, keys, depth + 1);
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    response_keys(document, &fragment.node.selection_set.node, keys, depth + 1);
+                }
+            }
+        }
+    }
+}

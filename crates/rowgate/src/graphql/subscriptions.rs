@@ -653,7 +653,7 @@ fn dispatch(inner: &DispatchInner, change: &Arc<Change>) {
     }
 }
 
-/// Brings the subscriber's facts (memberships, platform roles, blocks) up to the time of the
+/// Brings the subscriber's facts (the application's: memberships, blocks, …) up to the time of the
 /// event, from the cache (no SQL when warm; writes invalidate it on every instance): a new
 /// block or a removed membership takes effect on the next event, and rows that leave the
 /// view arrive as DELETE.
@@ -666,13 +666,12 @@ async fn refresh_principal(state: &mut State) -> crate::error::AppResult<()> {
     }
     let facts = cache.principal_facts(user).await?;
     let principal = &mut state.principal;
-    principal.memberships.clone_from(&facts.memberships);
-    principal.platform_roles.clone_from(&facts.platform_roles);
-    principal.blocked.clone_from(&facts.blocked);
     if let Some(tenant) = principal.active_tenant
-        && !principal.memberships.iter().any(|m| m.tenant_id == tenant)
+        && let Some(scope) = cache.tenant_scope()
+        && !facts.contains(scope, tenant)
     {
         principal.active_tenant = None;
     }
+    principal.facts = facts;
     Ok(())
 }

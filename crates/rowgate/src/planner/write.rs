@@ -490,7 +490,13 @@ impl Store {
         key: &Row,
     ) -> AppResult<bool> {
         let facts = crate::cache::load::principal_facts_on(self, txn, user).await?;
-        let reader = facts.principal(user, tenant);
+        // Acting in `tenant` only where the application's tenant scope allows it.
+        let tenant = tenant.filter(|t| {
+            self.policies
+                .tenant_scope()
+                .is_none_or(|scope| facts.contains(scope, *t))
+        });
+        let reader = Principal::authenticated(user, tenant, facts);
         match self.load_readable(txn, &reader, meta, key).await {
             Ok(_) => Ok(true),
             Err(AppError::NotFound(_)) => Ok(false),

@@ -247,13 +247,25 @@ impl<'a> Compiler<'a> {
             Pred::Any(preds) => preds.iter().fold(Compiled::False, |acc, x| {
                 acc.or(self.pred_in(x, scope, depth))
             }),
-            Pred::Not(inner) => self.pred_in(inner, scope, depth).negate(),
+            // `NOT (c IN (…))` is written `c NOT IN (…)` / `c <> $1`, as the indexes expect.
+            Pred::Not(inner) => match &**inner {
+                Pred::InFact(c, name) if self.is_id_set(name) => match p.facts.ids(name) {
+                    [] => Compiled::True,
+                    [one] => Compiled::Sql(self.column(*c, scope, false).ne(Expr::val(*one))),
+                    many => Compiled::Sql(
+                        self.column(*c, scope, false)
+                            .is_not_in(many.iter().copied()),
+                    ),
+                },
+                inner => self.pred_in(inner, scope, depth).negate(),
+            },
             Pred::Authenticated => fold(p.role == Role::Authenticated && p.user_id.is_some()),
-            Pred::PlatformAdmin => fold(p.is_platform_admin()),
-            Pred::PlatformModerator => fold(
-                p.platform_roles
-                    .contains(&crate::auth::PlatformRole::Moderator),
-            ),
+            Pred::Flag(name) => match self.policies.fact(name).map(|f| f.kind) {
+                Some(super::FactKind::Flag) => fold(p.facts.flag(name)),
+                _ => self.problem(format!(
+                    "a policy names `{name}`, which is no declared flag fact"
+                )),
+            },
             Pred::IsSelf(c) => match p.user_id {
                 Some(user) if p.role == Role::Authenticated => {
                     Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(user)))
@@ -264,28 +276,17 @@ impl<'a> Compiler<'a> {
                 Some(tenant) => Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(tenant))),
                 None => Compiled::False,
             },
-            Pred::MemberOf(c, roles) => {
-                let tenants: Vec<_> = p
-                    .memberships
-                    .iter()
-                    .filter(|m| roles.admits(m.role))
-                    .map(|m| m.tenant_id)
-                    .collect();
-                match tenants.as_slice() {
+            Pred::InFact(c, name) => match self.is_id_set(name) {
+                true => match p.facts.ids(name) {
                     [] => Compiled::False,
                     [one] => Compiled::Sql(self.column(*c, scope, false).eq(Expr::val(*one))),
                     many => {
                         Compiled::Sql(self.column(*c, scope, false).is_in(many.iter().copied()))
                     }
-                }
-            }
-            Pred::NotBlocked(c) => match p.blocked.as_slice() {
-                [] => Compiled::True,
-                [one] => Compiled::Sql(self.column(*c, scope, false).ne(Expr::val(*one))),
-                many => Compiled::Sql(
-                    self.column(*c, scope, false)
-                        .is_not_in(many.iter().copied()),
-                ),
+                },
+                false => self.problem(format!(
+                    "a policy names `{name}`, which is no declared set fact"
+                )),
             },
             Pred::Eq(c, lit) => Compiled::Sql(self.column(*c, scope, false).eq(literal(*lit))),
             Pred::In(c, lits) => Compiled::Sql(
@@ -319,6 +320,14 @@ impl<'a> Compiler<'a> {
                 self.exists(&inner_scope, &[(*parent_key, *fk)], inner)
             }
         }
+    }
+
+    /// Whether `name` is a declared id-set fact.
+    fn is_id_set(&self, name: &str) -> bool {
+        matches!(
+            self.policies.fact(name).map(|f| f.kind),
+            Some(super::FactKind::Ids(_))
+        )
     }
 
     /// `EXISTS (SELECT 1 FROM <innermost of scope> WHERE links AND inner)`.

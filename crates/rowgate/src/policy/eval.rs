@@ -59,23 +59,14 @@ pub fn pred(pred_: &Pred, principal: &Principal, row: &Row) -> Option<bool> {
         Pred::Any(preds) => any(preds.iter().map(|x| pred(x, p, row))),
         Pred::Not(inner) => pred(inner, p, row).map(|b| !b),
         Pred::Authenticated => Some(p.role == Role::Authenticated && p.user_id.is_some()),
-        Pred::PlatformAdmin => Some(p.is_platform_admin()),
-        Pred::PlatformModerator => Some(
-            p.platform_roles
-                .contains(&crate::auth::PlatformRole::Moderator),
-        ),
+        Pred::Flag(name) => Some(p.facts.flag(name)),
         Pred::IsSelf(c) => Some(
             p.role == Role::Authenticated && p.user_id.is_some() && uuid_of(row, *c) == p.user_id,
         ),
         Pred::ActiveTenant(c) => {
             Some(p.active_tenant.is_some() && uuid_of(row, *c) == p.active_tenant)
         }
-        Pred::MemberOf(c, roles) => Some(uuid_of(row, *c).is_some_and(|t| {
-            p.memberships
-                .iter()
-                .any(|m| m.tenant_id == t && roles.admits(m.role))
-        })),
-        Pred::NotBlocked(c) => Some(uuid_of(row, *c).is_some_and(|u| !p.blocked.contains(&u))),
+        Pred::InFact(c, name) => Some(uuid_of(row, *c).is_some_and(|v| p.facts.contains(name, v))),
         Pred::Eq(c, lit) => Some(matches_lit(row.get(c.name), *lit)),
         Pred::In(c, lits) => Some(lits.iter().any(|l| matches_lit(row.get(c.name), *l))),
         Pred::IsNull(c) => Some(row.get(c.name).is_none_or(Value::is_null)),

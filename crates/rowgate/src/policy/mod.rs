@@ -15,7 +15,7 @@ pub mod eval;
 
 use sea_orm::{ColumnTrait, EntityName};
 
-pub use crate::auth::{Principal, Role, TenantRole};
+pub use crate::auth::{Facts, Principal, Role};
 
 /// A column of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,25 +43,63 @@ pub enum Lit {
     Bool(bool),
 }
 
-/// Which tenant roles satisfy a membership rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Roles {
-    /// Any member.
-    Any,
-    /// Owner or admin.
-    Admin,
-    /// Owner only.
-    Owner,
+/// A fact about the principal that the application declares: a set of ids (the tenants
+/// where the user is an admin, the users they blocked) or a flag (the user is a platform
+/// admin), loaded from a table by the user's id, cached per user, and invalidated whenever
+/// a row of that table changes. Policies name facts ([`Pred::InFact`], [`Pred::Flag`]);
+/// they are bound as parameters at compile time, and an empty set folds to FALSE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    /// The name policies use.
+    pub name: &'static str,
+    /// The column of the source table that holds the user's id (`tenant_members.user_id`).
+    pub user: Col,
+    /// What the fact is.
+    pub kind: FactKind,
+    /// Only rows where each column holds one of the constants count
+    /// (`tenant_members.role IN ('owner', 'admin')`).
+    pub when: Vec<(Col, Vec<Lit>)>,
 }
 
-impl Roles {
-    /// Whether `role` satisfies this set.
-    pub fn admits(self, role: TenantRole) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Admin => role.is_admin(),
-            Self::Owner => role == TenantRole::Owner,
+/// What a [`Fact`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactKind {
+    /// The values (UUIDs) of this column of the user's rows.
+    Ids(Col),
+    /// Whether the user has at least one such row.
+    Flag,
+}
+
+impl Fact {
+    /// The set of `values` of the rows whose `user` column is the principal's user.
+    pub fn ids(name: &'static str, user: Col, values: Col) -> Self {
+        Self {
+            name,
+            user,
+            kind: FactKind::Ids(values),
+            when: Vec::new(),
         }
+    }
+
+    /// Whether some row's `user` column is the principal's user.
+    pub fn flag(name: &'static str, user: Col) -> Self {
+        Self {
+            name,
+            user,
+            kind: FactKind::Flag,
+            when: Vec::new(),
+        }
+    }
+
+    /// Counts only rows where `column` is one of `values`.
+    pub fn when(mut self, column: Col, values: impl IntoIterator<Item = Lit>) -> Self {
+        self.when.push((column, values.into_iter().collect()));
+        self
+    }
+
+    /// The table the fact is loaded from.
+    pub fn table(&self) -> &'static str {
+        self.user.table
     }
 }
 
@@ -80,18 +118,14 @@ pub enum Pred {
     Not(Box<Pred>),
     /// The principal is authenticated (has a user).
     Authenticated,
-    /// The principal is a platform admin.
-    PlatformAdmin,
-    /// The principal is a platform moderator.
-    PlatformModerator,
+    /// The principal's flag fact of this name holds.
+    Flag(&'static str),
     /// The column equals the principal's user id.
     IsSelf(Col),
     /// The column equals the principal's active tenant.
     ActiveTenant(Col),
-    /// The column is a tenant where the principal has one of the roles.
-    MemberOf(Col, Roles),
-    /// The column is not a user the principal has blocked.
-    NotBlocked(Col),
+    /// The column's value is in the principal's id-set fact of this name.
+    InFact(Col, &'static str),
     /// The column equals a constant.
     Eq(Col, Lit),
     /// The column is one of the constants.
@@ -279,10 +313,12 @@ pub enum Operation {
     Delete,
 }
 
-/// Every table's policy.
+/// Every table's policy, and the facts they may name.
 #[derive(Debug, Clone)]
 pub struct PolicySet {
     tables: Vec<TablePolicy>,
+    facts: Vec<Fact>,
+    scope: Option<&'static str>,
 }
 
 /// A table or operation without a declared policy: the gateway refuses to start.
@@ -298,7 +334,40 @@ pub struct CoverageError {
 impl PolicySet {
     /// Wraps the declarations.
     pub fn new(tables: Vec<TablePolicy>) -> Self {
-        Self { tables }
+        Self {
+            tables,
+            facts: Vec::new(),
+            scope: None,
+        }
+    }
+
+    /// The same policies with `facts` declared.
+    pub fn with_facts(mut self, facts: Vec<Fact>) -> Self {
+        self.facts = facts;
+        self
+    }
+
+    /// The same policies where a principal may act only in a tenant of the id-set fact
+    /// `fact` (an active tenant outside it is FORBIDDEN). Without one, the active tenant is
+    /// whatever the token (or header, or host) names.
+    pub fn with_tenant_scope(mut self, fact: &'static str) -> Self {
+        self.scope = Some(fact);
+        self
+    }
+
+    /// The declared facts.
+    pub fn facts(&self) -> &[Fact] {
+        &self.facts
+    }
+
+    /// The fact named `name`.
+    pub fn fact(&self, name: &str) -> Option<&Fact> {
+        self.facts.iter().find(|f| f.name == name)
+    }
+
+    /// The id-set fact that bounds the active tenant, if any.
+    pub fn tenant_scope(&self) -> Option<&'static str> {
+        self.scope
     }
 
     /// The policy of `table`, if declared.
@@ -343,27 +412,36 @@ impl PolicySet {
 /// Compiles every declared rule for a principal with every kind of fact, and returns the
 /// declaration errors found (columns out of scope, nesting too deep). Run at start-up.
 pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
-    use crate::auth::{Membership, PlatformRole};
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for fact in policies.facts() {
+        if !seen.insert(fact.name) {
+            problems.push(format!("fact `{}` is declared twice", fact.name));
+        }
+    }
+    if let Some(scope) = policies.tenant_scope()
+        && !matches!(policies.fact(scope).map(|f| f.kind), Some(FactKind::Ids(_)))
+    {
+        problems.push(format!(
+            "the tenant scope names `{scope}`, which is not a declared set of ids"
+        ));
+    }
     let tenant = uuid::Uuid::nil();
+    let mut facts = Facts::default();
+    for fact in policies.facts() {
+        match fact.kind {
+            FactKind::Ids(_) => facts.set_ids(fact.name, vec![tenant, uuid::Uuid::max()]),
+            FactKind::Flag => facts.set_flag(fact.name),
+        }
+    }
     let principal = Principal {
         role: Role::Authenticated,
         user_id: Some(uuid::Uuid::nil()),
         active_tenant: Some(tenant),
-        memberships: vec![
-            Membership {
-                tenant_id: tenant,
-                role: TenantRole::Owner,
-            },
-            Membership {
-                tenant_id: uuid::Uuid::max(),
-                role: TenantRole::Member,
-            },
-        ],
-        platform_roles: vec![PlatformRole::Admin, PlatformRole::Moderator],
-        blocked: vec![uuid::Uuid::max(), uuid::Uuid::nil()],
+        facts: std::sync::Arc::new(facts),
     };
-    let compiler = compile::Compiler::new(policies, &principal);
     for policy in policies.tables() {
+        let compiler = compile::Compiler::new(policies, &principal);
         let scope = [compile::Frame::new(policy.table, "t0")];
         let _ = compiler.read(policy.table, "t0");
         for (_, mask) in &policy.masks {
@@ -383,6 +461,13 @@ pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
             }
         }
         let _ = compiler.access(&policy.delete, &scope);
+        let mut found = compiler.problems();
+        found.dedup();
+        problems.extend(
+            found
+                .into_iter()
+                .map(|problem| format!("the policy of {}: {problem}", policy.table)),
+        );
     }
-    compiler.problems()
+    problems
 }
