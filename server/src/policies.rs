@@ -112,6 +112,15 @@ pub fn policies() -> PolicySet {
     ])
     .with_facts(facts())
     .with_tenant_scope(MEMBER_TENANTS)
+    .with_realtime([
+        "posts",
+        "comments",
+        "reactions",
+        "messages",
+        "notifications",
+        "feature_flags",
+        "profiles",
+    ])
 }
 
 fn allow(pred: Pred) -> Access {

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::graphql::subscriptions::SUBSCRIBABLE;
 use crate::planner::{Change, ChangeOp, Store, values};
 use crate::policy::eval::Row;
 
@@ -58,9 +57,9 @@ fn parse_op(text: &str) -> Option<ChangeOp> {
     }
 }
 
-/// The catalog's `'static` name of a subscribable table.
-fn subscribable(table: &str) -> Option<&'static str> {
-    SUBSCRIBABLE.iter().copied().find(|t| *t == table)
+/// The `'static` name of `table` when the application serves it as subscriptions.
+fn subscribable(policies: &crate::policy::PolicySet, table: &str) -> Option<&'static str> {
+    policies.realtime().iter().copied().find(|t| *t == table)
 }
 
 impl Realtime {
@@ -93,6 +92,7 @@ impl Realtime {
     fn forward_local(&self, store: &Store, redis: Option<redis::Client>, channel: String) {
         let mut local = store.subscribe_changes();
         let mut stopping = store.stopping();
+        let policies = store.policies.clone();
         let events = self.events.clone();
         let origin = self.instance;
         tokio::spawn(async move {
@@ -109,7 +109,7 @@ impl Realtime {
                     },
                     _ = stopping.changed() => return,
                 };
-                if subscribable(change.table).is_none() {
+                if subscribable(&policies, change.table).is_none() {
                     continue;
                 }
                 let _ = events.send(change.clone());
@@ -156,6 +156,7 @@ impl Realtime {
     }
 
     fn forward_remote(&self, store: &Store, client: redis::Client, channel: String) {
+        let policies = store.policies.clone();
         let events = self.events.clone();
         let origin = self.instance;
         let mut stopping = store.stopping();
@@ -176,7 +177,7 @@ impl Realtime {
                             continue;
                         }
                         let (Some(table), Some(op)) =
-                            (subscribable(&wire.table), parse_op(&wire.op))
+                            (subscribable(&policies, &wire.table), parse_op(&wire.op))
                         else {
                             continue;
                         };
@@ -250,7 +251,7 @@ async fn outside_change(store: &Store, payload: &str) -> Option<Change> {
     if notice.origin.as_deref() == Some("gateway") {
         return None;
     }
-    let table = subscribable(&notice.table)?;
+    let table = subscribable(&store.policies, &notice.table)?;
     let op = parse_op(&notice.op)?;
     let meta = store.table(table).ok()?;
     let key: Row = meta

@@ -30,17 +30,6 @@ use crate::planner::{Change, ChangeOp, Store};
 use crate::policy::Principal;
 use crate::policy::eval::{self, Row};
 
-/// The tables with a `<table>Changed` subscription.
-pub const SUBSCRIBABLE: [&str; 7] = [
-    "posts",
-    "comments",
-    "reactions",
-    "messages",
-    "notifications",
-    "feature_flags",
-    "profiles",
-];
-
 const CHANGE_OP: &str = "ChangeOp";
 
 /// Limits of one WebSocket connection, shared by its subscriptions.
@@ -123,7 +112,7 @@ fn key_object(table: &crate::catalog::TableMeta) -> Object {
 pub fn register(mut builder: SchemaBuilder, store: &Store) -> (SchemaBuilder, Subscription) {
     builder = builder.register(Enum::new(CHANGE_OP).items(["INSERT", "UPDATE", "DELETE"]));
     let mut root = Subscription::new("Subscription");
-    for table in SUBSCRIBABLE {
+    for &table in store.policies.realtime() {
         if let Some(meta) = store.catalog.table(table) {
             builder = builder.register(key_object(meta));
         }

@@ -319,6 +319,7 @@ pub struct PolicySet {
     tables: Vec<TablePolicy>,
     facts: Vec<Fact>,
     scope: Option<&'static str>,
+    realtime: Vec<&'static str>,
 }
 
 /// A table or operation without a declared policy: the gateway refuses to start.
@@ -338,7 +339,20 @@ impl PolicySet {
             tables,
             facts: Vec::new(),
             scope: None,
+            realtime: Vec::new(),
         }
+    }
+
+    /// The same policies with `tables` served as subscriptions (`<table>Changed`): every
+    /// event passes the table's read policy for each subscriber.
+    pub fn with_realtime(mut self, tables: impl IntoIterator<Item = &'static str>) -> Self {
+        self.realtime = tables.into_iter().collect();
+        self
+    }
+
+    /// The tables served as subscriptions.
+    pub fn realtime(&self) -> &[&'static str] {
+        &self.realtime
     }
 
     /// The same policies with `facts` declared.
@@ -417,6 +431,13 @@ pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
     for fact in policies.facts() {
         if !seen.insert(fact.name) {
             problems.push(format!("fact `{}` is declared twice", fact.name));
+        }
+    }
+    for table in policies.realtime() {
+        if policies.table(table).is_none() {
+            problems.push(format!(
+                "`{table}` is declared subscribable but has no policy"
+            ));
         }
     }
     if let Some(scope) = policies.tenant_scope()
