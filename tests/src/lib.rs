@@ -188,6 +188,9 @@ pub struct TestOptions {
     /// The Redis the gateway uses, instead of `REDIS_URL` (for example a proxy the test
     /// controls). Applied before `settings`.
     pub redis_url: Option<String>,
+    /// The application to serve (default: the reference application); its migrations
+    /// and demo data are the ones loaded.
+    pub application: Option<rowgate::Application>,
 }
 
 /// The gateway running in-process on a random port over a fresh, migrated database.
@@ -205,6 +208,8 @@ pub struct TestApp {
     pub served: rowgate::planner::Store,
     /// The cache the server answers hot configuration and principal facts from.
     pub cache: rowgate::cache::HotCache,
+    /// The application served.
+    pub application: rowgate::Application,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     backend: Backend,
@@ -264,15 +269,18 @@ impl TestApp {
         }
         let config = settings.resolve().expect("test configuration");
         let db = rowgate::db::connect(&config).await.expect("connect");
-        reference()
+        let application = options.application.unwrap_or_else(reference);
+        application
             .migrations()
             .up(&db, None)
             .await
             .expect("migrate");
-        if !options.skip_demo {
-            demo::seed_demo(&db).await.expect("seed demo");
+        if !options.skip_demo
+            && let Some(demo) = application.demo()
+        {
+            demo.seed(&db).await.expect("seed demo");
         }
-        Self::start(config, db, backend, Some(database)).await
+        Self::start(application, config, db, backend, Some(database)).await
     }
 
     /// Starts a second gateway over this app's database, sharing its Redis key prefix (so
@@ -298,16 +306,20 @@ impl TestApp {
         }
         let config = settings.resolve().expect("peer configuration");
         let db = rowgate::db::connect(&config).await.expect("connect");
-        Self::start(config, db, self.backend, None).await
+        let application = options
+            .application
+            .unwrap_or_else(|| self.application.clone());
+        Self::start(application, config, db, self.backend, None).await
     }
 
     async fn start(
+        application: rowgate::Application,
         config: Config,
         db: DatabaseConnection,
         backend: Backend,
         database: Option<TestDatabase>,
     ) -> Self {
-        let parts = reference()
+        let parts = application
             .gateway(config.clone(), db.clone())
             .expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -343,6 +355,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             served: parts.store,
             cache: parts.cache,
+            application,
             shutdown: Some(tx),
             server: Some(server),
             backend,
@@ -512,7 +525,7 @@ impl TestApp {
     /// code path the API uses. It is not the served store: its writes do not invalidate the
     /// server's cache (on PostgreSQL the NOTIFY triggers still do, shortly after).
     pub fn store(&self) -> rowgate::planner::Store {
-        reference().store(self.db.clone())
+        self.application.store(self.db.clone())
     }
 
     /// The principal a token for `user` (and `tenant`) resolves to, through the same

@@ -174,3 +174,33 @@ impl<M: MigratorTrait + 'static> Migrations for MigratorOf<M> {
         })
     }
 }
+
+/// The [`Migrations`] of an application whose database is managed elsewhere (an existing
+/// Supabase or PostgreSQL schema): nothing to apply, and nothing to roll back.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMigrations;
+
+impl Migrations for NoMigrations {
+    fn up<'a>(&'a self, _: &'a DatabaseConnection, _: Option<u32>) -> BoxFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn down<'a>(&'a self, _: &'a DatabaseConnection, _: Option<u32>) -> BoxFuture<'a> {
+        Box::pin(async { Err(unmanaged()) })
+    }
+
+    fn fresh<'a>(&'a self, _: &'a DatabaseConnection) -> BoxFuture<'a> {
+        Box::pin(async { Err(unmanaged()) })
+    }
+
+    fn status<'a>(&'a self, _: &'a DatabaseConnection) -> StatusFuture<'a> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+fn unmanaged() -> DbSetupError {
+    DbSetupError::Migrate(
+        "this application's schema is managed outside the gateway (it declares no migrations)"
+            .into(),
+    )
+}

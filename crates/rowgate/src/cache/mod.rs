@@ -514,6 +514,16 @@ impl HotCache {
 
     /// The live tenant whose subdomain is `subdomain`.
     pub async fn tenant_by_subdomain(&self, subdomain: &str) -> AppResult<Option<Uuid>> {
+        // Only an application with a `tenants` table (with `subdomain`) names tenants by host.
+        if self
+            .inner
+            .store
+            .catalog
+            .table("tenants")
+            .is_none_or(|t| !t.has("subdomain"))
+        {
+            return Ok(None);
+        }
         let inner = &self.inner;
         inner
             .cached(

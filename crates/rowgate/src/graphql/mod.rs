@@ -137,8 +137,16 @@ pub fn build_schema_with(
 ) -> Result<GatewaySchema, SchemaError> {
     let db = store.db.clone();
     let mut query = Object::new("Query").description("Every read the principal may make.");
-    for field in hot::fields() {
-        query = query.field(field);
+    // The hot configuration is served when the application has its tables
+    // (`feature_flags`, `system_config`; see docs/SCHEMA.md), the notification mutations
+    // when it has `notifications`.
+    let hot_tables = store.catalog.table("feature_flags").is_some()
+        && store.catalog.table("system_config").is_some();
+    let notifications = store.catalog.table("notifications").is_some();
+    if hot_tables {
+        for field in hot::fields() {
+            query = query.field(field);
+        }
     }
     for extension in extensions {
         for field in extension.query_fields() {
@@ -161,7 +169,11 @@ pub fn build_schema_with(
     let builder = extensions
         .iter()
         .fold(builder, |builder, extension| extension.register(builder));
-    let builder = hot::register(builder);
+    let builder = if hot_tables {
+        hot::register(builder)
+    } else {
+        builder
+    };
     let (builder, roots) = tables::register(builder, &store);
     for field in roots.query {
         query = query.field(field);
@@ -170,7 +182,12 @@ pub fn build_schema_with(
     for field in roots
         .mutation
         .into_iter()
-        .chain(tables::notification_mutations())
+        .chain(
+            notifications
+                .then(tables::notification_mutations)
+                .into_iter()
+                .flatten(),
+        )
         .chain(extensions.iter().flat_map(|e| e.mutation_fields()))
     {
         mutation = mutation.field(field);
