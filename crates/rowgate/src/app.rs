@@ -185,6 +185,15 @@ impl Builder {
             StartupError::Schema(format!("application {} declares no migrations", self.name))
         })?;
         let mut tables = self.tables;
+        if let Some((table, (column, ty))) = tables
+            .iter()
+            .find_map(|t| t.unsupported.first().map(|c| (t.name, c)))
+        {
+            return Err(StartupError::Schema(format!(
+                "column {table}.{column} has type {ty}, which rowgate does not serve; supported: {}",
+                crate::catalog::SUPPORTED_TYPES
+            )));
+        }
         for table in &mut tables {
             for column in &mut table.columns {
                 column.enum_values = (self.enum_values)(table.name, column.name);
@@ -316,5 +325,159 @@ impl Application {
         db: DatabaseConnection,
     ) -> Result<crate::Gateway, StartupError> {
         crate::build_gateway(self, config, db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Access, Pred, TablePolicy, col};
+
+    /// A table of a wedding-supplier CRM, with a column type the engine does not serve.
+    mod clients {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "clients")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: Uuid,
+            pub supplier_id: Uuid,
+            pub name: String,
+            pub wedding_date: Option<Date>,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    /// A table the engine serves whole.
+    mod forms {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "forms")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: Uuid,
+            pub supplier_id: Uuid,
+            pub title: String,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    fn readable_by_supplier(table: &'static str, pred: Pred) -> TablePolicy {
+        TablePolicy {
+            table,
+            soft_delete: None,
+            read: Access::Allow(pred),
+            masks: Vec::new(),
+            insert: Some(crate::policy::InsertRule {
+                check: Access::Deny,
+                columns: Vec::new(),
+                presets: Vec::new(),
+                column_checks: Vec::new(),
+            }),
+            update: Some(crate::policy::UpdateRule {
+                using: Access::Deny,
+                check: Pred::Always,
+                columns: Vec::new(),
+                presets: Vec::new(),
+                column_checks: Vec::new(),
+            }),
+            delete: Access::Deny,
+            effects: Vec::new(),
+            copies: None,
+        }
+    }
+
+    fn forms_policy() -> TablePolicy {
+        readable_by_supplier(
+            "forms",
+            Pred::InFact(col(forms::Column::SupplierId), "my_suppliers"),
+        )
+    }
+
+    fn supplier_facts() -> Vec<crate::policy::Fact> {
+        vec![crate::policy::Fact::ids(
+            "my_suppliers",
+            col(forms::Column::SupplierId),
+            col(forms::Column::Id),
+        )]
+    }
+
+    fn builder() -> Builder {
+        Builder::new("crm").migrations(crate::db::NoMigrations)
+    }
+
+    #[test]
+    fn an_application_of_served_tables_with_their_policies_and_facts_builds() {
+        let app = builder()
+            .entity::<forms::Entity>()
+            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
+            .build()
+            .expect("builds");
+        assert_eq!(app.catalog().tables().len(), 1);
+        assert_eq!(app.name(), "crm");
+    }
+
+    #[test]
+    fn a_column_of_an_unserved_type_refuses_the_application_naming_it() {
+        let err = builder()
+            .entity::<clients::Entity>()
+            .policies(PolicySet::new(vec![readable_by_supplier(
+                "clients",
+                Pred::Always,
+            )]))
+            .build()
+            .expect_err("a DATE column");
+        let message = err.to_string();
+        assert!(message.contains("clients.wedding_date"), "{message}");
+        assert!(!message.contains('\n'), "one line: {message}");
+    }
+
+    #[test]
+    fn a_table_without_a_policy_refuses_the_application_naming_it() {
+        let err = builder()
+            .entity::<forms::Entity>()
+            .policies(PolicySet::new(Vec::new()))
+            .build()
+            .expect_err("forms has no policy");
+        assert!(err.to_string().contains("forms"), "{err}");
+    }
+
+    #[test]
+    fn a_policy_naming_an_undeclared_fact_refuses_the_application_naming_it() {
+        let err = builder()
+            .entity::<forms::Entity>()
+            .policies(PolicySet::new(vec![forms_policy()]))
+            .build()
+            .expect_err("my_suppliers is not declared");
+        let message = err.to_string();
+        assert!(
+            message.contains("my_suppliers") && message.contains("forms"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_application_without_policies_or_migrations_is_refused() {
+        let err = Builder::new("crm")
+            .entity::<forms::Entity>()
+            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
+            .build()
+            .expect_err("no migrations");
+        assert!(err.to_string().contains("migrations"), "{err}");
+        let err = builder()
+            .entity::<forms::Entity>()
+            .build()
+            .expect_err("no policies");
+        assert!(err.to_string().contains("policies"), "{err}");
     }
 }

@@ -70,23 +70,31 @@ pub struct TableMeta {
     /// Foreign keys of this table (to-one relations).
     pub foreign_keys: Vec<ForeignKey>,
     raw_foreign_keys: Vec<(String, String, String)>,
+    /// Columns of a type the engine does not serve, with that type: the application is
+    /// refused at start ([`crate::Builder::build`]) rather than served with a guess.
+    pub unsupported: Vec<(&'static str, String)>,
 }
 
 impl TableMeta {
     /// Reads the metadata of entity `E`.
     pub fn of<E: EntityTrait>() -> Self {
         let name = E::default().table_name();
+        let mut unsupported = Vec::new();
         let columns = E::Column::iter()
-            .map(|c| {
+            .filter_map(|c| {
                 let def = c.def();
-                ColumnMeta {
+                let Some(ty) = col_type(def.get_column_type()) else {
+                    unsupported.push((c.as_str(), format!("{:?}", def.get_column_type())));
+                    return None;
+                };
+                Some(ColumnMeta {
                     name: c.as_str(),
-                    ty: col_type(def.get_column_type()),
+                    ty,
                     nullable: def.is_null(),
                     // Filled from the application's column facts by `Builder::build`.
                     enum_values: None,
                     has_default: false,
-                }
+                })
             })
             .collect();
         let primary_key = E::PrimaryKey::iter()
@@ -108,6 +116,7 @@ impl TableMeta {
             primary_key,
             foreign_keys: Vec::new(),
             raw_foreign_keys,
+            unsupported,
         }
     }
 
@@ -135,9 +144,13 @@ impl TableMeta {
     }
 }
 
-fn col_type(ty: &ColumnType) -> ColType {
-    match ty {
+/// The engine's type of a column type, or `None` for one it does not serve (yet): dates
+/// and times without a time zone, decimals, floating point, binary data, arrays, native
+/// enumerations and the rest.
+fn col_type(ty: &ColumnType) -> Option<ColType> {
+    Some(match ty {
         ColumnType::Uuid => ColType::Uuid,
+        ColumnType::Text | ColumnType::String(_) | ColumnType::Char(_) => ColType::Text,
         ColumnType::Boolean => ColType::Bool,
         ColumnType::SmallInteger | ColumnType::TinyInteger => ColType::SmallInt,
         ColumnType::Integer => ColType::Int,
@@ -146,9 +159,12 @@ fn col_type(ty: &ColumnType) -> ColType {
         ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => {
             ColType::Timestamp
         }
-        _ => ColType::Text,
-    }
+        _ => return None,
+    })
 }
+
+/// The column types the engine serves, for the refusal of the others.
+pub const SUPPORTED_TYPES: &str = "uuid, text/varchar/char, boolean, smallint, integer, bigint, json/jsonb, timestamp/timestamptz";
 
 /// Every table of the application.
 #[derive(Debug, Clone)]
