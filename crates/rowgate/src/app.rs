@@ -333,7 +333,8 @@ mod tests {
     use super::*;
     use crate::policy::{Access, Pred, TablePolicy, col};
 
-    /// A table of a wedding-supplier CRM, with a column type the engine does not serve.
+    /// A table of a wedding-supplier CRM, with a column type the engine does not serve
+    /// (binary data) beside one it does (a date).
     mod clients {
         use sea_orm::entity::prelude::*;
 
@@ -345,6 +346,7 @@ mod tests {
             pub supplier_id: Uuid,
             pub name: String,
             pub wedding_date: Option<Date>,
+            pub signed_contract: Option<Vec<u8>>,
         }
 
         #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -436,9 +438,9 @@ mod tests {
                 Pred::Always,
             )]))
             .build()
-            .expect_err("a DATE column");
+            .expect_err("a binary column");
         let message = err.to_string();
-        assert!(message.contains("clients.wedding_date"), "{message}");
+        assert!(message.contains("clients.signed_contract"), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
     }
 

@@ -27,6 +27,10 @@ pub enum ColType {
     Json,
     /// Timestamp with time zone (RFC 3339 outside).
     Timestamp,
+    /// Calendar date (`YYYY-MM-DD` outside; TEXT on SQLite).
+    Date,
+    /// Double-precision floating point (`real` and `double precision`).
+    Float,
 }
 
 /// One column.
@@ -145,8 +149,7 @@ impl TableMeta {
 }
 
 /// The engine's type of a column type, or `None` for one it does not serve (yet): dates
-/// and times without a time zone, decimals, floating point, binary data, arrays, native
-/// enumerations and the rest.
+/// times of day, decimals, binary data, arrays, native enumerations and the rest.
 fn col_type(ty: &ColumnType) -> Option<ColType> {
     Some(match ty {
         ColumnType::Uuid => ColType::Uuid,
@@ -159,12 +162,14 @@ fn col_type(ty: &ColumnType) -> Option<ColType> {
         ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => {
             ColType::Timestamp
         }
+        ColumnType::Date => ColType::Date,
+        ColumnType::Float | ColumnType::Double => ColType::Float,
         _ => return None,
     })
 }
 
 /// The column types the engine serves, for the refusal of the others.
-pub const SUPPORTED_TYPES: &str = "uuid, text/varchar/char, boolean, smallint, integer, bigint, json/jsonb, timestamp/timestamptz";
+pub const SUPPORTED_TYPES: &str = "uuid, text/varchar/char, boolean, smallint, integer, bigint, real/double precision, date, json/jsonb, timestamp/timestamptz";
 
 /// Every table of the application.
 #[derive(Debug, Clone)]

@@ -86,14 +86,25 @@ pub fn policies() -> PolicySet {
         masks: Vec::new(),
         insert: Some(InsertRule {
             check: Access::Allow(in_own_project.clone()),
-            columns: vec![col(T::ProjectId), col(T::Title), col(T::Done)],
+            columns: vec![
+                col(T::ProjectId),
+                col(T::Title),
+                col(T::Done),
+                col(T::DueOn),
+                col(T::EstimateHours),
+            ],
             presets: Vec::new(),
             column_checks: Vec::new(),
         }),
         update: Some(UpdateRule {
             using: Access::Allow(in_own_project.clone()),
             check: in_own_project.clone(),
-            columns: vec![col(T::Title), col(T::Done)],
+            columns: vec![
+                col(T::Title),
+                col(T::Done),
+                col(T::DueOn),
+                col(T::EstimateHours),
+            ],
             presets: Vec::new(),
             column_checks: Vec::new(),
         }),
@@ -165,19 +176,37 @@ impl DemoData for Demo {
             ])
             .exec(db)
             .await?;
-            let task = |n: u128, project, title: &str, done| tasks::ActiveModel {
-                id: Set(demo_id(0x200 + n)),
-                project_id: Set(project),
-                title: Set(title.to_owned()),
-                done: Set(done),
-                created_at: Set(now),
-                updated_at: Set(now),
+            let task = |n: u128, project, title: &str, done, due: Option<&str>, hours| {
+                tasks::ActiveModel {
+                    id: Set(demo_id(0x200 + n)),
+                    project_id: Set(project),
+                    title: Set(title.to_owned()),
+                    done: Set(done),
+                    due_on: Set(due.and_then(rowgate::planner::values::parse_date)),
+                    estimate_hours: Set(hours),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
             };
             tasks::Entity::insert_many([
-                task(1, LAUNCH, "Write the announcement", true),
-                task(2, LAUNCH, "Ship it", false),
-                task(3, ADAS_NOTES, "Ideas for next year", false),
-                task(4, BENS_ERRANDS, "Buy milk", false),
+                task(
+                    1,
+                    LAUNCH,
+                    "Write the announcement",
+                    true,
+                    Some("2027-01-15"),
+                    Some(2.5),
+                ),
+                task(2, LAUNCH, "Ship it", false, Some("2027-02-01"), Some(8.0)),
+                task(3, ADAS_NOTES, "Ideas for next year", false, None, None),
+                task(
+                    4,
+                    BENS_ERRANDS,
+                    "Buy milk",
+                    false,
+                    Some("2026-12-24"),
+                    Some(0.25),
+                ),
             ])
             .exec(db)
             .await?;

@@ -1,9 +1,12 @@
-//! The schema: `projects` (an owner's, public or not) and `tasks` (in a project). Portable:
+//! The schema: `projects` (an owner's, public or not) and `tasks` (in a project, with an
+//! optional due date and estimate). Portable:
 //! the same migration runs on PostgreSQL and SQLite.
 
 use sea_orm_migration::async_trait;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{boolean, text, timestamp_with_time_zone, uuid};
+use sea_orm_migration::schema::{
+    boolean, date_null, double_null, text, timestamp_with_time_zone, uuid,
+};
 
 /// Every migration of the application.
 #[derive(Debug)]
@@ -34,6 +37,8 @@ enum Tasks {
     ProjectId,
     Title,
     Done,
+    DueOn,
+    EstimateHours,
     CreatedAt,
     UpdatedAt,
 }
@@ -74,6 +79,8 @@ impl MigrationTrait for CreateProjectsAndTasks {
                     .col(uuid(Tasks::ProjectId))
                     .col(text(Tasks::Title))
                     .col(boolean(Tasks::Done).default(false))
+                    .col(date_null(Tasks::DueOn))
+                    .col(double_null(Tasks::EstimateHours))
                     .col(timestamp_with_time_zone(Tasks::CreatedAt))
                     .col(timestamp_with_time_zone(Tasks::UpdatedAt))
                     .foreign_key(

@@ -191,3 +191,102 @@ async fn a_task_event_reaches_only_those_who_may_read_it() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn dates_and_floats_are_stored_read_filtered_and_ordered() {
+    for backend in backends("tasks: date and float columns") {
+        let app = spawn(backend).await;
+        let ada = app.token(ADA, None);
+
+        // Bad input is refused, naming the column, and writes nothing.
+        for (due, hours) in [
+            (json!("next summer"), json!(1.0)),
+            (json!("2027-02-30"), json!(1.0)),
+            (json!("2027-03-01"), json!("many")),
+        ] {
+            let (_, body) = app
+                .graphql(
+                    "mutation($p: UUID!, $d: Date, $h: Float) { createTask(input: {projectId: $p, title: \"bad\", dueOn: $d, estimateHours: $h}) { id } }",
+                    json!({"p": LAUNCH, "d": due, "h": hours}),
+                    Some(&ada),
+                )
+                .await;
+            assert_eq!(
+                error_code(&body),
+                Some("BAD_USER_INPUT"),
+                "{backend}: {body}"
+            );
+        }
+
+        // Stored and read back as written.
+        let (_, body) = app
+            .graphql(
+                "mutation($p: UUID!) { createTask(input: {projectId: $p, title: \"Retro\", dueOn: \"2027-02-14\", estimateHours: 1.75}) { dueOn estimateHours } }",
+                json!({"p": LAUNCH}),
+                Some(&ada),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["createTask"],
+            json!({"dueOn": "2027-02-14", "estimateHours": 1.75}),
+            "{backend}: {body}"
+        );
+
+        // Filtered by range and ordered, on both databases alike.
+        let (_, body) = app
+            .graphql(
+                "{ tasks(filter: {dueOn: {gte: \"2027-01-01\", lt: \"2027-02-14\"}}, orderBy: [DUE_ON_DESC]) { nodes { title dueOn } } }",
+                json!({}),
+                Some(&ada),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["tasks"]["nodes"],
+            json!([
+                {"title": "Ship it", "dueOn": "2027-02-01"},
+                {"title": "Write the announcement", "dueOn": "2027-01-15"}
+            ]),
+            "{backend}: {body}"
+        );
+        let (_, body) = app
+            .graphql(
+                "{ tasks(filter: {estimateHours: {gt: 2}}, orderBy: [ESTIMATE_HOURS_ASC]) { nodes { title estimateHours } } }",
+                json!({}),
+                Some(&ada),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["tasks"]["nodes"],
+            json!([
+                {"title": "Write the announcement", "estimateHours": 2.5},
+                {"title": "Ship it", "estimateHours": 8.0}
+            ]),
+            "{backend}: {body}"
+        );
+        // A page boundary inside a date ordering: the cursor carries the date.
+        let (_, body) = app
+            .graphql(
+                "{ tasks(first: 1, filter: {dueOn: {isNull: false}}, orderBy: [DUE_ON_ASC]) { nodes { title } pageInfo { endCursor } } }",
+                json!({}),
+                Some(&ada),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["tasks"]["nodes"][0]["title"], "Write the announcement",
+            "{backend}: {body}"
+        );
+        let cursor = body["data"]["tasks"]["pageInfo"]["endCursor"].clone();
+        let (_, body) = app
+            .graphql(
+                "query($c: String) { tasks(first: 1, after: $c, filter: {dueOn: {isNull: false}}, orderBy: [DUE_ON_ASC]) { nodes { title } } }",
+                json!({"c": cursor}),
+                Some(&ada),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["tasks"]["nodes"][0]["title"], "Ship it",
+            "{backend}: {body}"
+        );
+        app.stop().await;
+    }
+}

@@ -11,6 +11,8 @@ pub const DATE_TIME: &str = "DateTime";
 pub const BIG_INT: &str = "BigInt";
 /// Name of the JSON scalar.
 pub const JSON: &str = "JSON";
+/// Name of the calendar-date scalar (`YYYY-MM-DD`).
+pub const DATE: &str = "Date";
 
 /// Registers the scalars with their validators.
 pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
@@ -28,6 +30,16 @@ pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
                 .validator(|v| matches!(v, Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok())),
         )
         .register(Scalar::new(JSON).description("Any JSON value."))
+}
+
+/// Registers `Date`, which only a schema with a date column uses.
+pub fn register_date(builder: SchemaBuilder) -> SchemaBuilder {
+    builder.register(
+        Scalar::new(DATE)
+            .description("A calendar date, YYYY-MM-DD (ISO 8601).")
+            .specified_by_url("https://www.rfc-editor.org/rfc/rfc3339#section-5.6")
+            .validator(|v| matches!(v, Value::String(s) if crate::planner::values::parse_date(s).is_some())),
+    )
 }
 
 /// Registers `BigInt`, which only a schema with a 64-bit column uses.

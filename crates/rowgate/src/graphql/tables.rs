@@ -160,6 +160,8 @@ pub(crate) fn scalar_of(table: &TableMeta, column: &ColumnMeta) -> String {
         ColType::BigInt => scalars::BIG_INT.into(),
         ColType::Json => scalars::JSON.into(),
         ColType::Timestamp => scalars::DATE_TIME.into(),
+        ColType::Date => scalars::DATE.into(),
+        ColType::Float => TypeRef::FLOAT.into(),
     }
 }
 
@@ -360,6 +362,8 @@ fn operator_filter(ty: ColType) -> InputObject {
         ColType::Timestamp => {
             operator_input(name, scalars::DATE_TIME, &ordered(scalars::DATE_TIME))
         }
+        ColType::Date => operator_input(name, scalars::DATE, &ordered(scalars::DATE)),
+        ColType::Float => operator_input(name, TypeRef::FLOAT, &ordered(TypeRef::FLOAT)),
         ColType::Json => InputObject::new(name)
             .field(InputValue::new("contains", TypeRef::named(scalars::JSON)))
             .field(InputValue::new("hasKey", TypeRef::named(TypeRef::STRING)))
@@ -376,6 +380,9 @@ fn register_shared(mut builder: SchemaBuilder, store: &Store) -> SchemaBuilder {
     if columns().any(|c| c.ty == ColType::BigInt) {
         builder = scalars::register_big_int(builder);
     }
+    if columns().any(|c| c.ty == ColType::Date) {
+        builder = scalars::register_date(builder);
+    }
     for ty in [
         ColType::Uuid,
         ColType::Text,
@@ -384,6 +391,8 @@ fn register_shared(mut builder: SchemaBuilder, store: &Store) -> SchemaBuilder {
         ColType::Bool,
         ColType::Timestamp,
         ColType::Json,
+        ColType::Date,
+        ColType::Float,
     ] {
         if filters.contains(filter_operator_name(ty)) {
             builder = builder.register(operator_filter(ty));
@@ -430,6 +439,8 @@ fn filter_operator_name(ty: ColType) -> &'static str {
         ColType::BigInt => "BigIntFilter",
         ColType::Json => "JSONFilter",
         ColType::Timestamp => "DateTimeFilter",
+        ColType::Date => "DateFilter",
+        ColType::Float => "FloatFilter",
     }
 }
 

@@ -475,6 +475,8 @@ enum Comparable {
     Text(String),
     /// Integers compare exactly (a BigInt past 2^53 is not an f64).
     Integer(i64),
+    Float(f64),
+    Date(chrono::NaiveDate),
     Bool(bool),
     Instant(chrono::DateTime<chrono::Utc>),
 }
@@ -491,6 +493,8 @@ fn comparable(column: &ColumnMeta, json: &serde_json::Value) -> Option<Comparabl
             n.as_i64().map(Comparable::Integer)
         }
         (ColType::Bool, J::Bool(b)) => Some(Comparable::Bool(*b)),
+        (ColType::Float, J::Number(n)) => n.as_f64().map(Comparable::Float),
+        (ColType::Date, J::String(s)) => values::parse_date(s).map(Comparable::Date),
         _ => None,
     }
 }

@@ -22,7 +22,17 @@ pub fn null_of(ty: ColType) -> Value {
         ColType::BigInt => Value::BigInt(None),
         ColType::Json => Value::Json(None),
         ColType::Timestamp => Value::ChronoDateTimeWithTimeZone(None),
+        ColType::Date => Value::ChronoDate(None),
+        ColType::Float => Value::Double(None),
     }
+}
+
+/// The text form of a date (ISO 8601 calendar date).
+const DATE_FORMAT: &str = "%Y-%m-%d";
+
+/// Parses a calendar date in its text form (`2027-06-12`).
+pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, DATE_FORMAT).ok()
 }
 
 fn bad(column: &str, expected: &str) -> AppError {
@@ -107,6 +117,16 @@ pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
                     .fixed_offset(),
             )
         }
+        ColType::Date => {
+            let text = json
+                .as_str()
+                .ok_or_else(|| bad(name, "a date (YYYY-MM-DD)"))?;
+            Value::from(parse_date(text).ok_or_else(|| bad(name, "a date (YYYY-MM-DD)"))?)
+        }
+        ColType::Float => {
+            let n = json.as_f64().filter(|n| n.is_finite());
+            Value::from(n.ok_or_else(|| bad(name, "a finite number"))?)
+        }
     })
 }
 
@@ -147,6 +167,18 @@ pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, 
         ColType::Timestamp => row
             .try_get::<Option<DateTime<FixedOffset>>>("", alias)?
             .map_or(Json::Null, timestamp_json),
+        ColType::Date => row
+            .try_get::<Option<chrono::NaiveDate>>("", alias)?
+            .map_or(Json::Null, |d| {
+                Json::String(d.format(DATE_FORMAT).to_string())
+            }),
+        // A stored NaN or infinity (PostgreSQL allows them) has no JSON number: its text.
+        ColType::Float => row
+            .try_get::<Option<f64>>("", alias)?
+            .map_or(Json::Null, |n| {
+                serde_json::Number::from_f64(n)
+                    .map_or_else(|| Json::String(n.to_string()), Json::Number)
+            }),
     })
 }
 
