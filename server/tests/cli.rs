@@ -103,6 +103,17 @@ async fn seeds_and_tokens() {
         succeed(&database, &["migrate", "up"]);
         let out = succeed(&database, &["seed", "--demo"]);
         assert!(out.contains("member of Acme (bob)"), "{out}");
+        // The printed accounts name their user and tenant ids, for `token` and X-Tenant-Id.
+        let bob = rowgate_tests::demo::BOB.to_string();
+        let acme = rowgate_tests::demo::ACME.to_string();
+        assert!(
+            out.lines()
+                .any(|l| l.contains("(bob)") && l.contains(&bob) && l.contains(&acme)),
+            "{out}"
+        );
+        // A second demo seed says so and writes nothing, instead of a duplicate-key error.
+        let again = succeed(&database, &["seed", "--demo"]);
+        assert!(again.contains("already loaded"), "{again}");
 
         let report = succeed(&database, &["seed", "--scale", "2"]);
         assert!(
@@ -125,6 +136,34 @@ async fn seeds_and_tokens() {
             "an authenticated token needs --user"
         );
     }
+}
+
+#[test]
+fn a_token_minted_outside_the_data_directory_is_refused() {
+    // The embedded default in an empty directory: no secret of any gateway there.
+    let dir = tempfile::tempdir().expect("dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_rowgate"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "off")
+        .current_dir(dir.path())
+        .args(["token", "--user", &rowgate_tests::demo::BOB.to_string()])
+        .output()
+        .expect("run rowgate");
+    assert!(
+        !output.status.success(),
+        "a token signed with a fresh secret"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ROWGATE_DATA_DIR") && stderr.contains("rowgate.secret"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        !dir.path().join("rowgate.secret").exists(),
+        "no secret is left behind for a later run to sign with"
+    );
 }
 
 #[tokio::test]

@@ -195,10 +195,18 @@ async fn run(app: &Application, cli: Cli) -> Result<(), StartupError> {
                     println!("{report}");
                 }
                 None => {
-                    demo.seed(&db)
+                    let loaded = demo
+                        .is_present(&db)
                         .await
                         .map_err(|e| StartupError::Seed(e.to_string()))?;
-                    println!("demo data loaded");
+                    if loaded {
+                        println!("the demo data is already loaded; nothing was written");
+                    } else {
+                        demo.seed(&db)
+                            .await
+                            .map_err(|e| StartupError::Seed(e.to_string()))?;
+                        println!("demo data loaded");
+                    }
                     if let Some(secret) = &config.jwt.secret {
                         print_demo_tokens(app, &config, secret);
                     }
@@ -218,6 +226,21 @@ async fn run(app: &Application, cli: Cli) -> Result<(), StartupError> {
             role,
             ttl,
         } => {
+            // A secret generated just now signs tokens no running gateway accepts: the
+            // command ran outside the server's data directory.
+            if config.jwt.secret_source == Some(SecretSource::Generated) {
+                let _ = std::fs::remove_file(config.data_dir.join(crate::config::SECRET_FILE));
+                return Err(StartupError::Config(crate::config::ConfigError {
+                    setting: "ROWGATE_DATA_DIR",
+                    problem: format!(
+                        "{} holds no {} of a gateway that ran there: run `token` in the directory the gateway serves from (its data directory), set ROWGATE_DATA_DIR to it, or set ROWGATE_JWT_SECRET",
+                        std::path::absolute(&config.data_dir)
+                            .unwrap_or_else(|_| config.data_dir.clone())
+                            .display(),
+                        crate::config::SECRET_FILE
+                    ),
+                }));
+            }
             let secret = config.jwt.secret.as_ref().ok_or_else(|| {
                 StartupError::Config(crate::config::ConfigError {
                     setting: "ROWGATE_JWT_SECRET",
@@ -344,8 +367,16 @@ fn print_demo_tokens(app: &Application, config: &Config, secret: &crate::config:
         "\nDemo tokens (valid 12h; GraphiQL offers them under \"Act as\", or paste one into its headers as {{\"Authorization\": \"Bearer <token>\"}}):"
     );
     for demo in app.demo_tokens(&config.jwt, secret) {
+        let ids = |label: &str, id: Option<Uuid>| id.map(|id| format!(" {label} {id}"));
+        let account = demo.account;
+        println!(
+            "  {}{}{}",
+            account.label,
+            ids("· user", account.user).unwrap_or_default(),
+            ids("· tenant", account.tenant).unwrap_or_default()
+        );
         match demo.token {
-            Ok(token) => println!("  {:<34} {token}", demo.account.label),
+            Ok(token) => println!("    {token}"),
             Err(e) => eprintln!(
                 "{}: cannot mint the demo token for {}: {e}",
                 binary_name(),
