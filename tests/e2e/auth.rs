@@ -17,7 +17,7 @@ use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use rowgate::config::Settings;
-use rowgate_tests::demo::BOB;
+use rowgate_tests::demo::{ACME, BOB, GLOBEX};
 use rowgate_tests::{Backend, TEST_SECRET, TestApp, TestOptions, backends, error_code};
 use serde_json::{Value, json};
 
@@ -277,6 +277,69 @@ async fn assert_refused(app: &TestApp, token: &str, case: &str) {
 
 // ---------------------------------------------------------------------------------------------
 // Tests
+
+fn supabase_tenant_claim(settings: &mut Settings) {
+    settings.jwt_tenant_claim = Some("app_metadata.tenant_id".into());
+}
+
+#[tokio::test]
+async fn the_tenant_claim_can_be_a_nested_supabase_claim() {
+    let app = TestApp::spawn_adjusted(Backend::Sqlite, supabase_tenant_claim).await;
+    let me = "{ me { userId activeTenantId } }";
+    let token = |claims: Value| sign_hmac(Algorithm::HS256, TEST_SECRET.as_bytes(), &claims);
+    // Deny first: a tenant bob is no member of, named where the mapping points.
+    let (status, body) = app
+        .graphql(
+            me,
+            json!({}),
+            Some(&token(claims(
+                json!({"app_metadata": {"tenant_id": GLOBEX.to_string()}}),
+            ))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // A top-level `tenant_id` is not the configured claim any more: it chooses nothing.
+    let (_, body) = app
+        .graphql(
+            me,
+            json!({}),
+            Some(&token(claims(json!({"tenant_id": ACME.to_string()})))),
+        )
+        .await;
+    assert!(body["data"]["me"]["activeTenantId"].is_null(), "{body}");
+    // The nested claim chooses the active tenant.
+    let (_, body) = app
+        .graphql(
+            me,
+            json!({}),
+            Some(&token(claims(
+                json!({"app_metadata": {"tenant_id": ACME.to_string(), "provider": "email"}}),
+            ))),
+        )
+        .await;
+    assert_eq!(body["data"]["me"]["userId"], BOB.to_string(), "{body}");
+    assert_eq!(
+        body["data"]["me"]["activeTenantId"],
+        ACME.to_string(),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[test]
+fn a_claim_path_that_is_no_path_is_refused() {
+    for bad in ["app_metadata..tenant_id", "a b", "x.y.z.a.b.c.d.e.f"] {
+        let settings = Settings {
+            jwt_secret: Some(TEST_SECRET.into()),
+            jwt_tenant_claim: Some(bad.into()),
+            data_dir: Some(std::env::temp_dir()),
+            database_url: Some("postgres://u@127.0.0.1/db".into()),
+            ..Settings::default()
+        };
+        let err = settings.resolve().expect_err(bad);
+        assert_eq!(err.setting, "ROWGATE_JWT_TENANT_CLAIM", "{err}");
+    }
+}
 
 #[tokio::test]
 async fn hmac_tokens_are_verified_with_the_secret_and_bad_ones_are_401() {

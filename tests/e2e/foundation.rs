@@ -141,6 +141,7 @@ async fn bad_tokens_are_401_never_anon() {
                 aud: None,
                 iss: None,
                 tenant_id: None,
+                other: serde_json::Map::new(),
             };
             claims.iat = Some(claims.exp - 60);
             jsonwebtoken::encode(

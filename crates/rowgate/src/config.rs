@@ -76,6 +76,15 @@ pub struct Settings {
     /// Required `iss` claim of incoming tokens.
     #[arg(long, env = "ROWGATE_JWT_ISSUER", global = true)]
     pub jwt_issuer: Option<String>,
+    /// The claim naming the user, a dotted path into the claims (default: sub).
+    #[arg(long, env = "ROWGATE_JWT_USER_CLAIM", global = true)]
+    pub jwt_user_claim: Option<String>,
+    /// The claim naming the role: authenticated, service_role or anon (default: role).
+    #[arg(long, env = "ROWGATE_JWT_ROLE_CLAIM", global = true)]
+    pub jwt_role_claim: Option<String>,
+    /// The claim naming the active tenant, e.g. app_metadata.tenant_id (default: tenant_id).
+    #[arg(long, env = "ROWGATE_JWT_TENANT_CLAIM", global = true)]
+    pub jwt_tenant_claim: Option<String>,
     /// Accepted token algorithms, comma-separated (default: HS256,HS384,HS512 when a secret is
     /// configured, RS256,ES256 when a JWKS source is).
     #[arg(long, env = "ROWGATE_JWT_ALGORITHMS", global = true)]
@@ -229,6 +238,52 @@ pub struct JwtConfig {
     pub jwks_refresh: Duration,
     /// Least time between two JWKS refetches caused by an unknown `kid`.
     pub jwks_cooldown: Duration,
+    /// Which claims name the user, the role and the active tenant.
+    pub claims: ClaimsMapping,
+}
+
+/// Where in a token's claims the user, the role and the active tenant are: each a path of
+/// keys into the claims object (`app_metadata.tenant_id` is `["app_metadata",
+/// "tenant_id"]`), as Supabase nests custom claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimsMapping {
+    /// The user's id (default `sub`).
+    pub user: Vec<String>,
+    /// The role (default `role`).
+    pub role: Vec<String>,
+    /// The active tenant (default `tenant_id`).
+    pub tenant: Vec<String>,
+}
+
+impl Default for ClaimsMapping {
+    fn default() -> Self {
+        Self {
+            user: vec!["sub".into()],
+            role: vec!["role".into()],
+            tenant: vec!["tenant_id".into()],
+        }
+    }
+}
+
+fn claim_path(
+    setting: &'static str,
+    value: Option<&str>,
+    default: &[String],
+) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default.to_vec());
+    };
+    let keys: Vec<String> = value.split('.').map(str::to_owned).collect();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '/');
+    if keys.len() > 8 || keys.iter().any(|k| k.is_empty() || !k.chars().all(allowed)) {
+        return Err(ConfigError::new(
+            setting,
+            format!(
+                "`{value}` is not a claim path: up to 8 names of letters, digits, `_`, `-`, `:` or `/`, joined by `.` (for example app_metadata.tenant_id)"
+            ),
+        ));
+    }
+    Ok(keys)
 }
 
 /// The validated configuration of one gateway process.
@@ -669,6 +724,26 @@ impl Settings {
                 jwks_file,
                 audience: non_empty(&self.jwt_audience),
                 issuer: non_empty(&self.jwt_issuer),
+                claims: {
+                    let defaults = ClaimsMapping::default();
+                    ClaimsMapping {
+                        user: claim_path(
+                            "ROWGATE_JWT_USER_CLAIM",
+                            self.jwt_user_claim.as_deref(),
+                            &defaults.user,
+                        )?,
+                        role: claim_path(
+                            "ROWGATE_JWT_ROLE_CLAIM",
+                            self.jwt_role_claim.as_deref(),
+                            &defaults.role,
+                        )?,
+                        tenant: claim_path(
+                            "ROWGATE_JWT_TENANT_CLAIM",
+                            self.jwt_tenant_claim.as_deref(),
+                            &defaults.tenant,
+                        )?,
+                    }
+                },
                 leeway: jwt_leeway,
                 algorithms: jwt_algorithms,
                 jwks_refresh,

@@ -550,6 +550,7 @@ mod tests {
             algorithms: vec![Algorithm::RS256, Algorithm::ES256],
             jwks_refresh: Duration::from_secs(300),
             jwks_cooldown: Duration::from_secs(30),
+            claims: crate::config::ClaimsMapping::default(),
         }
     }
 

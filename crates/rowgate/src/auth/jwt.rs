@@ -53,6 +53,36 @@ pub struct Claims {
     /// The active tenant chosen by the token, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
+    /// Every other claim (where a configured claim path may point).
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Claims {
+    /// Moves the user, role and tenant to `sub`, `role` and `tenant_id` from where
+    /// `mapping` says they are; a configured claim that is not a string (or absent) counts
+    /// as absent.
+    fn mapped(mut self, mapping: &crate::config::ClaimsMapping) -> Self {
+        if mapping == &crate::config::ClaimsMapping::default() {
+            return self;
+        }
+        let Ok(serde_json::Value::Object(all)) = serde_json::to_value(&self) else {
+            return self;
+        };
+        let at = |path: &[String]| -> Option<String> {
+            let (first, rest) = path.split_first()?;
+            let mut value = all.get(first)?;
+            for key in rest {
+                value = value.as_object()?.get(key)?;
+            }
+            value.as_str().map(str::to_owned)
+        };
+        let (sub, role, tenant) = (at(&mapping.user), at(&mapping.role), at(&mapping.tenant));
+        self.sub = sub;
+        self.role = role;
+        self.tenant_id = tenant;
+        self
+    }
 }
 
 /// Checks bearer tokens against the configured keys, algorithms, audience and issuer.
@@ -63,6 +93,8 @@ pub struct TokenVerifier {
     jwks: Option<Arc<JwksKeys>>,
     /// One validation per accepted algorithm; an algorithm not here is refused.
     validations: Vec<(Algorithm, Validation)>,
+    /// Where the user, role and tenant claims are.
+    claims: crate::config::ClaimsMapping,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -136,6 +168,7 @@ impl TokenVerifier {
             hmac,
             jwks,
             validations,
+            claims: config.claims.clone(),
         })
     }
 
@@ -188,7 +221,7 @@ impl TokenVerifier {
                 _ => "malformed",
             })
         })?;
-        Ok(data.claims)
+        Ok(data.claims.mapped(&self.claims))
     }
 }
 
@@ -221,6 +254,7 @@ pub fn mint_token(secret: &Secret, request: &TokenRequest) -> Result<String, App
         aud: request.audience.clone().map(Audience::One),
         iss: request.issuer.clone(),
         tenant_id: request.tenant.map(|t| t.to_string()),
+        other: serde_json::Map::new(),
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
