@@ -83,6 +83,24 @@ async fn automatic_persisted_queries_are_remembered_only_once_they_ran_and_run_a
             "{backend}"
         );
 
+        // A miss is kept by no cache on the way.
+        let response = app
+            .http
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&bob)
+            .json(&json!({ "extensions": persisted(&hash) }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{backend}"
+        );
+
         // Deny: a hash that is not the document's, and malformed extensions.
         let wrong = sha256_hex("query { me { tenantId } }");
         let (_, body) = post(

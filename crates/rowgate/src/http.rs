@@ -463,6 +463,7 @@ async fn execute(
         Err(err) => return error_response(&err, &request_id),
     };
     let persisted = &state.persisted;
+    let refused_any = outcomes.iter().any(Result::is_err);
     let mut outcomes = outcomes.into_iter();
     let requests = match batch {
         async_graphql::BatchRequest::Single(request) => vec![request],
@@ -487,6 +488,12 @@ async fn execute(
     };
     let mut response = graphql_response(response, MediaType::accepted(headers));
     with_request_id(&mut response, &request_id);
+    if refused_any {
+        // A miss must not be kept by a cache on the way: the client resends at once.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 
