@@ -204,6 +204,25 @@ impl Builder {
         policies
             .check_coverage(catalog.tables().iter().map(|t| t.name))
             .map_err(|e| StartupError::Policy(e.to_string()))?;
+        // A key column read as NULL would leave a row without its key (and its `nodeId`).
+        for table in catalog.tables() {
+            let Some(policy) = policies.table(table.name) else {
+                continue;
+            };
+            let copies = policy.copies.iter().flat_map(|c| c.values.iter());
+            if let Some(column) = policy
+                .masks
+                .iter()
+                .map(|(c, _)| c)
+                .chain(copies)
+                .find(|c| table.primary_key.contains(&c.name))
+            {
+                return Err(StartupError::Policy(format!(
+                    "the policy of {} masks its key column {}; a key is readable by whoever reads the row",
+                    table.name, column.name
+                )));
+            }
+        }
         let problems = crate::policy::declaration_problems(&policies);
         if !problems.is_empty() {
             return Err(StartupError::Policy(problems.join("; ")));
@@ -442,6 +461,21 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("clients.signed_contract"), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
+    }
+
+    #[test]
+    fn a_masked_key_column_refuses_the_application() {
+        let mut policy = forms_policy();
+        policy.masks = vec![(col(forms::Column::Id), Pred::Never)];
+        let err = builder()
+            .entity::<forms::Entity>()
+            .policies(PolicySet::new(vec![policy]).with_facts(supplier_facts()))
+            .build()
+            .expect_err("a masked key");
+        assert!(
+            err.to_string().contains("forms") && err.to_string().contains("id"),
+            "{err}"
+        );
     }
 
     #[test]

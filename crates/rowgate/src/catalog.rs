@@ -31,6 +31,8 @@ pub enum ColType {
     Date,
     /// Double-precision floating point (`real` and `double precision`).
     Float,
+    /// Time of day without a time zone (`HH:MM:SS` outside; TEXT on SQLite).
+    Time,
 }
 
 /// One column.
@@ -149,7 +151,7 @@ impl TableMeta {
 }
 
 /// The engine's type of a column type, or `None` for one it does not serve (yet): dates
-/// times of day, decimals, binary data, arrays, native enumerations and the rest.
+/// decimals, binary data, arrays, native enumerations and the rest.
 fn col_type(ty: &ColumnType) -> Option<ColType> {
     Some(match ty {
         ColumnType::Uuid => ColType::Uuid,
@@ -163,13 +165,14 @@ fn col_type(ty: &ColumnType) -> Option<ColType> {
             ColType::Timestamp
         }
         ColumnType::Date => ColType::Date,
+        ColumnType::Time => ColType::Time,
         ColumnType::Float | ColumnType::Double => ColType::Float,
         _ => return None,
     })
 }
 
 /// The column types the engine serves, for the refusal of the others.
-pub const SUPPORTED_TYPES: &str = "uuid, text/varchar/char, boolean, smallint, integer, bigint, real/double precision, date, json/jsonb, timestamp/timestamptz";
+pub const SUPPORTED_TYPES: &str = "uuid, text/varchar/char, boolean, smallint, integer, bigint, real/double precision, date, time, json/jsonb, timestamp/timestamptz";
 
 /// Every table of the application.
 #[derive(Debug, Clone)]

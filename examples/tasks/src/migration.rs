@@ -1,11 +1,11 @@
 //! The schema: `projects` (an owner's, public or not) and `tasks` (in a project, with an
-//! optional due date and estimate). Portable:
+//! optional due date, reminder time and estimate). Portable:
 //! the same migration runs on PostgreSQL and SQLite.
 
 use sea_orm_migration::async_trait;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    boolean, date_null, double_null, text, timestamp_with_time_zone, uuid,
+    boolean, date_null, double_null, text, time_null, timestamp_with_time_zone, uuid,
 };
 
 /// Every migration of the application.
@@ -38,6 +38,7 @@ enum Tasks {
     Title,
     Done,
     DueOn,
+    RemindAt,
     EstimateHours,
     CreatedAt,
     UpdatedAt,
@@ -80,6 +81,7 @@ impl MigrationTrait for CreateProjectsAndTasks {
                     .col(text(Tasks::Title))
                     .col(boolean(Tasks::Done).default(false))
                     .col(date_null(Tasks::DueOn))
+                    .col(time_null(Tasks::RemindAt))
                     .col(double_null(Tasks::EstimateHours))
                     .col(timestamp_with_time_zone(Tasks::CreatedAt))
                     .col(timestamp_with_time_zone(Tasks::UpdatedAt))

@@ -193,7 +193,7 @@ async fn a_task_event_reaches_only_those_who_may_read_it() {
 }
 
 #[tokio::test]
-async fn dates_and_floats_are_stored_read_filtered_and_ordered() {
+async fn dates_times_and_floats_are_stored_read_filtered_and_ordered() {
     for backend in backends("tasks: date and float columns") {
         let app = spawn(backend).await;
         let ada = app.token(ADA, None);
@@ -218,17 +218,42 @@ async fn dates_and_floats_are_stored_read_filtered_and_ordered() {
             );
         }
 
+        let (_, body) = app
+            .graphql(
+                "mutation($p: UUID!) { createTask(input: {projectId: $p, title: \"bad\", remindAt: \"25:00\"}) { id } }",
+                json!({"p": LAUNCH}),
+                Some(&ada),
+            )
+            .await;
+        assert_eq!(
+            error_code(&body),
+            Some("BAD_USER_INPUT"),
+            "{backend}: {body}"
+        );
+
         // Stored and read back as written.
         let (_, body) = app
             .graphql(
-                "mutation($p: UUID!) { createTask(input: {projectId: $p, title: \"Retro\", dueOn: \"2027-02-14\", estimateHours: 1.75}) { dueOn estimateHours } }",
+                "mutation($p: UUID!) { createTask(input: {projectId: $p, title: \"Retro\", dueOn: \"2027-02-14\", remindAt: \"17:45\", estimateHours: 1.75}) { dueOn remindAt estimateHours } }",
                 json!({"p": LAUNCH}),
                 Some(&ada),
             )
             .await;
         assert_eq!(
             body["data"]["createTask"],
-            json!({"dueOn": "2027-02-14", "estimateHours": 1.75}),
+            json!({"dueOn": "2027-02-14", "remindAt": "17:45:00", "estimateHours": 1.75}),
+            "{backend}: {body}"
+        );
+        let (_, body) = app
+            .graphql(
+                "{ tasks(filter: {remindAt: {gt: \"12:00:00\"}}) { nodes { title remindAt } } }",
+                json!({}),
+                Some(&ada),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["tasks"]["nodes"],
+            json!([{"title": "Retro", "remindAt": "17:45:00"}]),
             "{backend}: {body}"
         );
 

@@ -13,6 +13,8 @@ pub const BIG_INT: &str = "BigInt";
 pub const JSON: &str = "JSON";
 /// Name of the calendar-date scalar (`YYYY-MM-DD`).
 pub const DATE: &str = "Date";
+/// Name of the time-of-day scalar (`HH:MM:SS`).
+pub const TIME: &str = "Time";
 
 /// Registers the scalars with their validators.
 pub fn register(builder: SchemaBuilder) -> SchemaBuilder {
@@ -39,6 +41,15 @@ pub fn register_date(builder: SchemaBuilder) -> SchemaBuilder {
             .description("A calendar date, YYYY-MM-DD (ISO 8601).")
             .specified_by_url("https://www.rfc-editor.org/rfc/rfc3339#section-5.6")
             .validator(|v| matches!(v, Value::String(s) if crate::planner::values::parse_date(s).is_some())),
+    )
+}
+
+/// Registers `Time`, which only a schema with a time-of-day column uses.
+pub fn register_time(builder: SchemaBuilder) -> SchemaBuilder {
+    builder.register(
+        Scalar::new(TIME)
+            .description("A time of day without a time zone, HH:MM:SS (fractions of a second allowed).")
+            .validator(|v| matches!(v, Value::String(s) if crate::planner::values::parse_time(s).is_some())),
     )
 }
 

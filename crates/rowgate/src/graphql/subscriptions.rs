@@ -330,6 +330,18 @@ fn events(
     })
 }
 
+/// Most keys a subscription remembers as delivered. Past it, a row delivered later is not
+/// remembered: its DELETE then reaches the subscriber only if its old values were readable
+/// and matched the filter (decided in memory) — never more than that, and memory stays
+/// bounded on a busy table.
+const MAX_SEEN: usize = 10_000;
+
+fn remember_seen(state: &mut State, key: String) {
+    if state.seen.len() < MAX_SEEN || state.seen.contains(&key) {
+        state.seen.insert(key);
+    }
+}
+
 /// Whether `principal` may filter `table` with `filter`: it compiles under their policies
 /// (no masked or copied column, known fields, bounded nesting).
 fn filter_allowed(
@@ -407,7 +419,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
         && state.filter.is_none()
         && let Some(row) = change.new.clone()
     {
-        state.seen.insert(key);
+        remember_seen(state, key);
         return Ok(Some(Event {
             op: change.op,
             key: change.key.clone(),
@@ -429,7 +441,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
         .await?;
     match row {
         Some(row) => {
-            state.seen.insert(key);
+            remember_seen(state, key);
             Ok(Some(Event {
                 op: change.op,
                 key: change.key.clone(),

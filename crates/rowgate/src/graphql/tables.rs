@@ -162,6 +162,7 @@ pub(crate) fn scalar_of(table: &TableMeta, column: &ColumnMeta) -> String {
         ColType::Timestamp => scalars::DATE_TIME.into(),
         ColType::Date => scalars::DATE.into(),
         ColType::Float => TypeRef::FLOAT.into(),
+        ColType::Time => scalars::TIME.into(),
     }
 }
 
@@ -364,6 +365,7 @@ fn operator_filter(ty: ColType) -> InputObject {
         }
         ColType::Date => operator_input(name, scalars::DATE, &ordered(scalars::DATE)),
         ColType::Float => operator_input(name, TypeRef::FLOAT, &ordered(TypeRef::FLOAT)),
+        ColType::Time => operator_input(name, scalars::TIME, &ordered(scalars::TIME)),
         ColType::Json => InputObject::new(name)
             .field(InputValue::new("contains", TypeRef::named(scalars::JSON)))
             .field(InputValue::new("hasKey", TypeRef::named(TypeRef::STRING)))
@@ -383,6 +385,9 @@ fn register_shared(mut builder: SchemaBuilder, store: &Store) -> SchemaBuilder {
     if columns().any(|c| c.ty == ColType::Date) {
         builder = scalars::register_date(builder);
     }
+    if columns().any(|c| c.ty == ColType::Time) {
+        builder = scalars::register_time(builder);
+    }
     for ty in [
         ColType::Uuid,
         ColType::Text,
@@ -393,6 +398,7 @@ fn register_shared(mut builder: SchemaBuilder, store: &Store) -> SchemaBuilder {
         ColType::Json,
         ColType::Date,
         ColType::Float,
+        ColType::Time,
     ] {
         if filters.contains(filter_operator_name(ty)) {
             builder = builder.register(operator_filter(ty));
@@ -441,6 +447,7 @@ fn filter_operator_name(ty: ColType) -> &'static str {
         ColType::Timestamp => "DateTimeFilter",
         ColType::Date => "DateFilter",
         ColType::Float => "FloatFilter",
+        ColType::Time => "TimeFilter",
     }
 }
 

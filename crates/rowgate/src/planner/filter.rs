@@ -477,6 +477,7 @@ enum Comparable {
     Integer(i64),
     Float(f64),
     Date(chrono::NaiveDate),
+    Time(chrono::NaiveTime),
     Bool(bool),
     Instant(chrono::DateTime<chrono::Utc>),
 }
@@ -495,6 +496,7 @@ fn comparable(column: &ColumnMeta, json: &serde_json::Value) -> Option<Comparabl
         (ColType::Bool, J::Bool(b)) => Some(Comparable::Bool(*b)),
         (ColType::Float, J::Number(n)) => n.as_f64().map(Comparable::Float),
         (ColType::Date, J::String(s)) => values::parse_date(s).map(Comparable::Date),
+        (ColType::Time, J::String(s)) => values::parse_time(s).map(Comparable::Time),
         _ => None,
     }
 }

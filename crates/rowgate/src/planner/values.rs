@@ -24,6 +24,27 @@ pub fn null_of(ty: ColType) -> Value {
         ColType::Timestamp => Value::ChronoDateTimeWithTimeZone(None),
         ColType::Date => Value::ChronoDate(None),
         ColType::Float => Value::Double(None),
+        ColType::Time => Value::ChronoTime(None),
+    }
+}
+
+/// The text form of a time of day.
+const TIME_FORMAT: &str = "%H:%M:%S";
+
+/// Parses a time of day (`18:30`, `18:30:00`, `18:30:00.250`).
+pub fn parse_time(text: &str) -> Option<chrono::NaiveTime> {
+    ["%H:%M:%S%.f", "%H:%M"]
+        .iter()
+        .find_map(|format| chrono::NaiveTime::parse_from_str(text, format).ok())
+}
+
+/// A time of day in its text form: seconds always, fractions only when there are some.
+fn time_text(time: chrono::NaiveTime) -> String {
+    use chrono::Timelike;
+    if time.nanosecond() == 0 {
+        time.format(TIME_FORMAT).to_string()
+    } else {
+        time.format("%H:%M:%S%.f").to_string()
     }
 }
 
@@ -127,6 +148,12 @@ pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
             let n = json.as_f64().filter(|n| n.is_finite());
             Value::from(n.ok_or_else(|| bad(name, "a finite number"))?)
         }
+        ColType::Time => {
+            let text = json
+                .as_str()
+                .ok_or_else(|| bad(name, "a time of day (HH:MM:SS)"))?;
+            Value::from(parse_time(text).ok_or_else(|| bad(name, "a time of day (HH:MM:SS)"))?)
+        }
     })
 }
 
@@ -173,6 +200,9 @@ pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, 
                 Json::String(d.format(DATE_FORMAT).to_string())
             }),
         // A stored NaN or infinity (PostgreSQL allows them) has no JSON number: its text.
+        ColType::Time => row
+            .try_get::<Option<chrono::NaiveTime>>("", alias)?
+            .map_or(Json::Null, |t| Json::String(time_text(t))),
         ColType::Float => row
             .try_get::<Option<f64>>("", alias)?
             .map_or(Json::Null, |n| {

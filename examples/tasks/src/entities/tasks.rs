@@ -13,6 +13,7 @@ pub struct Model {
     pub title: String,
     pub done: bool,
     pub due_on: Option<Date>,
+    pub remind_at: Option<Time>,
     #[sea_orm(column_type = "Double", nullable)]
     pub estimate_hours: Option<f64>,
     pub created_at: DateTimeWithTimeZone,
