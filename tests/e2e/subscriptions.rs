@@ -2,7 +2,7 @@
 //! read policy (and filter) lets them see the row, a row leaving a view arrives as DELETE,
 //! masks apply, and the protocol's errors are given without disturbing other subscribers.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rowgate_tests::demo::*;
 use rowgate_tests::{TestApp, WsClient, WsMessage, backends};
@@ -18,9 +18,28 @@ async fn subscriber(app: &TestApp, token: &str, query: &str) -> WsClient {
         matches!(&answer, WsMessage::Message(m) if m["type"] == "connection_ack"),
         "{answer:?}"
     );
+    let before = app.served.subscriptions_registered();
     client.subscribe("1", query).await;
-    // Subscriptions start asynchronously: give the server a moment to register.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Subscriptions start asynchronously: wait until the server has registered this one
+    // (bounded, and never longer than it takes), so the writes that follow reach it.
+    let registered = Instant::now();
+    while app.served.subscriptions_registered() == before
+        && registered.elapsed() < Duration::from_secs(30)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client
+}
+
+/// A subscriber whose subscription the server refuses (it never registers).
+async fn refused_subscriber(app: &TestApp, token: &str, query: &str) -> WsClient {
+    let (mut client, answer) =
+        WsClient::connect(app, json!({ "Authorization": format!("Bearer {token}") })).await;
+    assert!(
+        matches!(&answer, WsMessage::Message(m) if m["type"] == "connection_ack"),
+        "{answer:?}"
+    );
+    client.subscribe("1", query).await;
     client
 }
 
@@ -137,7 +156,7 @@ async fn notifications_reach_only_their_owner_and_masks_apply() {
 
         // Deny: a filter on a column masked to the subscriber is refused when it subscribes
         // (it would otherwise ask, on every change, a question about the masked value).
-        let mut probing = subscriber(&app, &carol, "subscription { profileChanged(filter: {email: {startsWith: \"b\"}}) { op key { id } } }").await;
+        let mut probing = refused_subscriber(&app, &carol, "subscription { profileChanged(filter: {email: {startsWith: \"b\"}}) { op key { id } } }").await;
         match probing.next(EVENT).await {
             Some(WsMessage::Message(m)) if m["type"] == "error" || m["type"] == "next" => {
                 let errors = if m["type"] == "error" {

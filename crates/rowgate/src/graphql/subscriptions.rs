@@ -584,6 +584,7 @@ impl Dispatcher {
                 }
             }
         }
+        self.inner.store.note_subscription();
         Inbox {
             receiver,
             lagged,

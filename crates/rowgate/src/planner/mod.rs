@@ -44,6 +44,9 @@ pub struct Store {
     pub policies: Arc<PolicySet>,
     /// How many read statements this store has run (for tests and metrics).
     statements: Arc<AtomicU64>,
+    /// How many subscriptions have been registered to receive events (for tests and
+    /// metrics).
+    subscriptions: Arc<AtomicU64>,
     /// Committed changes, published after each write transaction commits.
     changes: tokio::sync::broadcast::Sender<Arc<Change>>,
     /// Run after each commit, before the write returns (cache invalidation).
@@ -123,6 +126,7 @@ impl Store {
             catalog,
             policies,
             statements: Arc::new(AtomicU64::new(0)),
+            subscriptions: Arc::new(AtomicU64::new(0)),
             changes: tokio::sync::broadcast::channel(4096).0,
             stopping: tokio::sync::watch::channel(false).0,
             events: Arc::new(std::sync::OnceLock::new()),
@@ -190,6 +194,17 @@ impl Store {
     /// How many read statements have run through this store (and its clones) so far.
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// How many subscriptions have been registered so far: once it counts one, that
+    /// subscription receives every later event.
+    pub fn subscriptions_registered(&self) -> u64 {
+        self.subscriptions.load(Ordering::SeqCst)
+    }
+
+    /// Counts a registered subscription.
+    pub(crate) fn note_subscription(&self) {
+        self.subscriptions.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Runs a read statement, counting it.
