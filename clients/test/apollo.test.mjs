@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import {
   ApolloClient,
   ApolloLink,
-  CombinedGraphQLErrors,
   HttpLink,
   InMemoryCache,
   gql,
@@ -28,6 +27,7 @@ import {
   startGateway,
   unique,
 } from '../harness.mjs';
+import { graphQLErrorsOf } from '../apollo.mjs';
 
 // What bob (member of Acme) reads of the demo posts, newest first: not heidi's (he blocked her),
 // not others' drafts, not the General community he is not in. The posts the tests write are all
@@ -85,20 +85,6 @@ function apolloClient(gateway, token) {
   });
   client.wsClient = wsClient;
   return client;
-}
-
-/** The rejection of `promise`, asserted to be CombinedGraphQLErrors. */
-async function graphQLErrorsOf(promise) {
-  try {
-    const result = await promise;
-    assert.fail(`expected GraphQL errors, got ${JSON.stringify(result)}`);
-  } catch (error) {
-    assert.ok(
-      CombinedGraphQLErrors.is(error),
-      `expected CombinedGraphQLErrors, got ${error?.constructor?.name}: ${error?.message}`,
-    );
-    return error;
-  }
 }
 
 describe('Apollo Client 4', () => {

@@ -10,9 +10,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { ACME, BOB, startGateway } from '../harness.mjs';
+import { graphQLErrorsOf } from '../apollo.mjs';
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 
@@ -69,20 +70,6 @@ function recordingClient(gateway, token, { useGET = false } = {}) {
   );
   const client = new ApolloClient({ link, cache: new InMemoryCache() });
   return { client, requests };
-}
-
-/** The rejection of `promise`, asserted to be CombinedGraphQLErrors. */
-async function graphQLErrorsOf(promise) {
-  try {
-    const result = await promise;
-    assert.fail(`expected GraphQL errors, got ${JSON.stringify(result)}`);
-  } catch (error) {
-    assert.ok(
-      CombinedGraphQLErrors.is(error),
-      `expected CombinedGraphQLErrors, got ${error?.constructor?.name}: ${error?.message}`,
-    );
-    return error;
-  }
 }
 
 describe('automatic persisted queries (Apollo PersistedQueryLink)', () => {

@@ -672,6 +672,29 @@ impl WsClient {
         }
     }
 
+    /// Starts subscription `id` and waits until `app` has registered it (bounded by 30 s, never
+    /// longer than it takes), so that the writes that follow reach it.
+    pub async fn subscribe_registered(&mut self, app: &TestApp, id: &str, query: &str) {
+        let before = app.served.subscriptions_registered();
+        self.subscribe(id, query).await;
+        let started = Instant::now();
+        while app.served.subscriptions_registered() == before
+            && started.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The errors of the next message, within `wait`: an `error` message's payload, or the
+    /// `errors` of a `next` (panics on anything else).
+    pub async fn next_errors(&mut self, wait: Duration) -> Value {
+        match self.next(wait).await {
+            Some(WsMessage::Message(m)) if m["type"] == "error" => m["payload"].clone(),
+            Some(WsMessage::Message(m)) if m["type"] == "next" => m["payload"]["errors"].clone(),
+            other => panic!("expected errors, got {other:?}"),
+        }
+    }
+
     /// The `payload.data` of the next `next` message for subscription `id`, within `wait`.
     pub async fn next_data(&mut self, id: &str, wait: Duration) -> Option<Value> {
         match self.next(wait).await? {

@@ -562,9 +562,7 @@ fn graphql_response(response: async_graphql::BatchResponse, media: MediaType) ->
     // response of `/graphql`.
     match response {
         async_graphql::BatchResponse::Single(response)
-            if response.data == async_graphql::Value::Null
-                && !response.errors.is_empty()
-                && response.errors.iter().all(|e| e.path.is_empty()) =>
+            if crate::graphql::is_request_error(&response) =>
         {
             let status = match media {
                 MediaType::Json => StatusCode::OK,

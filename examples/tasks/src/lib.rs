@@ -45,6 +45,14 @@ pub fn policies() -> PolicySet {
     use tasks::Column as T;
     let own_project = Pred::IsSelf(col(P::OwnerId));
     // A task's project (joined on `projects.id = tasks.project_id`) is the principal's.
+    // What the task's owner writes, on insert and on update.
+    let task_fields = vec![
+        col(T::Title),
+        col(T::Done),
+        col(T::DueOn),
+        col(T::RemindAt),
+        col(T::EstimateHours),
+    ];
     let in_own_project = Pred::exists(
         "projects",
         [(col(P::Id), col(T::ProjectId))],
@@ -86,27 +94,15 @@ pub fn policies() -> PolicySet {
         masks: Vec::new(),
         insert: Some(InsertRule {
             check: Access::Allow(in_own_project.clone()),
-            columns: vec![
-                col(T::ProjectId),
-                col(T::Title),
-                col(T::Done),
-                col(T::DueOn),
-                col(T::RemindAt),
-                col(T::EstimateHours),
-            ],
+            // The project is chosen once, when the task is created.
+            columns: [vec![col(T::ProjectId)], task_fields.clone()].concat(),
             presets: Vec::new(),
             column_checks: Vec::new(),
         }),
         update: Some(UpdateRule {
             using: Access::Allow(in_own_project.clone()),
             check: in_own_project.clone(),
-            columns: vec![
-                col(T::Title),
-                col(T::Done),
-                col(T::DueOn),
-                col(T::RemindAt),
-                col(T::EstimateHours),
-            ],
+            columns: task_fields,
             presets: Vec::new(),
             column_checks: Vec::new(),
         }),

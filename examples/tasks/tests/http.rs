@@ -151,20 +151,13 @@ async fn a_task_event_reaches_only_those_who_may_read_it() {
             matches!(&ack, WsMessage::Message(m) if m["type"] == "connection_ack"),
             "{ack:?}"
         );
-        let before = app.served.subscriptions_registered();
         client
-            .subscribe(
+            .subscribe_registered(
+                &app,
                 "1",
                 "subscription { taskChanged { op node { title projectId } } }",
             )
             .await;
-        // Wait until the server has registered it (bounded), so the writes below reach it.
-        let started = std::time::Instant::now();
-        while app.served.subscriptions_registered() == before
-            && started.elapsed() < Duration::from_secs(30)
-        {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
 
         // Deny first: a task of Ada's private project, then one of her public project.
         for (project, title) in [(ADAS_NOTES, "private thought"), (LAUNCH, "public step")] {

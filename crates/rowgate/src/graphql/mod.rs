@@ -73,6 +73,15 @@ pub fn prepare(
         .data(loaders)
 }
 
+/// Whether `response` failed before execution (a syntax, validation or variable error, a
+/// refusal): no data and only errors without a path — a request error, in the GraphQL
+/// specification's terms.
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// Executes `request`, cancelling it at `deadline`: a request still running then answers
 /// TIMEOUT (with the request id), its open transaction is rolled back and its connection
 /// released, on every transport. A request that has begun to commit a write is not

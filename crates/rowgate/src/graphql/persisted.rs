@@ -161,7 +161,7 @@ impl PersistedQueries {
         let Some((hash, text)) = pending.0 else {
             return;
         };
-        if is_request_error(response) {
+        if super::is_request_error(response) {
             return;
         }
         if principal.role != crate::auth::Role::Anon {
@@ -203,14 +203,6 @@ impl PersistedQueries {
             Err(not_in_list())
         }
     }
-}
-
-/// Whether `response` failed before execution (a syntax, validation or variable error, a
-/// refusal): no data and only errors without a path.
-pub fn is_request_error(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 fn not_in_list() -> AppError {
