@@ -1,8 +1,9 @@
 //! The reference application of rowgate: the multi-tenant schema of `docs/SCHEMA.md` — its
 //! migration (`migration/`), the entities generated from it (`entities/`), the policies of
-//! every table ([`policies`]), the `me` extension ([`me`]) and the demo data ([`seed`]) —
+//! every table ([`policies`]), the write hooks ([`hooks`]), the `me` extension ([`me`]) and the demo data ([`seed`]) —
 //! put together with the engine's [`rowgate::Builder`] and served as the `rowgate` binary.
 
+pub mod hooks;
 pub mod me;
 pub mod policies;
 pub mod seed;
@@ -23,7 +24,7 @@ include!(concat!(env!("OUT_DIR"), "/entity_tables.rs"));
 
 /// The reference application, unbuilt (to add to it, e.g. in a test).
 pub fn builder() -> Builder {
-    with_entities(Builder::new("reference"))
+    hooks::register(with_entities(Builder::new("reference")))
         .column_facts(migration::enum_values, migration::has_default)
         .policies(policies::policies())
         .migrations(MigratorOf::<migration::Migrator>::new())

@@ -14,7 +14,7 @@ use entities::{
 };
 
 use rowgate::policy::{
-    Access, Col, CopiedValues, Effect, Fact, InsertRule, Lit, PolicySet, Pred, Preset, TablePolicy,
+    Access, Col, CopiedValues, Fact, InsertRule, Lit, PolicySet, Pred, Preset, TablePolicy,
     UpdateRule, col,
 };
 
@@ -163,7 +163,6 @@ fn table(name: &'static str) -> TablePolicy {
         insert: None,
         update: None,
         delete: Access::Deny,
-        effects: Vec::new(),
         copies: None,
     }
 }
@@ -273,7 +272,6 @@ fn tenants() -> TablePolicy {
             ],
         }),
         delete: allow(owner_of(col(C::Id))),
-        effects: vec![Effect::CreatorBecomesOwner],
         ..table("tenants")
     }
 }
@@ -292,7 +290,6 @@ fn tenant_members() -> TablePolicy {
             admin_of(col(C::TenantId)),
             Pred::IsSelf(col(C::UserId)),
         ])),
-        effects: vec![Effect::KeepLastOwner],
         ..table("tenant_members")
     }
 }
@@ -574,7 +571,6 @@ fn comments() -> TablePolicy {
             ),
             admin_of(col(C::TenantId)),
         ])),
-        effects: vec![Effect::CommentPosted],
         ..table("comments")
     }
 }
@@ -653,7 +649,6 @@ fn conversations() -> TablePolicy {
         ),
         update: update(allow(Pred::IsSelf(col(C::CreatedBy))), vec![col(C::Title)]),
         delete: Access::Deny,
-        effects: vec![Effect::CreatorBecomesParticipant],
         ..table("conversations")
     }
 }
@@ -725,7 +720,6 @@ fn messages() -> TablePolicy {
             column_checks: Vec::new(),
         }),
         delete: allow(Pred::IsSelf(col(C::SenderId))),
-        effects: vec![Effect::MessageSent],
         ..table("messages")
     }
 }

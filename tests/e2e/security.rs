@@ -949,3 +949,137 @@ async fn keyset_pages_over_nullable_columns_lose_no_row() {
         app.stop().await;
     }
 }
+
+/// A hook that writes a notification, then fails: the write must leave nothing behind.
+struct FailingAfterPost;
+
+#[rowgate::hooks::async_trait]
+impl rowgate::hooks::WriteHook for FailingAfterPost {
+    fn name(&self) -> &'static str {
+        "failing_after_post"
+    }
+
+    async fn after(
+        &self,
+        tx: &rowgate::hooks::HookTx<'_>,
+        write: &rowgate::hooks::Write<'_>,
+    ) -> rowgate::error::AppResult<()> {
+        use entities::notifications::Column as N;
+        use rowgate::hooks::RowExt;
+        tx.insert(
+            entities::notifications::Entity,
+            [
+                (
+                    N::TenantId,
+                    json!(write.row().uuid(entities::posts::Column::TenantId)),
+                ),
+                (N::UserId, json!(ALICE)),
+                (N::Kind, json!("hooked")),
+                (N::Title, json!("hooked")),
+                (N::Body, json!("hooked")),
+                (N::Data, json!({})),
+            ],
+        )
+        .await?;
+        Err(rowgate::error::AppError::Internal(
+            "the mail server is down".into(),
+        ))
+    }
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let backend = app.db.get_database_backend();
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(backend, sql))
+        .await
+        .expect("count")
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("a number")
+}
+
+#[tokio::test]
+async fn a_failing_write_hook_rolls_the_write_back_and_names_itself() {
+    for backend in backends("a_failing_write_hook_rolls_the_write_back_and_names_itself") {
+        let application = rowgate_server::builder()
+            .hook::<entities::posts::Entity>(FailingAfterPost)
+            .build()
+            .expect("the application builds");
+        let app = TestApp::spawn_with(
+            backend,
+            rowgate_tests::TestOptions {
+                application: Some(application),
+                ..Default::default()
+            },
+        )
+        .await;
+        let audited = count(&app, "SELECT COUNT(*) FROM audit_logs").await;
+        let alice = app.token(ALICE, Some(ACME));
+        let (code, body) = err(
+            &app,
+            "mutation { createPost(input: {title: \"hooked\", body: \"b\", status: PUBLISHED, visibility: TENANT}) { id } }",
+            json!({}),
+            Some(&alice),
+        )
+        .await;
+        assert_eq!(code, "INTERNAL", "{backend}: {body}");
+        assert!(
+            !body.to_string().contains("mail server"),
+            "the hook's detail stays in the server log: {body}"
+        );
+        // Nothing of the write is left: neither the post, nor the hook's notification, nor
+        // an audit row of either.
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM posts WHERE title = 'hooked'").await,
+            0,
+            "{backend}"
+        );
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM notifications WHERE kind = 'hooked'"
+            )
+            .await,
+            0,
+            "{backend}"
+        );
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM audit_logs").await,
+            audited,
+            "{backend}"
+        );
+        // The failure names the hook and the table, on one line (what the server logs).
+        let service = rowgate::policy::Principal::service_role(None, None);
+        let mut row = rowgate::hooks::Row::new();
+        for (column, value) in [
+            ("tenant_id", json!(ACME)),
+            ("author_id", json!(ALICE)),
+            ("title", json!("hooked")),
+            ("body", json!("b")),
+            ("status", json!("published")),
+            ("visibility", json!("tenant")),
+        ] {
+            row.insert(column.into(), value);
+        }
+        let failure = app
+            .served
+            .insert(
+                rowgate::planner::WriteContext {
+                    principal: &service,
+                    request_id: "hook-test",
+                    deadline: None,
+                },
+                "posts",
+                row,
+            )
+            .await
+            .expect_err("the hook fails the write");
+        let message = failure.to_string();
+        assert!(
+            message.contains("failing_after_post") && message.contains("posts"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "one line: {message}");
+        app.stop().await;
+    }
+}

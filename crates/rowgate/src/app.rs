@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::StartupError;
 use crate::catalog::{Catalog, TableMeta};
 use crate::db::Migrations;
+use crate::hooks::{WriteHook, WriteHooks};
 use crate::policy::PolicySet;
 
 /// A future of the application's own code (seeding, checks).
@@ -105,6 +106,7 @@ pub struct Builder {
     policies: Option<PolicySet>,
     migrations: Option<Arc<dyn Migrations>>,
     extensions: Vec<Arc<dyn SchemaExtension>>,
+    hooks: WriteHooks,
     demo: Option<Arc<dyn DemoData>>,
 }
 
@@ -128,6 +130,7 @@ impl Builder {
             policies: None,
             migrations: None,
             extensions: Vec::new(),
+            hooks: WriteHooks::default(),
             demo: None,
         }
     }
@@ -166,6 +169,13 @@ impl Builder {
     /// Adds fields and types to the schema.
     pub fn extension(mut self, extension: impl SchemaExtension) -> Self {
         self.extensions.push(Arc::new(extension));
+        self
+    }
+
+    /// Runs `hook` in the transaction of every write of `E`'s table (see [`crate::hooks`]);
+    /// several hooks of one table run in the order they were added.
+    pub fn hook<E: EntityTrait>(mut self, hook: impl WriteHook) -> Self {
+        self.hooks.add::<E>(hook);
         self
     }
 
@@ -223,6 +233,15 @@ impl Builder {
                 )));
             }
         }
+        if let Some((table, hook)) = self
+            .hooks
+            .iter()
+            .find(|(table, _)| catalog.table(table).is_none())
+        {
+            return Err(StartupError::Schema(format!(
+                "write hook `{hook}` is registered for {table}, which is not among the application's entities"
+            )));
+        }
         let problems = crate::policy::declaration_problems(&policies);
         if !problems.is_empty() {
             return Err(StartupError::Policy(problems.join("; ")));
@@ -233,6 +252,7 @@ impl Builder {
             policies: Arc::new(policies),
             migrations,
             extensions: self.extensions,
+            hooks: Arc::new(self.hooks),
             demo: self.demo,
         })))
     }
@@ -248,6 +268,7 @@ struct Parts {
     policies: Arc<PolicySet>,
     migrations: Arc<dyn Migrations>,
     extensions: Vec<Arc<dyn SchemaExtension>>,
+    hooks: Arc<WriteHooks>,
     demo: Option<Arc<dyn DemoData>>,
 }
 
@@ -321,6 +342,7 @@ impl Application {
     /// The store over `db`: reads and writes under the application's policies.
     pub fn store(&self, db: DatabaseConnection) -> crate::planner::Store {
         crate::planner::Store::new(db, self.0.catalog.clone(), self.0.policies.clone())
+            .with_write_hooks(self.0.hooks.clone())
     }
 
     /// The GraphQL schema over `store` with a cache that caches nothing (enough to print
@@ -413,7 +435,6 @@ mod tests {
                 column_checks: Vec::new(),
             }),
             delete: Access::Deny,
-            effects: Vec::new(),
             copies: None,
         }
     }
@@ -486,6 +507,31 @@ mod tests {
             .build()
             .expect_err("forms has no policy");
         assert!(err.to_string().contains("forms"), "{err}");
+    }
+
+    struct NotifySupplier;
+
+    #[crate::hooks::async_trait]
+    impl WriteHook for NotifySupplier {
+        fn name(&self) -> &'static str {
+            "notify_supplier"
+        }
+    }
+
+    #[test]
+    fn a_hook_on_a_table_that_is_not_served_refuses_the_application_naming_it() {
+        let err = builder()
+            .entity::<forms::Entity>()
+            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
+            .hook::<clients::Entity>(NotifySupplier)
+            .build()
+            .expect_err("clients is not served");
+        let message = err.to_string();
+        assert!(
+            message.contains("notify_supplier") && message.contains("clients"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "one line: {message}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+pub mod hooks;
 pub mod http;
 pub mod planner;
 pub mod policy;

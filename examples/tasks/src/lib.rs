@@ -80,7 +80,6 @@ pub fn policies() -> PolicySet {
             column_checks: Vec::new(),
         }),
         delete: Access::Allow(own_project),
-        effects: Vec::new(),
         copies: None,
     };
     let tasks = TablePolicy {
@@ -107,7 +106,6 @@ pub fn policies() -> PolicySet {
             column_checks: Vec::new(),
         }),
         delete: Access::Allow(in_own_project),
-        effects: Vec::new(),
         copies: None,
     };
     PolicySet::new(vec![projects, tasks]).with_realtime(["tasks"])

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod deadline;
 pub mod filter;
+pub(crate) mod hooks;
 pub mod page;
 pub mod values;
 mod write;
@@ -49,6 +50,8 @@ pub struct Store {
     subscriptions: Arc<AtomicU64>,
     /// Committed changes, published after each write transaction commits.
     changes: tokio::sync::broadcast::Sender<Arc<Change>>,
+    /// The application's write hooks.
+    write_hooks: Arc<crate::hooks::WriteHooks>,
     /// Run after each commit, before the write returns (cache invalidation).
     hooks: Arc<std::sync::RwLock<Vec<Arc<dyn CommitHook>>>>,
     /// Set when the server shuts down: open subscriptions complete.
@@ -131,7 +134,14 @@ impl Store {
             stopping: tokio::sync::watch::channel(false).0,
             events: Arc::new(std::sync::OnceLock::new()),
             hooks: Arc::default(),
+            write_hooks: Arc::default(),
         }
+    }
+
+    /// The same store running `hooks` in its writes.
+    pub fn with_write_hooks(mut self, hooks: Arc<crate::hooks::WriteHooks>) -> Self {
+        self.write_hooks = hooks;
+        self
     }
 
     /// Registers `hook` to run after every commit of this store and its clones.

@@ -10,14 +10,16 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
+use super::hooks::Stage;
 use super::values::{self, now, row_value, timestamp_json, write_error};
 use super::{Change, ChangeOp};
 use super::{ROOT, Store, check_compiled, key_condition};
 use crate::catalog::{ColType, TableMeta};
 use crate::error::{AppError, AppResult};
+use crate::hooks::{Write, WriteOp};
 use crate::policy::compile::{Compiled, Compiler, Frame};
 use crate::policy::eval::{self, Row};
-use crate::policy::{Access, Col, Effect, Pred, Preset, Principal, Role, TablePolicy};
+use crate::policy::{Access, Col, Pred, Preset, Principal, Role, TablePolicy};
 
 /// Who writes, and the request the write belongs to (for the audit trail).
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +33,7 @@ pub struct WriteContext<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
+pub(super) enum Action {
     Insert,
     Update,
     Delete,
@@ -175,13 +177,22 @@ impl Store {
                 .await?;
         }
 
+        let write = |new| Write {
+            table: meta.name,
+            op: WriteOp::Insert,
+            old: None,
+            new: Some(new),
+        };
+        self.run_hooks(txn, ctx, Stage::Before, &write(&row))
+            .await?;
         let written = self
             .insert_row(txn, meta, &row)
             .await
             .map_err(|e| self.hide_conflict(ctx.principal, meta, e))?;
         self.audit(txn, ctx, meta, Action::Insert, None, Some(&written))
             .await?;
-        self.after_insert(txn, ctx, policy, &written).await?;
+        self.run_hooks(txn, ctx, Stage::After, &write(&written))
+            .await?;
         Ok(self.mask(ctx.principal, meta, written))
     }
 
@@ -325,14 +336,21 @@ impl Store {
             self.check_references(txn, ctx.principal, meta, &new, &changed)
                 .await?;
         }
-        if policy.effects.contains(&Effect::KeepLastOwner) {
-            keep_last_owner(txn, &old, Some(&new)).await?;
-        }
+        let write = |new| Write {
+            table: meta.name,
+            op: WriteOp::Update,
+            old: Some(&old),
+            new: Some(new),
+        };
+        self.run_hooks(txn, ctx, Stage::Before, &write(&new))
+            .await?;
         let written = self
             .update_row(txn, meta, key, &old, &new)
             .await
             .map_err(|e| self.hide_conflict(ctx.principal, meta, e))?;
         self.audit(txn, ctx, meta, Action::Update, Some(&old), Some(&written))
+            .await?;
+        self.run_hooks(txn, ctx, Stage::After, &write(&written))
             .await?;
         Ok(self.mask(ctx.principal, meta, written))
     }
@@ -388,21 +406,29 @@ impl Store {
         {
             return Err(forbidden(&format!("delete this row of {table}")));
         }
-        if policy.effects.contains(&Effect::KeepLastOwner) {
-            keep_last_owner(txn, &old, None).await?;
-        }
-        let result = match policy.soft_delete {
-            Some(deleted_at) => {
-                let mut new = old.clone();
-                let stamp = timestamp_json(now());
-                new.insert(deleted_at.name.to_owned(), stamp.clone());
-                if meta.has("updated_at") {
-                    new.insert("updated_at".into(), stamp);
-                }
-                let written = self.update_row(txn, meta, key, &old, &new).await?;
+        let soft = policy.soft_delete.map(|deleted_at| {
+            let mut new = old.clone();
+            let stamp = timestamp_json(now());
+            new.insert(deleted_at.name.to_owned(), stamp.clone());
+            if meta.has("updated_at") {
+                new.insert("updated_at".into(), stamp);
+            }
+            new
+        });
+        let write = |new| Write {
+            table: meta.name,
+            op: WriteOp::Delete,
+            old: Some(&old),
+            new,
+        };
+        self.run_hooks(txn, ctx, Stage::Before, &write(soft.as_ref()))
+            .await?;
+        let written = match &soft {
+            Some(new) => {
+                let written = self.update_row(txn, meta, key, &old, new).await?;
                 self.audit(txn, ctx, meta, Action::Delete, Some(&old), Some(&written))
                     .await?;
-                written
+                Some(written)
             }
             None => {
                 let mut delete = Query::delete();
@@ -418,9 +444,12 @@ impl Store {
                 txn.execute(&delete).await.map_err(write_error)?;
                 self.audit(txn, ctx, meta, Action::Delete, Some(&old), None)
                     .await?;
-                old
+                None
             }
         };
+        self.run_hooks(txn, ctx, Stage::After, &write(written.as_ref()))
+            .await?;
+        let result = written.unwrap_or(old);
         Ok(self.mask(ctx.principal, meta, result))
     }
 
@@ -481,7 +510,7 @@ impl Store {
 
     /// Whether `user`, acting in `tenant`, may read the row of `meta` with key `key` as
     /// this transaction sees it (facts read on the transaction's connection).
-    async fn readable_by(
+    pub(super) async fn readable_by(
         &self,
         txn: &DatabaseTransaction,
         user: Uuid,
@@ -640,7 +669,7 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_row(
+    pub(super) async fn insert_row(
         &self,
         txn: &DatabaseTransaction,
         meta: &TableMeta,
@@ -669,7 +698,7 @@ impl Store {
         Ok(values::decode_row(&written, &meta.columns)?)
     }
 
-    async fn update_row(
+    pub(super) async fn update_row(
         &self,
         txn: &DatabaseTransaction,
         meta: &TableMeta,
@@ -700,7 +729,7 @@ impl Store {
     }
 
     /// Writes the `audit_logs` row of a change, in the change's transaction.
-    async fn audit(
+    pub(super) async fn audit(
         &self,
         txn: &DatabaseTransaction,
         ctx: WriteContext<'_>,
@@ -746,215 +775,6 @@ impl Store {
         }))
         .map_err(|e| AppError::Internal(e.to_string()))?;
         self.insert_row(txn, audit, &audit_row).await.map(|_| ())
-    }
-
-    /// Side effects of an insert, in its transaction (each audited like any write).
-    async fn after_insert(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: WriteContext<'_>,
-        policy: &TablePolicy,
-        written: &Row,
-    ) -> AppResult<()> {
-        let str_of = |row: &Row, k: &str| row.get(k).and_then(Json::as_str).map(str::to_owned);
-        for effect in &policy.effects {
-            match effect {
-                Effect::CreatorBecomesOwner => {
-                    if let (Some(user), Some(tenant)) =
-                        (ctx.principal.user_id, str_of(written, "id"))
-                    {
-                        self.effect_insert(
-                            txn,
-                            ctx,
-                            "tenant_members",
-                            json!({
-                                "tenant_id": tenant, "user_id": user.to_string(), "role": "owner",
-                            }),
-                        )
-                        .await?;
-                    }
-                }
-                Effect::CreatorBecomesParticipant => {
-                    if let (Some(user), Some(conversation)) =
-                        (ctx.principal.user_id, str_of(written, "id"))
-                    {
-                        self.effect_insert(
-                            txn,
-                            ctx,
-                            "conversation_participants",
-                            json!({
-                                "conversation_id": conversation, "user_id": user.to_string(),
-                            }),
-                        )
-                        .await?;
-                    }
-                }
-                Effect::CommentPosted => self.notify_post_author(txn, ctx, written).await?,
-                Effect::MessageSent => self.message_sent(txn, ctx, written).await?,
-                Effect::KeepLastOwner => {}
-            }
-        }
-        Ok(())
-    }
-
-    async fn effect_insert(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: WriteContext<'_>,
-        table: &str,
-        row: Json,
-    ) -> AppResult<Row> {
-        let meta = self.table(table)?;
-        let mut row: Row =
-            serde_json::from_value(row).map_err(|e| AppError::Internal(e.to_string()))?;
-        fill_defaults(meta, &mut row);
-        let written = self.insert_row(txn, meta, &row).await?;
-        self.audit(txn, ctx, meta, Action::Insert, None, Some(&written))
-            .await?;
-        Ok(written)
-    }
-
-    async fn notify_post_author(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: WriteContext<'_>,
-        comment: &Row,
-    ) -> AppResult<()> {
-        let Some(post_id) = comment
-            .get("post_id")
-            .and_then(Json::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
-            return Ok(());
-        };
-        let mut select = Query::select();
-        select
-            .columns([
-                Alias::new("author_id"),
-                Alias::new("title"),
-                Alias::new("tenant_id"),
-            ])
-            .from(Alias::new("posts"))
-            .and_where(Expr::col(Alias::new("id")).eq(Expr::val(post_id)));
-        let Some(post) = txn.query_one(&select).await? else {
-            return Ok(());
-        };
-        let author: Uuid = post.try_get("", "author_id")?;
-        let title: String = post.try_get("", "title")?;
-        let tenant: Uuid = post.try_get("", "tenant_id")?;
-        if Some(author) == ctx.principal.user_id {
-            return Ok(());
-        }
-        // The notification copies the comment: none for an author who may not read it
-        // (who blocks the commenter, say).
-        let comments = self.table("comments")?;
-        if !self
-            .readable_by(
-                txn,
-                author,
-                Some(tenant),
-                comments,
-                &key_of(comments, comment),
-            )
-            .await?
-        {
-            return Ok(());
-        }
-        self.effect_insert(
-            txn,
-            ctx,
-            "notifications",
-            json!({
-                "tenant_id": tenant.to_string(),
-                "user_id": author.to_string(),
-                "kind": "comment",
-                "title": format!("New comment on {title}"),
-                "body": comment.get("body").and_then(Json::as_str).unwrap_or_default(),
-                "data": { "postId": post_id.to_string(), "commentId": comment.get("id") },
-            }),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    async fn message_sent(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: WriteContext<'_>,
-        message: &Row,
-    ) -> AppResult<()> {
-        let Some(conversation) = message
-            .get("conversation_id")
-            .and_then(Json::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
-            return Ok(());
-        };
-        let sent_at = message
-            .get("created_at")
-            .cloned()
-            .unwrap_or_else(|| timestamp_json(now()));
-        // The bump is a write like any other: audited and published.
-        let conversations = self.table("conversations")?;
-        let mut key = Row::new();
-        key.insert("id".into(), Json::String(conversation.to_string()));
-        let mut select = self.columns_select(
-            &Compiler::new(&self.policies, ctx.principal),
-            conversations,
-            false,
-        );
-        select.and_where(key_condition(conversations, &key)?);
-        if let Some(old) = txn.query_one(&select).await? {
-            let old = values::decode_row(&old, &conversations.columns)?;
-            let mut new = old.clone();
-            new.insert("last_message_at".into(), sent_at.clone());
-            new.insert("updated_at".into(), sent_at);
-            let written = self
-                .update_row(txn, conversations, &key, &old, &new)
-                .await?;
-            self.audit(
-                txn,
-                ctx,
-                conversations,
-                Action::Update,
-                Some(&old),
-                Some(&written),
-            )
-            .await?;
-        }
-        let messages = self.table("messages")?;
-        let message_key = key_of(messages, message);
-        let tenant = message
-            .get("tenant_id")
-            .and_then(Json::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok());
-
-        let mut select = Query::select();
-        select
-            .column(Alias::new("user_id"))
-            .from(Alias::new("conversation_participants"))
-            .and_where(Expr::col(Alias::new("conversation_id")).eq(Expr::val(conversation)));
-        let participants = txn.query_all(&select).await?;
-        for participant in participants {
-            let user: Uuid = participant.try_get("", "user_id")?;
-            if Some(user) == ctx.principal.user_id
-                || !self
-                    .readable_by(txn, user, tenant, messages, &message_key)
-                    .await?
-            {
-                continue;
-            }
-            self.effect_insert(txn, ctx, "notifications", json!({
-                "tenant_id": message.get("tenant_id"),
-                "user_id": user.to_string(),
-                "kind": "message",
-                "title": "New message",
-                "body": message.get("body").and_then(Json::as_str).unwrap_or_default(),
-                "data": { "conversationId": conversation.to_string(), "messageId": message.get("id") },
-            }))
-            .await?;
-        }
-        Ok(())
     }
 
     /// Applies the column masks to a row returned by a write, in memory. A mask whose rule
@@ -1022,7 +842,7 @@ const TENANT_COLUMN: &str = "tenant_id";
 const AUDIT_TABLE: &str = "audit_logs";
 
 /// The primary key of `row`.
-fn key_of(meta: &TableMeta, row: &Row) -> Row {
+pub(super) fn key_of(meta: &TableMeta, row: &Row) -> Row {
     meta.primary_key
         .iter()
         .map(|k| ((*k).to_owned(), row.get(*k).cloned().unwrap_or(Json::Null)))
@@ -1031,7 +851,7 @@ fn key_of(meta: &TableMeta, row: &Row) -> Row {
 
 /// What the gateway fills in on every insert it writes: a new UUID for an `id` primary
 /// key, and `created_at`/`updated_at` (in UTC, so text order is time order on SQLite).
-fn fill_defaults(meta: &TableMeta, row: &mut Row) {
+pub(super) fn fill_defaults(meta: &TableMeta, row: &mut Row) {
     if meta.primary_key == ["id"]
         && row.get("id").is_none_or(Json::is_null)
         && meta.column("id").is_some_and(|c| c.ty == ColType::Uuid)
@@ -1086,46 +906,4 @@ fn candidate(meta: &TableMeta, row: &Row) -> AppResult<SelectStatement> {
         select.expr_as(Expr::val(row_value(column, row)?), Alias::new(column.name));
     }
     Ok(select)
-}
-
-/// The last owner of a tenant can be neither removed nor demoted.
-async fn keep_last_owner(txn: &DatabaseTransaction, old: &Row, new: Option<&Row>) -> AppResult<()> {
-    let was_owner = old.get("role").and_then(Json::as_str) == Some("owner");
-    let stays_owner = new.is_some_and(|n| n.get("role").and_then(Json::as_str) == Some("owner"));
-    if !was_owner || stays_owner {
-        return Ok(());
-    }
-    let uuid = |k: &str| {
-        old.get(k)
-            .and_then(Json::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-    };
-    let (Some(tenant), Some(user)) = (uuid("tenant_id"), uuid("user_id")) else {
-        return Ok(());
-    };
-    // Writers of one tenant's memberships take the tenant's row lock first, so that two
-    // owners demoting themselves at once cannot both see the other as the remaining owner
-    // (SQLite serializes writers already). `FOR NO KEY UPDATE` excludes the other writers
-    // without blocking the inserts whose foreign keys only share-lock the tenant.
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let mut lock = Query::select();
-        lock.expr(Expr::cust("1"))
-            .from(Alias::new("tenants"))
-            .and_where(Expr::col(Alias::new("id")).eq(Expr::val(tenant)))
-            .lock(sea_orm::sea_query::LockType::NoKeyUpdate);
-        txn.query_one(&lock).await?;
-    }
-    let mut select = Query::select();
-    select
-        .expr(Expr::cust("1"))
-        .from(Alias::new("tenant_members"))
-        .and_where(Expr::col(Alias::new("tenant_id")).eq(Expr::val(tenant)))
-        .and_where(Expr::col(Alias::new("role")).eq("owner"))
-        .and_where(Expr::col(Alias::new("user_id")).ne(Expr::val(user)));
-    if txn.query_one(&select).await?.is_none() {
-        return Err(AppError::Conflict(
-            "the last owner of a tenant can be neither removed nor demoted".into(),
-        ));
-    }
-    Ok(())
 }

@@ -246,22 +246,6 @@ pub struct UpdateRule {
     pub column_checks: Vec<(Col, Pred)>,
 }
 
-/// Side effects a write has, in the same transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// A new tenant's creator becomes its `owner` member.
-    CreatorBecomesOwner,
-    /// A new conversation's creator becomes a participant.
-    CreatorBecomesParticipant,
-    /// The last owner of a tenant can be neither removed nor demoted (CONFLICT).
-    KeepLastOwner,
-    /// A new message bumps its conversation's `last_message_at` and notifies the other
-    /// participants.
-    MessageSent,
-    /// A new comment notifies the post's author.
-    CommentPosted,
-}
-
 /// The whole policy of one table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TablePolicy {
@@ -279,8 +263,6 @@ pub struct TablePolicy {
     pub update: Option<UpdateRule>,
     /// Deletes (soft on tables with `deleted_at`).
     pub delete: Access,
-    /// Side effects.
-    pub effects: Vec<Effect>,
     /// Columns that hold copies of other tables' rows (an audit trail's values).
     pub copies: Option<CopiedValues>,
 }
