@@ -14,8 +14,8 @@ use entities::{
 };
 
 use rowgate::policy::{
-    Access, Col, CopiedValues, Fact, InsertRule, Lit, PolicySet, Pred, Preset, TablePolicy,
-    UpdateRule, col,
+    Access, AuditTrail, Col, CopiedValues, Fact, InsertRule, Lit, PolicySet, Pred, Preset,
+    TablePolicy, Tenancy, UpdateRule, col,
 };
 
 /// The tenants the user is a member of (any role): also the tenants they may act in.
@@ -111,7 +111,12 @@ pub fn policies() -> PolicySet {
         analytics_events(),
     ])
     .with_facts(facts())
+    .with_tenancy(Tenancy {
+        tenants: col(tenants::Column::Id),
+        column: col(tenant_members::Column::TenantId).name,
+    })
     .with_tenant_scope(MEMBER_TENANTS)
+    .with_audit(audit_trail())
     .with_realtime([
         "posts",
         "comments",
@@ -121,6 +126,21 @@ pub fn policies() -> PolicySet {
         "feature_flags",
         "profiles",
     ])
+}
+
+/// Every write of every table, with who wrote it, in which request, and the row before and
+/// after (shown to readers under the audited row's own policy: see `audit_logs`).
+fn audit_trail() -> AuditTrail {
+    use audit_logs::Column as C;
+    AuditTrail {
+        old_values: Some(col(C::OldValues)),
+        new_values: Some(col(C::NewValues)),
+        actor: Some(col(C::ActorId)),
+        actor_role: Some(col(C::ActorRole)),
+        tenant: Some(col(C::TenantId)),
+        request_id: Some(col(C::RequestId)),
+        ..AuditTrail::new(col(C::Action), col(C::TableName), col(C::RowId))
+    }
 }
 
 fn allow(pred: Pred) -> Access {

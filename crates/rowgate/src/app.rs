@@ -535,6 +535,28 @@ mod tests {
     }
 
     #[test]
+    fn an_audit_trail_writing_another_tables_column_refuses_the_application_naming_it() {
+        let trail = crate::policy::AuditTrail {
+            old_values: Some(col(clients::Column::Name)),
+            ..crate::policy::AuditTrail::new(
+                col(forms::Column::Title),
+                col(forms::Column::Title),
+                col(forms::Column::Title),
+            )
+        };
+        let err = builder()
+            .entity::<forms::Entity>()
+            .policies(
+                PolicySet::new(vec![forms_policy()])
+                    .with_facts(supplier_facts())
+                    .with_audit(trail),
+            )
+            .build()
+            .expect_err("clients.name is not a column of forms");
+        assert!(err.to_string().contains("clients.name"), "{err}");
+    }
+
+    #[test]
     fn a_policy_naming_an_undeclared_fact_refuses_the_application_naming_it() {
         let err = builder()
             .entity::<forms::Entity>()

@@ -476,7 +476,10 @@ impl Store {
             let target = self.table(fk.ref_table)?;
             // Users and tenants are named by id across tenants (an invitation names a
             // user one cannot read yet); rows owned by a tenant are data, and are checked.
-            if !target.has(TENANT_COLUMN) {
+            let Some(tenancy) = self.policies.tenancy() else {
+                continue;
+            };
+            if !target.has(tenancy.column) {
                 continue;
             }
             let key_column = target.column(fk.ref_column).ok_or_else(|| {
@@ -498,9 +501,10 @@ impl Store {
             let Some(referenced) = referenced.into_iter().next() else {
                 return Err(refused());
             };
-            let tenant_of = |r: &Row| r.get(TENANT_COLUMN).filter(|v| !v.is_null()).cloned();
-            if let (Some(mine), Some(theirs)) = (tenant_of(row), tenant_of(&referenced))
-                && mine != theirs
+            if let (Some(mine), Some(theirs)) = (
+                tenancy.tenant_of(meta.name, row),
+                tenancy.tenant_of(target.name, &referenced),
+            ) && mine != theirs
             {
                 return Err(refused());
             }
@@ -728,7 +732,8 @@ impl Store {
         Ok(values::decode_row(&written, &meta.columns)?)
     }
 
-    /// Writes the `audit_logs` row of a change, in the change's transaction.
+    /// Records a change for the change bus, and writes its rows of the application's
+    /// audit trails, in the change's transaction.
     pub(super) async fn audit(
         &self,
         txn: &DatabaseTransaction,
@@ -739,42 +744,40 @@ impl Store {
         new: Option<&Row>,
     ) -> AppResult<()> {
         record_change(meta, action, old, new);
-        // Audited only when the application keeps an audit trail (a table of this name
-        // and shape; see docs/SCHEMA.md's `audit_logs`).
-        let Ok(audit) = self.table(AUDIT_TABLE) else {
-            return Ok(());
-        };
         let row = new.or(old).cloned().unwrap_or_default();
-        let row_id = super::row_id(meta, &row);
-        let tenant = row
-            .get("tenant_id")
-            .and_then(Json::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .or_else(|| {
-                (meta.name == "tenants")
-                    .then(|| {
-                        row.get("id")
-                            .and_then(Json::as_str)
-                            .and_then(|s| Uuid::parse_str(s).ok())
-                    })
-                    .flatten()
-            });
-        let audit_row: Row = serde_json::from_value(json!({
-            "id": Uuid::new_v4().to_string(),
-            "tenant_id": tenant.map(|t| t.to_string()),
-            "actor_id": ctx.principal.user_id.map(|u| u.to_string()),
-            "actor_role": ctx.principal.role.as_str(),
-            "action": action.as_str(),
-            "table_name": meta.name,
-            "row_id": row_id,
-            "old_values": old.map(|r| Json::Object(r.clone())),
-            "new_values": new.map(|r| Json::Object(r.clone())),
-            "request_id": ctx.request_id,
-            "created_at": timestamp_json(now()),
-            "updated_at": timestamp_json(now()),
-        }))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-        self.insert_row(txn, audit, &audit_row).await.map(|_| ())
+        for trail in self.policies.audits() {
+            if !trail.covers(meta.name)
+                || eval::pred(&trail.when, ctx.principal, &row) == Some(false)
+            {
+                continue;
+            }
+            let tenant = self
+                .policies
+                .tenancy()
+                .and_then(|t| t.tenant_of(meta.name, &row))
+                .cloned();
+            let values = |r: Option<&Row>| r.map_or(Json::Null, |r| Json::Object(r.clone()));
+            let mut entry = Row::new();
+            for (column, value) in [
+                (Some(trail.action), json!(action.as_str())),
+                (Some(trail.table_name), json!(meta.name)),
+                (Some(trail.row_id), json!(super::row_id(meta, &row))),
+                (trail.old_values, values(old)),
+                (trail.new_values, values(new)),
+                (trail.actor, json!(ctx.principal.user_id)),
+                (trail.actor_role, json!(ctx.principal.role.as_str())),
+                (trail.tenant, tenant.unwrap_or(Json::Null)),
+                (trail.request_id, json!(ctx.request_id)),
+            ] {
+                if let Some(column) = column {
+                    entry.insert(column.name.to_owned(), value);
+                }
+            }
+            let audit = self.table(trail.table())?;
+            fill_defaults(audit, &mut entry);
+            self.insert_row(txn, audit, &entry).await?;
+        }
+        Ok(())
     }
 
     /// Applies the column masks to a row returned by a write, in memory. A mask whose rule
@@ -835,11 +838,6 @@ fn record_change(meta: &TableMeta, action: Action, old: Option<&Row>, new: Optio
     };
     let _ = CHANGES.try_with(|c| c.borrow_mut().push(std::sync::Arc::new(change)));
 }
-
-/// The column that names a row's tenant, where a table has one.
-const TENANT_COLUMN: &str = "tenant_id";
-/// The audit trail every write is recorded in, when the application has it.
-const AUDIT_TABLE: &str = "audit_logs";
 
 /// The primary key of `row`.
 pub(super) fn key_of(meta: &TableMeta, row: &Row) -> Row {

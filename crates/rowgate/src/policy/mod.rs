@@ -282,6 +282,112 @@ pub struct CopiedValues {
     pub values: Vec<Col>,
 }
 
+/// How rows belong to tenants: the table whose rows are the tenants, and the column that
+/// names a row's tenant in every other table that has one. The audit trail records a
+/// written row's tenant from it, and a reference from one tenant's row may only name a row
+/// of the same tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tenancy {
+    /// The key of the tenants' table (`tenants.id`): a tenant row is its own tenant.
+    pub tenants: Col,
+    /// The column naming a row's tenant (`tenant_id`).
+    pub column: &'static str,
+}
+
+impl Tenancy {
+    /// The tenant of `row` of `table`: the value of the tenant column, or the key of a
+    /// tenant row.
+    pub fn tenant_of<'r>(&self, table: &str, row: &'r eval::Row) -> Option<&'r serde_json::Value> {
+        let column = if table == self.tenants.table {
+            self.tenants.name
+        } else {
+            self.column
+        };
+        row.get(column).filter(|v| !v.is_null())
+    }
+}
+
+/// An audit trail: for every written row, one row of `action`'s table, written in the
+/// write's transaction (a failed audit fails the write). Columns left `None` are not
+/// written (the table's defaults apply).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditTrail {
+    /// Receives `insert`, `update` or `delete`.
+    pub action: Col,
+    /// Receives the written table's name.
+    pub table_name: Col,
+    /// Receives the written row's key (key columns' text joined by `,`).
+    pub row_id: Col,
+    /// Receives the row before the write, as a JSON object.
+    pub old_values: Option<Col>,
+    /// Receives the row after the write, as a JSON object.
+    pub new_values: Option<Col>,
+    /// Receives the writer's user id.
+    pub actor: Option<Col>,
+    /// Receives the writer's role (`authenticated`, `service_role`).
+    pub actor_role: Option<Col>,
+    /// Receives the written row's tenant ([`Tenancy`]).
+    pub tenant: Option<Col>,
+    /// Receives the request id.
+    pub request_id: Option<Col>,
+    /// The tables audited (`None`: every table but the trail's own).
+    pub tables: Option<Vec<&'static str>>,
+    /// Whose writes are audited: a condition on the principal (`Pred::Flag`, say: an
+    /// administrators' trail), evaluated in memory; a condition it cannot decide there
+    /// audits the write.
+    pub when: Pred,
+}
+
+impl AuditTrail {
+    /// A trail recording the action, table and row id of every write, nothing more.
+    pub fn new(action: Col, table_name: Col, row_id: Col) -> Self {
+        Self {
+            action,
+            table_name,
+            row_id,
+            old_values: None,
+            new_values: None,
+            actor: None,
+            actor_role: None,
+            tenant: None,
+            request_id: None,
+            tables: None,
+            when: Pred::Always,
+        }
+    }
+
+    /// The trail's table.
+    pub fn table(&self) -> &'static str {
+        self.action.table
+    }
+
+    /// Every column the trail writes.
+    pub fn columns(&self) -> impl Iterator<Item = Col> + '_ {
+        [self.action, self.table_name, self.row_id]
+            .into_iter()
+            .chain(
+                [
+                    self.old_values,
+                    self.new_values,
+                    self.actor,
+                    self.actor_role,
+                    self.tenant,
+                    self.request_id,
+                ]
+                .into_iter()
+                .flatten(),
+            )
+    }
+
+    /// Whether writes of `table` are audited here.
+    pub fn covers(&self, table: &str) -> bool {
+        match &self.tables {
+            Some(tables) => tables.contains(&table),
+            None => table != self.table(),
+        }
+    }
+}
+
 /// The operations a policy covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -302,6 +408,8 @@ pub struct PolicySet {
     facts: Vec<Fact>,
     scope: Option<&'static str>,
     realtime: Vec<&'static str>,
+    tenancy: Option<Tenancy>,
+    audits: Vec<AuditTrail>,
 }
 
 /// A table or operation without a declared policy: the gateway refuses to start.
@@ -322,6 +430,8 @@ impl PolicySet {
             facts: Vec::new(),
             scope: None,
             realtime: Vec::new(),
+            tenancy: None,
+            audits: Vec::new(),
         }
     }
 
@@ -349,6 +459,28 @@ impl PolicySet {
     pub fn with_tenant_scope(mut self, fact: &'static str) -> Self {
         self.scope = Some(fact);
         self
+    }
+
+    /// The same policies with rows belonging to tenants as `tenancy` says.
+    pub fn with_tenancy(mut self, tenancy: Tenancy) -> Self {
+        self.tenancy = Some(tenancy);
+        self
+    }
+
+    /// How rows belong to tenants, if they do.
+    pub fn tenancy(&self) -> Option<&Tenancy> {
+        self.tenancy.as_ref()
+    }
+
+    /// The same policies with the audit trail `trail` kept (several trails may be kept).
+    pub fn with_audit(mut self, trail: AuditTrail) -> Self {
+        self.audits.push(trail);
+        self
+    }
+
+    /// The audit trails kept.
+    pub fn audits(&self) -> &[AuditTrail] {
+        &self.audits
     }
 
     /// The declared facts.
@@ -421,6 +553,33 @@ pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
                 "`{table}` is declared subscribable but has no policy"
             ));
         }
+    }
+    for trail in policies.audits() {
+        let table = trail.table();
+        if policies.table(table).is_none() {
+            problems.push(format!("the audit trail `{table}` has no policy"));
+        }
+        if let Some(column) = trail.columns().find(|c| c.table != table) {
+            problems.push(format!(
+                "the audit trail `{table}` writes {}.{}, a column of another table",
+                column.table, column.name
+            ));
+        }
+        for audited in trail.tables.iter().flatten() {
+            if policies.table(audited).is_none() {
+                problems.push(format!(
+                    "the audit trail `{table}` audits `{audited}`, which has no policy"
+                ));
+            }
+        }
+    }
+    if let Some(tenancy) = policies.tenancy()
+        && policies.table(tenancy.tenants.table).is_none()
+    {
+        problems.push(format!(
+            "the tenancy names `{}` as the tenants' table, which has no policy",
+            tenancy.tenants.table
+        ));
     }
     if let Some(scope) = policies.tenant_scope()
         && !matches!(policies.fact(scope).map(|f| f.kind), Some(FactKind::Ids(_)))
