@@ -1,10 +1,11 @@
 //! The reference application of rowgate: the multi-tenant schema of `docs/SCHEMA.md` — its
 //! migration (`migration/`), the entities generated from it (`entities/`), the policies of
-//! every table ([`policies`]), the write hooks ([`hooks`]), the `me` extension ([`me`]) and the demo data ([`seed`]) —
+//! every table ([`policies`]), the write hooks ([`hooks`]), the `me` and notification extensions ([`me`], [`notifications`]) and the demo data ([`seed`]) —
 //! put together with the engine's [`rowgate::Builder`] and served as the `rowgate` binary.
 
 pub mod hooks;
 pub mod me;
+pub mod notifications;
 pub mod policies;
 pub mod seed;
 
@@ -29,6 +30,7 @@ pub fn builder() -> Builder {
         .policies(policies::policies())
         .migrations(MigratorOf::<migration::Migrator>::new())
         .extension(me::MeExtension)
+        .extension(notifications::NotificationsExtension)
         .demo(seed::demo::Demo)
 }
 

@@ -14,8 +14,8 @@ use entities::{
 };
 
 use rowgate::policy::{
-    Access, AuditTrail, Col, CopiedValues, Fact, InsertRule, Lit, PolicySet, Pred, Preset,
-    TablePolicy, Tenancy, UpdateRule, col,
+    Access, AuditTrail, Col, ConfigTable, CopiedValues, Fact, FlagTable, HotConfig, InsertRule,
+    Lit, PolicySet, Pred, Preset, TablePolicy, Tenancy, UpdateRule, col,
 };
 
 /// The tenants the user is a member of (any role): also the tenants they may act in.
@@ -117,6 +117,7 @@ pub fn policies() -> PolicySet {
     })
     .with_tenant_scope(MEMBER_TENANTS)
     .with_audit(audit_trail())
+    .with_hot_config(hot_config())
     .with_realtime([
         "posts",
         "comments",
@@ -126,6 +127,25 @@ pub fn policies() -> PolicySet {
         "feature_flags",
         "profiles",
     ])
+}
+
+/// Feature flags, configuration entries and tenants by subdomain, served from the cache.
+fn hot_config() -> HotConfig {
+    use {feature_flags::Column as F, system_config::Column as S};
+    HotConfig {
+        flags: Some(FlagTable {
+            key: col(F::Key),
+            enabled: col(F::Enabled),
+            rollout_percent: col(F::RolloutPercent),
+            tenant: col(F::TenantId),
+        }),
+        config: Some(ConfigTable {
+            key: col(S::Key),
+            value: col(S::Value),
+            public: col(S::IsPublic),
+        }),
+        subdomain: Some(col(tenants::Column::Subdomain)),
+    }
 }
 
 /// Every write of every table, with who wrote it, in which request, and the row before and

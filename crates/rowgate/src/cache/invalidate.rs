@@ -11,20 +11,17 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::keys::Key;
-use crate::policy::Fact;
+use crate::policy::PolicySet;
 use crate::policy::eval::Row;
 
 /// The NOTIFY channel an application's triggers write cache-relevant changes to (on
 /// PostgreSQL), so writes made outside the gateway invalidate the cache too.
 pub const NOTIFY_CHANNEL: &str = "rowgate_changes";
 
-/// The tables of the hot configuration the cache holds (the principals' facts come from
-/// the tables the application's facts are declared on).
-pub const CACHED_TABLES: [&str; 3] = ["feature_flags", "system_config", "tenants"];
-
-/// Whether a change of `table` can make a cache entry stale.
-pub fn is_cached_table(table: &str, facts: &[Fact]) -> bool {
-    CACHED_TABLES.contains(&table) || facts.iter().any(|f| f.table() == table)
+/// Whether a change of `table` can make a cache entry stale: a table of the declared hot
+/// configuration, or one the principals' facts are loaded from.
+pub fn is_cached_table(policies: &PolicySet, table: &str) -> bool {
+    policies.hot_config().caches(table) || policies.facts().iter().any(|f| f.table() == table)
 }
 
 fn uuid(row: &Row, column: &str) -> Option<Uuid> {
@@ -36,7 +33,7 @@ fn uuid(row: &Row, column: &str) -> Option<Uuid> {
 /// The entries a change of one row of `table` makes stale, from the row before and after.
 /// Only the columns that name entries are read (the triggers send just those).
 pub fn keys_for_change(
-    facts: &[Fact],
+    policies: &PolicySet,
     table: &str,
     old: Option<&Row>,
     new: Option<&Row>,
@@ -44,30 +41,35 @@ pub fn keys_for_change(
     let mut keys = Vec::new();
     for row in [old, new].into_iter().flatten() {
         // The facts loaded from this table are stale for the user the row names.
-        for fact in facts.iter().filter(|f| f.table() == table) {
+        for fact in policies.facts().iter().filter(|f| f.table() == table) {
             if let Some(key) = uuid(row, fact.user.name).map(Key::Principal)
                 && !keys.contains(&key)
             {
                 keys.push(key);
             }
         }
-        let key = match table {
-            "feature_flags" => match row.get("tenant_id") {
-                None => None,
-                Some(Json::Null) => Some(Key::GlobalFlags),
-                Some(_) => uuid(row, "tenant_id").map(Key::TenantFlags),
-            },
-            "system_config" => Some(Key::Config),
-            "tenants" => row
-                .get("subdomain")
+        let hot = policies.hot_config();
+        let flags =
+            hot.flags
+                .filter(|f| f.key.table == table)
+                .and_then(|f| match row.get(f.tenant.name) {
+                    None => None,
+                    Some(Json::Null) => Some(Key::GlobalFlags),
+                    Some(_) => uuid(row, f.tenant.name).map(Key::TenantFlags),
+                });
+        let config = hot
+            .config
+            .filter(|c| c.key.table == table)
+            .map(|_| Key::Config);
+        let subdomain = hot.subdomain.filter(|c| c.table == table).and_then(|c| {
+            row.get(c.name)
                 .and_then(Json::as_str)
-                .map(|s| Key::TenantBySubdomain(s.to_owned())),
-            _ => None,
-        };
-        if let Some(key) = key
-            && !keys.contains(&key)
-        {
-            keys.push(key);
+                .map(|s| Key::TenantBySubdomain(s.to_owned()))
+        });
+        for key in [flags, config, subdomain].into_iter().flatten() {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
         }
     }
     keys
@@ -95,18 +97,18 @@ pub(crate) enum Stale {
 }
 
 /// Parses a NOTIFY payload into what it makes stale.
-pub(crate) fn stale_from_payload(facts: &[Fact], payload: &str) -> Stale {
+pub(crate) fn stale_from_payload(policies: &PolicySet, payload: &str) -> Stale {
     let Ok(notification) = serde_json::from_str::<Notification>(payload) else {
         return Stale::All;
     };
-    if !is_cached_table(&notification.table, facts) {
+    if !is_cached_table(policies, &notification.table) {
         return Stale::Keys(Vec::new());
     }
     if notification.op == "TRUNCATE" {
         return Stale::All;
     }
     let keys = keys_for_change(
-        facts,
+        policies,
         &notification.table,
         notification.old.as_ref(),
         notification.new.as_ref(),
@@ -123,12 +125,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::policy::Col;
+    use crate::policy::{Col, ConfigTable, Fact, FlagTable, HotConfig};
 
-    /// Facts declared as the reference application declares them.
-    fn facts() -> Vec<Fact> {
+    /// Facts and hot configuration declared as the reference application declares them.
+    fn facts() -> PolicySet {
         let col = |table, name| Col { table, name };
-        vec![
+        let facts = vec![
             Fact::ids(
                 "member_tenants",
                 col("tenant_members", "user_id"),
@@ -140,7 +142,23 @@ mod tests {
                 col("blocks", "blocker_id"),
                 col("blocks", "blocked_id"),
             ),
-        ]
+        ];
+        PolicySet::new(Vec::new())
+            .with_facts(facts)
+            .with_hot_config(HotConfig {
+                flags: Some(FlagTable {
+                    key: col("feature_flags", "key"),
+                    enabled: col("feature_flags", "enabled"),
+                    rollout_percent: col("feature_flags", "rollout_percent"),
+                    tenant: col("feature_flags", "tenant_id"),
+                }),
+                config: Some(ConfigTable {
+                    key: col("system_config", "key"),
+                    value: col("system_config", "value"),
+                    public: col("system_config", "is_public"),
+                }),
+                subdomain: Some(col("tenants", "subdomain")),
+            })
     }
 
     fn row(value: Json) -> Row {

@@ -25,56 +25,78 @@ fn select(table: &'static str, columns: &[&'static str]) -> SelectStatement {
     select
 }
 
-/// The flag rows of one scope: the global defaults (`tenant: None`) or a tenant's own.
+/// The flag rows of one scope: the global defaults (`tenant: None`) or a tenant's own (none
+/// where the application declares no flags).
 pub(crate) async fn flags(store: &Store, tenant: Option<Uuid>) -> AppResult<Arc<FlagSet>> {
-    let mut statement = select("feature_flags", &["key", "enabled", "rollout_percent"]);
-    match tenant {
-        None => statement.and_where(col("tenant_id").is_null()),
-        Some(tenant) => statement.and_where(col("tenant_id").eq(tenant)),
+    let Some(table) = store.policies.hot_config().flags else {
+        return Ok(Arc::new(FlagSet(Vec::new())));
     };
-    statement.order_by(Alias::new("key"), Order::Asc);
+    let (key, enabled, rollout) = (
+        table.key.name,
+        table.enabled.name,
+        table.rollout_percent.name,
+    );
+    let mut statement = select(table.key.table, &[key, enabled, rollout]);
+    match tenant {
+        None => statement.and_where(col(table.tenant.name).is_null()),
+        Some(tenant) => statement.and_where(col(table.tenant.name).eq(tenant)),
+    };
+    statement.order_by(Alias::new(key), Order::Asc);
     let rows = store.counted_query(&store.db, &statement).await?;
     let flags = rows
         .iter()
         .map(|row| {
             Ok(FlagRow {
-                key: row.try_get("", "key")?,
-                enabled: row.try_get("", "enabled")?,
-                rollout_percent: row.try_get("", "rollout_percent")?,
+                key: row.try_get("", key)?,
+                enabled: row.try_get("", enabled)?,
+                rollout_percent: row.try_get("", rollout)?,
             })
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     Ok(Arc::new(FlagSet(flags)))
 }
 
-/// Every `system_config` entry.
+/// Every configuration entry (none where the application declares no configuration).
 pub(crate) async fn config(store: &Store) -> AppResult<Arc<ConfigSnapshot>> {
-    let statement = select("system_config", &["key", "value", "is_public"]);
-    let rows = store.counted_query(&store.db, &statement).await?;
     let mut entries = BTreeMap::new();
-    for row in &rows {
-        entries.insert(
-            row.try_get::<String>("", "key")?,
-            ConfigEntry {
-                value: row.try_get("", "value")?,
-                public: row.try_get("", "is_public")?,
-            },
-        );
+    if let Some(table) = store.policies.hot_config().config {
+        let (key, value, public) = (table.key.name, table.value.name, table.public.name);
+        let statement = select(table.key.table, &[key, value, public]);
+        for row in &store.counted_query(&store.db, &statement).await? {
+            entries.insert(
+                row.try_get::<String>("", key)?,
+                ConfigEntry {
+                    value: row.try_get("", value)?,
+                    public: row.try_get("", public)?,
+                },
+            );
+        }
     }
     Ok(Arc::new(ConfigSnapshot::new(entries)))
 }
 
 /// The live (not soft-deleted) tenant whose subdomain is `subdomain`.
 pub(crate) async fn tenant_by_subdomain(store: &Store, subdomain: &str) -> AppResult<Option<Uuid>> {
-    let mut statement = select("tenants", &["id"]);
-    statement
-        .and_where(col("subdomain").eq(subdomain))
-        .and_where(col("deleted_at").is_null())
-        .limit(1);
+    let (Some(column), Some(tenancy)) = (
+        store.policies.hot_config().subdomain,
+        store.policies.tenancy(),
+    ) else {
+        return Ok(None);
+    };
+    let id = tenancy.tenants.name;
+    let mut statement = select(column.table, &[id]);
+    statement.and_where(col(column.name).eq(subdomain)).limit(1);
+    if let Some(deleted_at) = store
+        .policies
+        .table(column.table)
+        .and_then(|p| p.soft_delete)
+    {
+        statement.and_where(col(deleted_at.name).is_null());
+    }
     let rows = store.counted_query(&store.db, &statement).await?;
     Ok(rows
         .first()
-        .map(|row| row.try_get::<Uuid>("", "id"))
+        .map(|row| row.try_get::<Uuid>("", id))
         .transpose()?)
 }
 

@@ -40,7 +40,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use uuid::Uuid;
 
-pub use invalidate::{CACHED_TABLES, NOTIFY_CHANNEL, is_cached_table, keys_for_change};
+pub use invalidate::{NOTIFY_CHANNEL, is_cached_table, keys_for_change};
 use keys::{CacheName, Key};
 use metrics::CacheCounters;
 pub use remote::purge_prefix;
@@ -310,7 +310,7 @@ impl Inner {
         if let Some(remote) = &self.remote {
             remote.counters.notifications.inc();
         }
-        match invalidate::stale_from_payload(self.store.policies.facts(), payload) {
+        match invalidate::stale_from_payload(&self.store.policies, payload) {
             invalidate::Stale::Keys(keys) => self.invalidate(&keys, false).await,
             invalidate::Stale::All => self.invalidate_all().await,
         }
@@ -325,12 +325,11 @@ impl CommitHook for InvalidateOnCommit {
     fn committed<'a>(&'a self, changes: &'a [Arc<Change>]) -> HookFuture<'a> {
         let mut keys: Vec<Key> = Vec::new();
         let inner = self.0.upgrade();
-        let facts = inner
-            .as_ref()
-            .map_or(&[][..], |inner| inner.store.policies.facts());
+        let none = crate::policy::PolicySet::new(Vec::new());
+        let policies = inner.as_ref().map_or(&none, |inner| &*inner.store.policies);
         for change in changes {
             for key in keys_for_change(
-                facts,
+                policies,
                 change.table,
                 change.old.as_ref(),
                 change.new.as_ref(),
@@ -514,14 +513,8 @@ impl HotCache {
 
     /// The live tenant whose subdomain is `subdomain`.
     pub async fn tenant_by_subdomain(&self, subdomain: &str) -> AppResult<Option<Uuid>> {
-        // Only an application with a `tenants` table (with `subdomain`) names tenants by host.
-        if self
-            .inner
-            .store
-            .catalog
-            .table("tenants")
-            .is_none_or(|t| !t.has("subdomain"))
-        {
+        // Only an application that declares a subdomain column names tenants by host.
+        if self.inner.store.policies.hot_config().subdomain.is_none() {
             return Ok(None);
         }
         let inner = &self.inner;

@@ -69,9 +69,10 @@ fn flag_value(flag: &EffectiveFlag) -> Value {
     )
 }
 
-/// The root fields, in the order the schema lists them.
-pub fn fields() -> Vec<Field> {
-    vec![
+/// The root fields, in the order the schema lists them: those of the configuration
+/// entries (`config`) and those of the feature flags (`flags`).
+pub fn fields(flags: bool, config: bool) -> Vec<Field> {
+    let fields = [
         resolver_field("publicConfig", TypeRef::named_nn(scalars::JSON), |ctx| {
             Box::pin(async move {
                 let config = cache(ctx).config().await?;
@@ -119,5 +120,11 @@ pub fn fields() -> Vec<Field> {
             },
         )
         .description("Every feature flag as it applies to the principal, sorted by key; empty for anonymous requests (flags are readable by authenticated users only)."),
-    ]
+    ];
+    let served = [config, config, flags, flags];
+    fields
+        .into_iter()
+        .zip(served)
+        .filter_map(|(field, served)| served.then_some(field))
+        .collect()
 }

@@ -146,16 +146,10 @@ pub fn build_schema_with(
 ) -> Result<GatewaySchema, SchemaError> {
     let db = store.db.clone();
     let mut query = Object::new("Query").description("Every read the principal may make.");
-    // The hot configuration is served when the application has its tables
-    // (`feature_flags`, `system_config`; see docs/SCHEMA.md), the notification mutations
-    // when it has `notifications`.
-    let hot_tables = store.catalog.table("feature_flags").is_some()
-        && store.catalog.table("system_config").is_some();
-    let notifications = store.catalog.table("notifications").is_some();
-    if hot_tables {
-        for field in hot::fields() {
-            query = query.field(field);
-        }
+    // The hot configuration is served where the application declares it.
+    let hot = *store.policies.hot_config();
+    for field in hot::fields(hot.flags.is_some(), hot.config.is_some()) {
+        query = query.field(field);
     }
     for extension in extensions {
         for field in extension.query_fields() {
@@ -178,7 +172,7 @@ pub fn build_schema_with(
     let builder = extensions
         .iter()
         .fold(builder, |builder, extension| extension.register(builder));
-    let builder = if hot_tables {
+    let builder = if hot.flags.is_some() {
         hot::register(builder)
     } else {
         builder
@@ -191,12 +185,6 @@ pub fn build_schema_with(
     for field in roots
         .mutation
         .into_iter()
-        .chain(
-            notifications
-                .then(tables::notification_mutations)
-                .into_iter()
-                .flatten(),
-        )
         .chain(extensions.iter().flat_map(|e| e.mutation_fields()))
     {
         mutation = mutation.field(field);
@@ -207,6 +195,27 @@ pub fn build_schema_with(
         .register(mutation)
         .register(subscription)
         .finish()
+}
+
+/// The store the schema serves, for a resolver (an application's schema extension reads
+/// and writes through it, under the same policies as every generated field).
+pub fn store<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a crate::planner::Store> {
+    ctx.data::<crate::planner::Store>()
+        .map_err(|_| crate::error::AppError::Internal("store missing".into()))
+}
+
+/// Who writes in this request, for a resolver's writes through [`store`].
+pub fn write_context<'a>(ctx: &ResolverContext<'a>) -> AppResult<crate::planner::WriteContext<'a>> {
+    let request = ctx
+        .data::<RequestContext>()
+        .map_err(|_| crate::error::AppError::Internal("request context missing".into()))?;
+    Ok(crate::planner::WriteContext {
+        principal: &request.principal,
+        request_id: &request.request_id,
+        deadline: ctx
+            .data_opt::<std::sync::Arc<crate::planner::Deadline>>()
+            .map(std::sync::Arc::as_ref),
+    })
 }
 
 /// The future a [`Resolver`] returns.

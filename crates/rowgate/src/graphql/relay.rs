@@ -14,7 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::names::type_name;
-use super::tables::{Node, PageCap, output, request, resolve, store};
+use super::store;
+use super::tables::{Node, PageCap, output, request, resolve};
 use crate::catalog::TableMeta;
 use crate::error::{AppError, AppResult};
 use crate::planner::Store;

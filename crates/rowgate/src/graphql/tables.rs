@@ -16,12 +16,12 @@ use super::loaders::{AggregateKey, Loaders, ManyKey, OneKey};
 use super::names::{
     camel, enum_item, list_field, one_field, pascal, snake, to_many_name, to_one_name, type_name,
 };
-use super::{RequestContext, scalars, value_field};
+use super::{RequestContext, scalars, store, value_field, write_context};
 use crate::catalog::{ColType, ColumnMeta, ForeignKey, TableMeta};
 use crate::error::{AppError, AppResult};
+use crate::planner::Store;
 use crate::planner::batch::{Page, key_text};
 use crate::planner::page::{self, ListSpec};
-use crate::planner::{Store, WriteContext};
 use crate::policy::eval::Row;
 use crate::policy::{Access, TablePolicy};
 
@@ -68,11 +68,6 @@ fn bad(message: impl Into<String>) -> AppError {
 pub(super) fn request<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a RequestContext> {
     ctx.data::<RequestContext>()
         .map_err(|_| AppError::Internal("request context missing".into()))
-}
-
-pub(super) fn store<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a Store> {
-    ctx.data::<Store>()
-        .map_err(|_| AppError::Internal("store missing".into()))
 }
 
 fn loaders<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a Loaders> {
@@ -1025,17 +1020,6 @@ fn one_root(table: &TableMeta) -> Field {
 }
 
 /// Who writes and for which request, borrowed from the request's data.
-fn write_context<'a>(ctx: &ResolverContext<'a>) -> AppResult<WriteContext<'a>> {
-    let request = request(ctx)?;
-    Ok(WriteContext {
-        principal: &request.principal,
-        request_id: &request.request_id,
-        deadline: ctx
-            .data_opt::<Arc<crate::planner::Deadline>>()
-            .map(Arc::as_ref),
-    })
-}
-
 fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
     let name: &'static str = table.name;
     let type_name_ = type_name(name);
@@ -1183,72 +1167,4 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
         );
     }
     fields
-}
-
-/// `markNotificationsRead(ids)` and `markAllNotificationsRead`: the principal's own unread
-/// notifications (among `ids`) get `read_at`; the count changed is returned.
-pub fn notification_mutations() -> Vec<Field> {
-    let mark = |ids: Option<Vec<Json>>| {
-        let mut filter = serde_json::Map::new();
-        filter.insert("readAt".into(), serde_json::json!({ "isNull": true }));
-        if let Some(ids) = ids {
-            filter.insert("id".into(), serde_json::json!({ "in": ids }));
-        }
-        Value::from_json(Json::Object(filter)).unwrap_or(Value::Null)
-    };
-    vec![
-        resolve(
-            "markNotificationsRead",
-            TypeRef::named(TypeRef::INT),
-            move |ctx| {
-                Box::pin(async move {
-                    let ids = match ctx.args.get("ids") {
-                        Some(ids) if !ids.is_null() => Some(
-                            ids.as_value()
-                                .clone()
-                                .into_json()
-                                .ok()
-                                .and_then(|j| j.as_array().cloned())
-                                .unwrap_or_default(),
-                        ),
-                        _ => Some(Vec::new()),
-                    };
-                    mark_read(&ctx, mark(ids)).await
-                })
-            },
-        )
-        .argument(InputValue::new(
-            "ids",
-            TypeRef::named_nn_list(scalars::UUID),
-        )),
-        resolve(
-            "markAllNotificationsRead",
-            TypeRef::named(TypeRef::INT),
-            move |ctx| Box::pin(async move { mark_read(&ctx, mark(None)).await }),
-        ),
-    ]
-}
-
-async fn mark_read(
-    ctx: &ResolverContext<'_>,
-    filter: Value,
-) -> AppResult<Option<FieldValue<'static>>> {
-    let store = store(ctx)?;
-    let write = write_context(ctx)?;
-    if write.principal.user_id.is_none() {
-        return Err(AppError::Unauthenticated(
-            "sign in to mark notifications read".into(),
-        ));
-    }
-    let mut patch = Row::new();
-    patch.insert(
-        "read_at".into(),
-        crate::planner::values::timestamp_json(crate::planner::values::now()),
-    );
-    let written = store
-        .update_where(write, "notifications", &filter, patch)
-        .await?;
-    Ok(Some(FieldValue::value(Value::from(
-        i32::try_from(written.len()).unwrap_or(i32::MAX),
-    ))))
 }

@@ -388,6 +388,65 @@ impl AuditTrail {
     }
 }
 
+/// The hot configuration the engine serves from its cache, with no SQL once warm:
+/// feature flags (`flagEnabled`, `effectiveFlags`), configuration entries (`config`,
+/// `publicConfig`), and the tenant a request's Host names by subdomain. Each part is served
+/// when declared; a change of its table (through the gateway, or on PostgreSQL through the
+/// migration's `rowgate_changes` triggers) invalidates what it cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HotConfig {
+    /// The feature flags' table.
+    pub flags: Option<FlagTable>,
+    /// The configuration entries' table.
+    pub config: Option<ConfigTable>,
+    /// The tenants' column a request's Host names (`acme.example.com` → `acme`); the tenant
+    /// is the row's key in the [`Tenancy`], and soft-deleted tenants are never named.
+    pub subdomain: Option<Col>,
+}
+
+/// Feature flags: one row per key globally (the tenant column NULL) and per tenant (its
+/// override).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagTable {
+    /// The flag's key (text).
+    pub key: Col,
+    /// Whether it is on (boolean).
+    pub enabled: Col,
+    /// The share of users (0-100, integer) it is on for.
+    pub rollout_percent: Col,
+    /// The tenant a row overrides the flag for (NULL: the global row).
+    pub tenant: Col,
+}
+
+/// Configuration entries: one JSON value per key, public (served to anonymous requests) or
+/// not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigTable {
+    /// The entry's key (text).
+    pub key: Col,
+    /// Its value (JSON).
+    pub value: Col,
+    /// Whether anonymous requests see it (boolean).
+    pub public: Col,
+}
+
+impl HotConfig {
+    /// Every column the declaration names.
+    pub fn columns(&self) -> impl Iterator<Item = Col> + '_ {
+        let flags = self
+            .flags
+            .iter()
+            .flat_map(|f| [f.key, f.enabled, f.rollout_percent, f.tenant]);
+        let config = self.config.iter().flat_map(|c| [c.key, c.value, c.public]);
+        flags.chain(config).chain(self.subdomain)
+    }
+
+    /// Whether a change of `table` can make hot configuration stale.
+    pub fn caches(&self, table: &str) -> bool {
+        self.columns().any(|c| c.table == table)
+    }
+}
+
 /// The operations a policy covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -410,6 +469,7 @@ pub struct PolicySet {
     realtime: Vec<&'static str>,
     tenancy: Option<Tenancy>,
     audits: Vec<AuditTrail>,
+    hot: HotConfig,
 }
 
 /// A table or operation without a declared policy: the gateway refuses to start.
@@ -432,6 +492,7 @@ impl PolicySet {
             realtime: Vec::new(),
             tenancy: None,
             audits: Vec::new(),
+            hot: HotConfig::default(),
         }
     }
 
@@ -481,6 +542,17 @@ impl PolicySet {
     /// The audit trails kept.
     pub fn audits(&self) -> &[AuditTrail] {
         &self.audits
+    }
+
+    /// The same policies with `hot` served from the cache.
+    pub fn with_hot_config(mut self, hot: HotConfig) -> Self {
+        self.hot = hot;
+        self
+    }
+
+    /// The hot configuration served from the cache.
+    pub fn hot_config(&self) -> &HotConfig {
+        &self.hot
     }
 
     /// The declared facts.
@@ -572,6 +644,39 @@ pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
                 ));
             }
         }
+    }
+    let hot = policies.hot_config();
+    let parts = [
+        hot.flags.map(|f| {
+            (
+                "flags",
+                f.key.table,
+                vec![f.key, f.enabled, f.rollout_percent, f.tenant],
+            )
+        }),
+        hot.config
+            .map(|c| ("config", c.key.table, vec![c.key, c.value, c.public])),
+    ];
+    for (part, table, columns) in parts.into_iter().flatten() {
+        if policies.table(table).is_none() {
+            problems.push(format!("the hot {part} table `{table}` has no policy"));
+        }
+        if let Some(column) = columns.iter().find(|c| c.table != table) {
+            problems.push(format!(
+                "the hot {part} of `{table}` name {}.{}, a column of another table",
+                column.table, column.name
+            ));
+        }
+    }
+    if let Some(subdomain) = hot.subdomain
+        && policies
+            .tenancy()
+            .is_none_or(|t| t.tenants.table != subdomain.table)
+    {
+        problems.push(format!(
+            "the subdomain column {}.{} is not a column of the tenancy's tenants table",
+            subdomain.table, subdomain.name
+        ));
     }
     if let Some(tenancy) = policies.tenancy()
         && policies.table(tenancy.tenants.table).is_none()
