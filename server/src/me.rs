@@ -5,8 +5,10 @@ use async_graphql::dynamic::{Enum, Field, FieldValue, Object, SchemaBuilder, Typ
 use async_graphql::{Name, Value};
 use rowgate::auth::{Principal, Role};
 use rowgate::error::AppResult;
-use rowgate::graphql::{RequestContext, resolver_field, scalars, value_field};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use rowgate::graphql::{RequestContext, resolver_field, scalars, store, value_field};
+use rowgate::hooks::{Row, RowExt, row};
+use rowgate::planner::Store;
+use serde_json::{Value as Json, json};
 
 use crate::policies::{
     ADMIN_TENANTS, MEMBER_TENANTS, OWNER_TENANTS, PLATFORM_ADMIN, PLATFORM_MODERATOR,
@@ -25,9 +27,9 @@ impl rowgate::SchemaExtension for MeExtension {
         vec![
             resolver_field("me", TypeRef::named(ME), |ctx| {
                 Box::pin(async move {
-                    let db = ctx.data_unchecked::<DatabaseConnection>();
+                    let store = store(ctx)?;
                     let request = ctx.data_unchecked::<RequestContext>();
-                    resolve(db, &request.principal)
+                    resolve(store, &request.principal)
                         .await
                         .map(|v| Some(FieldValue::value(v)))
                 })
@@ -140,12 +142,16 @@ fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     Value::Object(fields.into_iter().map(|(k, v)| (Name::new(k), v)).collect())
 }
 
-fn opt_string(value: Option<String>) -> Value {
-    value.map_or(Value::Null, Value::String)
+/// The text of `column` of `row`, or null.
+fn text(row: &Row, column: impl sea_orm::ColumnTrait) -> Value {
+    row.text(column)
+        .map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
-/// Builds the `Me` value for `principal`.
-async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Value> {
+/// Builds the `Me` value for `principal`, reading through the store under the policies (a
+/// member reads their tenants, a user their own profile).
+async fn resolve(store: &Store, principal: &Principal) -> AppResult<Value> {
+    use entities::{profiles::Column as P, tenants::Column as T};
     let mut tenants = Vec::new();
     let mut profile = Value::Null;
     if let Some(user) = principal
@@ -154,10 +160,9 @@ async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Va
     {
         let facts = &principal.facts;
         let ids: Vec<_> = facts.ids(MEMBER_TENANTS).to_vec();
-        let rows = entities::tenants::Entity::find()
-            .filter(entities::tenants::Column::Id.is_in(ids.iter().copied()))
-            .filter(entities::tenants::Column::DeletedAt.is_null())
-            .all(db)
+        let keys: Vec<Json> = ids.iter().map(|id| json!(id)).collect();
+        let rows = store
+            .rows_by(principal, "tenants", "id", &keys, None)
             .await?;
         for tenant in &ids {
             let role = if facts.contains(OWNER_TENANTS, *tenant) {
@@ -167,30 +172,29 @@ async fn resolve(db: &DatabaseConnection, principal: &Principal) -> AppResult<Va
             } else {
                 "member"
             };
-            if let Some(t) = rows.iter().find(|t| t.id == *tenant) {
+            if let Some(t) = rows.get(&tenant.to_string()) {
                 tenants.push(object([
-                    ("tenantId", Value::String(t.id.to_string())),
-                    ("name", Value::String(t.name.clone())),
-                    ("subdomain", Value::String(t.subdomain.clone())),
+                    ("tenantId", text(t, T::Id)),
+                    ("name", text(t, T::Name)),
+                    ("subdomain", text(t, T::Subdomain)),
                     ("role", enum_value(role)),
                     (
                         "active",
-                        Value::Boolean(principal.active_tenant == Some(t.id)),
+                        Value::Boolean(principal.active_tenant == Some(*tenant)),
                     ),
                 ]));
             }
         }
-        if let Some(p) = entities::profiles::Entity::find_by_id(user)
-            .filter(entities::profiles::Column::DeletedAt.is_null())
-            .one(db)
+        if let Some(p) = store
+            .find(principal, "profiles", &row([(P::Id, json!(user))]))
             .await?
         {
             profile = object([
-                ("id", Value::String(p.id.to_string())),
-                ("email", Value::String(p.email)),
-                ("displayName", Value::String(p.display_name)),
-                ("avatarUrl", opt_string(p.avatar_url)),
-                ("bio", opt_string(p.bio)),
+                ("id", text(&p, P::Id)),
+                ("email", text(&p, P::Email)),
+                ("displayName", text(&p, P::DisplayName)),
+                ("avatarUrl", text(&p, P::AvatarUrl)),
+                ("bio", text(&p, P::Bio)),
             ]);
         }
     }
