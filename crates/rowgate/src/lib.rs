@@ -17,8 +17,11 @@ pub mod graphql;
 pub mod hooks;
 pub mod http;
 pub mod planner;
-pub mod policy;
 pub mod realtime;
+
+/// The policy language (crate `rowgate-policy`): pure, so that what a policy means depends on
+/// nothing but its declaration and the principal.
+pub use rowgate_policy as policy;
 pub mod ws;
 
 use std::future::Future;

@@ -5,8 +5,7 @@
 
 pub mod jwks;
 pub mod jwt;
-pub mod principal;
 pub mod resolve;
 
 pub use jwt::{Audience, Claims, TokenVerifier, mint_token};
-pub use principal::{Facts, Principal, Role};
+pub use rowgate_policy::principal::{self, Facts, Principal, Role};

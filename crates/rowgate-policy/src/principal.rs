@@ -30,7 +30,7 @@ impl Role {
 }
 
 /// The principal's facts: the sets of ids and the flags the application declares (see
-/// [`crate::policy::Fact`]), loaded for the user and cached.
+/// [`crate::Fact`]), loaded for the user and cached.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     ids: BTreeMap<String, Vec<Uuid>>,

@@ -12,10 +12,11 @@
 
 pub mod compile;
 pub mod eval;
+pub mod principal;
 
 use sea_orm::{ColumnTrait, EntityName};
 
-pub use crate::auth::{Facts, Principal, Role};
+pub use crate::principal::{Facts, Principal, Role};
 
 /// A column of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
