@@ -653,13 +653,20 @@ impl Settings {
             ));
         }
 
+        let seed_demo = parse_bool(
+            "ROWGATE_SEED_DEMO",
+            self.seed_demo.as_deref(),
+            embedded_default,
+        )?;
         let (secret, secret_source) = match non_empty(&self.jwt_secret) {
             Some(secret) => {
                 check_secret("ROWGATE_JWT_SECRET", &secret)?;
                 (Some(Secret::new(secret)), Some(SecretSource::Configured))
             }
             None if jwks_url.is_some() || jwks_file.is_some() => (None, None),
-            None if embedded_default || database_kind == DatabaseKind::Sqlite => {
+            // A demo deployment (one instance with the demo data, such as `docker compose
+            // up`) keeps a generated secret in its data directory, like the embedded default.
+            None if embedded_default || database_kind == DatabaseKind::Sqlite || seed_demo => {
                 let (secret, source) = load_or_generate_secret(&data_dir)?;
                 (Some(secret), Some(source))
             }
@@ -669,7 +676,8 @@ impl Settings {
                 return Err(ConfigError::new(
                     "ROWGATE_JWT_SECRET",
                     "is required with a PostgreSQL DATABASE_URL (every instance must share it) unless \
-                     ROWGATE_JWKS_URL or ROWGATE_JWKS_FILE is set; use at least 32 random bytes, e.g. `openssl rand -hex 32`",
+                     ROWGATE_JWKS_URL or ROWGATE_JWKS_FILE is set; use at least 32 random bytes, e.g. `openssl rand -hex 32` \
+                     (a single-instance demo with ROWGATE_SEED_DEMO=true generates one into ROWGATE_DATA_DIR)",
                 ));
             }
         };
@@ -754,11 +762,7 @@ impl Settings {
                 self.auto_migrate.as_deref(),
                 database_kind == DatabaseKind::Sqlite,
             )?,
-            seed_demo: parse_bool(
-                "ROWGATE_SEED_DEMO",
-                self.seed_demo.as_deref(),
-                embedded_default,
-            )?,
+            seed_demo,
             graphiql: parse_bool("ROWGATE_GRAPHIQL", self.graphiql.as_deref(), true)?,
             shutdown_grace: grace,
             request_timeout: seconds(
@@ -1180,6 +1184,30 @@ mod tests {
         assert_eq!(first.database_kind, DatabaseKind::Sqlite);
         assert_eq!(first.jwt.secret_source, Some(SecretSource::Generated));
         let second = settings_in(&dir).resolve().expect("second start");
+        assert_eq!(second.jwt.secret_source, Some(SecretSource::Persisted));
+        assert_eq!(first.jwt.secret, second.jwt.secret);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_postgresql_demo_deployment_keeps_a_generated_secret_and_production_needs_one() {
+        let dir = std::env::temp_dir().join(format!("rowgate-config-{}", uuid::Uuid::new_v4()));
+        let production = Settings {
+            database_url: Some("postgres://db/rowgate".into()),
+            ..settings_in(&dir)
+        };
+        let err = production.resolve().expect_err("no secret for production");
+        assert_eq!(err.setting, "ROWGATE_JWT_SECRET", "{err}");
+        assert!(!dir.join(SECRET_FILE).exists(), "nothing written");
+        let demo = || Settings {
+            database_url: Some("postgres://db/rowgate".into()),
+            seed_demo: Some("true".into()),
+            ..settings_in(&dir)
+        };
+        let first = demo().resolve().expect("a demo deployment starts");
+        assert_eq!(first.jwt.secret_source, Some(SecretSource::Generated));
+        assert!(first.seed_demo);
+        let second = demo().resolve().expect("and restarts");
         assert_eq!(second.jwt.secret_source, Some(SecretSource::Persisted));
         assert_eq!(first.jwt.secret, second.jwt.secret);
         std::fs::remove_dir_all(&dir).ok();
