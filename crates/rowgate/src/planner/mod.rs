@@ -5,6 +5,7 @@
 //! or delete — starts from [`Store::readable_select`], so one policy governs them all.
 
 pub mod batch;
+mod bus;
 pub mod deadline;
 pub mod filter;
 pub(crate) mod hooks;
@@ -13,7 +14,7 @@ pub mod values;
 mod write;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -28,13 +29,17 @@ use crate::policy::compile::{Compiled, Compiler, Frame};
 use crate::policy::eval::{self, Row};
 use crate::policy::{PolicySet, Principal};
 
+pub use bus::{Change, ChangeOp, CommitHook, HookFuture};
+use bus::{ChangeBus, Counters, Shutdown};
 pub use deadline::Deadline;
 pub use write::WriteContext;
 
 /// The alias of the table a statement reads.
 pub const ROOT: &str = "t0";
 
-/// Reads and writes tables under the policies.
+/// Reads and writes tables under the policies. Made of five things, each one piece: the
+/// connection pool, the application's declarations (its catalog, policies and write hooks),
+/// the counters, the change bus and the shutdown signal. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Connection pool.
@@ -43,60 +48,14 @@ pub struct Store {
     pub catalog: Arc<Catalog>,
     /// Their policies.
     pub policies: Arc<PolicySet>,
-    /// How many read statements this store has run (for tests and metrics).
-    statements: Arc<AtomicU64>,
-    /// How many subscriptions have been registered to receive events (for tests and
-    /// metrics).
-    subscriptions: Arc<AtomicU64>,
-    /// Committed changes, published after each write transaction commits.
-    changes: tokio::sync::broadcast::Sender<Arc<Change>>,
     /// The application's write hooks.
     write_hooks: Arc<crate::hooks::WriteHooks>,
-    /// Run after each commit, before the write returns (cache invalidation).
-    hooks: Arc<std::sync::RwLock<Vec<Arc<dyn CommitHook>>>>,
+    /// What the store has run and registered (for tests and metrics).
+    counters: Arc<Counters>,
+    /// Committed changes, to the commit hooks and the subscribers.
+    bus: ChangeBus,
     /// Set when the server shuts down: open subscriptions complete.
-    stopping: tokio::sync::watch::Sender<bool>,
-    /// The subscriptions' event stream (every instance's changes and outside writes), once
-    /// `realtime::Realtime` is started; until then the local change bus.
-    events: Arc<std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<Change>>>>,
-}
-
-/// The future a [`CommitHook`] returns.
-pub type HookFuture<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
-
-/// Work that must be done after a write transaction commits and before the write returns
-/// to its caller, so that the caller's next request already sees its effect (the cache's
-/// invalidation is one). Unlike [`Store::subscribe_changes`], a hook cannot lag or miss a
-/// change.
-pub trait CommitHook: Send + Sync + std::fmt::Debug {
-    /// Called once per committed transaction that changed at least one row.
-    fn committed<'a>(&'a self, changes: &'a [Arc<Change>]) -> HookFuture<'a>;
-}
-
-/// What a write did to a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeOp {
-    /// A new row.
-    Insert,
-    /// A changed row.
-    Update,
-    /// A removed (or soft-deleted) row.
-    Delete,
-}
-
-/// One committed change, as the change bus carries it (cache invalidation, subscriptions).
-#[derive(Debug, Clone)]
-pub struct Change {
-    /// The table.
-    pub table: &'static str,
-    /// What happened.
-    pub op: ChangeOp,
-    /// The row's primary key.
-    pub key: Row,
-    /// The row before (updates, deletes).
-    pub old: Option<Row>,
-    /// The row after (inserts, updates, soft deletes).
-    pub new: Option<Row>,
+    shutdown: Shutdown,
 }
 
 /// A column to order by.
@@ -128,13 +87,10 @@ impl Store {
             db,
             catalog,
             policies,
-            statements: Arc::new(AtomicU64::new(0)),
-            subscriptions: Arc::new(AtomicU64::new(0)),
-            changes: tokio::sync::broadcast::channel(4096).0,
-            stopping: tokio::sync::watch::channel(false).0,
-            events: Arc::new(std::sync::OnceLock::new()),
-            hooks: Arc::default(),
             write_hooks: Arc::default(),
+            counters: Arc::default(),
+            bus: ChangeBus::default(),
+            shutdown: Shutdown::default(),
         }
     }
 
@@ -146,75 +102,56 @@ impl Store {
 
     /// Registers `hook` to run after every commit of this store and its clones.
     pub fn on_commit(&self, hook: Arc<dyn CommitHook>) {
-        self.hooks
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(hook);
+        self.bus.on_commit(hook);
     }
 
     /// Committed changes from now on. Published after commit only — never for a
     /// transaction that rolled back. A receiver that lags loses the oldest changes (and is
     /// told so by `RecvError::Lagged`).
     pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Change>> {
-        self.changes.subscribe()
+        self.bus.subscribe_changes()
     }
 
     /// The events subscriptions read: every instance's committed changes and writes made
     /// outside the gateway when realtime forwarding runs, else this instance's changes.
     pub fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<Arc<Change>> {
-        match self.events.get() {
-            Some(events) => events.subscribe(),
-            None => self.changes.subscribe(),
-        }
+        self.bus.subscribe_events()
     }
 
     /// Makes `events` the stream [`Store::subscribe_events`] hands out (set once).
     pub fn set_events(&self, events: tokio::sync::broadcast::Sender<Arc<Change>>) {
-        let _ = self.events.set(events);
+        self.bus.set_events(events);
     }
 
     /// Tells every open subscription to complete (graceful shutdown).
     pub fn begin_shutdown(&self) {
-        self.stopping.send_replace(true);
+        self.shutdown.begin();
     }
 
     /// Changes to `true` when [`Store::begin_shutdown`] is called.
     pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.stopping.subscribe()
+        self.shutdown.watch()
     }
 
     /// Runs the commit hooks, then publishes the changes of a committed transaction.
     pub(crate) async fn publish(&self, changes: Vec<Arc<Change>>) {
-        if changes.is_empty() {
-            return;
-        }
-        let hooks = self
-            .hooks
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        for hook in hooks {
-            hook.committed(&changes).await;
-        }
-        for change in changes {
-            let _ = self.changes.send(change);
-        }
+        self.bus.publish(changes).await;
     }
 
     /// How many read statements have run through this store (and its clones) so far.
     pub fn statements(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.counters.statements.load(Ordering::Relaxed)
     }
 
     /// How many subscriptions have been registered so far: once it counts one, that
     /// subscription receives every later event.
     pub fn subscriptions_registered(&self) -> u64 {
-        self.subscriptions.load(Ordering::SeqCst)
+        self.counters.subscriptions.load(Ordering::SeqCst)
     }
 
     /// Counts a registered subscription.
     pub(crate) fn note_subscription(&self) {
-        self.subscriptions.fetch_add(1, Ordering::SeqCst);
+        self.counters.subscriptions.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Runs a read statement, counting it.
@@ -223,7 +160,7 @@ impl Store {
         db: &impl ConnectionTrait,
         statement: &SelectStatement,
     ) -> AppResult<Vec<sea_orm::QueryResult>> {
-        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.counters.statements.fetch_add(1, Ordering::Relaxed);
         Ok(db.query_all(statement).await?)
     }
 
