@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub mod matrix;
 pub use rowgate_server::seed::demo;
 
 /// The reference application, built once per process.
@@ -233,6 +234,18 @@ impl TestApp {
     /// Starts the gateway over a fresh database with the demo data loaded.
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, TestOptions::default()).await
+    }
+
+    /// The gateway serving `application` (its migrations and demo data loaded).
+    pub async fn spawn_application(backend: Backend, application: rowgate::Application) -> Self {
+        Self::spawn_with(
+            backend,
+            TestOptions {
+                application: Some(application),
+                ..TestOptions::default()
+            },
+        )
+        .await
     }
 
     /// Starts the gateway with its settings adjusted by `adjust`.
