@@ -116,11 +116,13 @@ fn feed_spec(filter: Option<serde_json::Value>) -> rowgate::planner::page::ListS
                 column: "created_at",
                 desc: true,
                 nullable: false,
+                declared: None,
             },
             rowgate::planner::page::Sort {
                 column: "id",
                 desc: false,
                 nullable: false,
+                declared: None,
             },
         ],
         limit: 20,

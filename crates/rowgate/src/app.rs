@@ -204,9 +204,19 @@ impl Builder {
                 crate::catalog::SUPPORTED_TYPES
             )));
         }
+        for table in &tables {
+            for column in &table.columns {
+                if let crate::catalog::ColType::Enum(type_name) = column.ty {
+                    check_enum_items(table.name, column, type_name)?;
+                }
+            }
+        }
         for table in &mut tables {
             for column in &mut table.columns {
-                column.enum_values = (self.enum_values)(table.name, column.name);
+                // A native enumeration keeps the values its type declares.
+                column.enum_values = column
+                    .enum_values
+                    .or_else(|| (self.enum_values)(table.name, column.name));
                 column.has_default = (self.has_default)(table.name, column.name);
             }
         }
@@ -256,6 +266,36 @@ impl Builder {
             demo: self.demo,
         })))
     }
+}
+
+/// Refuses a native enumeration whose values do not each make a GraphQL enum item of their
+/// own (`enum_item`: letters, digits and `_`, upper-cased, not starting with a digit).
+fn check_enum_items(
+    table: &str,
+    column: &crate::catalog::ColumnMeta,
+    type_name: &str,
+) -> Result<(), StartupError> {
+    let values = column.enum_values.unwrap_or_default();
+    if values.is_empty() {
+        return Err(StartupError::Schema(format!(
+            "column {table}.{} has enum type {type_name} without values",
+            column.name
+        )));
+    }
+    let mut items = std::collections::BTreeSet::new();
+    for value in values {
+        let item = crate::graphql::names::enum_item(value);
+        let named = item.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && !item.starts_with("__")
+            && item.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !named || !items.insert(item) {
+            return Err(StartupError::Schema(format!(
+                "column {table}.{}: the value `{value}` of enum type {type_name} makes no GraphQL enum item of its own (letters, digits and _, unique once upper-cased)",
+                column.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A built application: what the engine serves. Cheap to clone.
@@ -375,7 +415,7 @@ mod tests {
     use crate::policy::{Access, Pred, TablePolicy, col};
 
     /// A table of a wedding-supplier CRM, with a column type the engine does not serve
-    /// (binary data) beside one it does (a date).
+    /// (an interval) beside one it does (a date).
     mod clients {
         use sea_orm::entity::prelude::*;
 
@@ -387,7 +427,8 @@ mod tests {
             pub supplier_id: Uuid,
             pub name: String,
             pub wedding_date: Option<Date>,
-            pub signed_contract: Option<Vec<u8>>,
+            #[sea_orm(column_type = "Interval(None, None)", nullable)]
+            pub lead_time: Option<String>,
         }
 
         #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -478,10 +519,178 @@ mod tests {
                 Pred::Always,
             )]))
             .build()
-            .expect_err("a binary column");
+            .expect_err("an interval column");
         let message = err.to_string();
-        assert!(message.contains("clients.signed_contract"), "{message}");
+        assert!(message.contains("clients.lead_time"), "{message}");
+        assert!(message.contains("Interval"), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
+    }
+
+    /// A supplier's quotes: an exact total, the signed contract's bytes, tags, the guests'
+    /// ids, table numbers and a status of a native enum type, as sea-orm-cli generates
+    /// them from PostgreSQL.
+    mod quotes {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+        #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "quote_status")]
+        pub enum QuoteStatus {
+            #[sea_orm(string_value = "draft")]
+            Draft,
+            #[sea_orm(string_value = "sent")]
+            Sent,
+            #[sea_orm(string_value = "accepted")]
+            Accepted,
+        }
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "quotes")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: Uuid,
+            pub supplier_id: Uuid,
+            #[sea_orm(column_type = "Decimal(Some((12, 2)))")]
+            pub total: Decimal,
+            #[sea_orm(column_type = "VarBinary(StringLen::None)", nullable)]
+            pub signed_contract: Option<Vec<u8>>,
+            pub tags: Option<Vec<String>>,
+            #[sea_orm(column_type = "Array(RcOrArc::new(ColumnType::Text))")]
+            pub venues: Vec<String>,
+            pub guest_ids: Option<Vec<Uuid>>,
+            pub table_numbers: Option<Vec<i32>>,
+            pub status: QuoteStatus,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    /// A native enum type whose values make no GraphQL names.
+    mod tastings {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+        #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "tasting_state")]
+        pub enum TastingState {
+            #[sea_orm(string_value = "to book")]
+            ToBook,
+            #[sea_orm(string_value = "booked")]
+            Booked,
+        }
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "tastings")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: Uuid,
+            pub supplier_id: Uuid,
+            pub state: TastingState,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    #[test]
+    fn decimal_binary_array_and_native_enum_columns_are_served_with_their_types() {
+        use crate::catalog::ColType;
+        let app = builder()
+            .entity::<quotes::Entity>()
+            .policies(PolicySet::new(vec![readable_by_supplier(
+                "quotes",
+                Pred::Always,
+            )]))
+            .build()
+            .expect("builds");
+        let quotes = app.catalog().table("quotes").expect("quotes");
+        let ty = |name: &str| quotes.column(name).map(|c| c.ty);
+        assert_eq!(ty("total"), Some(ColType::Decimal(Some((12, 2)))));
+        assert_eq!(ty("signed_contract"), Some(ColType::Binary));
+        // sea-orm-cli writes `text[]` as a bare `Vec<String>`, which SeaORM reads as an array
+        // of `String(None)`: both are arrays of text.
+        assert_eq!(ty("tags"), Some(ColType::Array(&ColType::Text)));
+        assert_eq!(ty("venues"), Some(ColType::Array(&ColType::Text)));
+        assert_eq!(ty("guest_ids"), Some(ColType::Array(&ColType::Uuid)));
+        assert_eq!(ty("table_numbers"), Some(ColType::Array(&ColType::Int)));
+        assert_eq!(ty("status"), Some(ColType::Enum("quote_status")));
+        assert_eq!(
+            quotes.column("status").and_then(|c| c.enum_values),
+            Some(&["draft", "sent", "accepted"][..]),
+            "in declared order"
+        );
+    }
+
+    #[test]
+    fn the_schema_gives_decimal_binary_array_and_enum_columns_their_types_filters_and_orders() {
+        let app = builder()
+            .entity::<quotes::Entity>()
+            .policies(PolicySet::new(vec![readable_by_supplier(
+                "quotes",
+                Pred::Always,
+            )]))
+            .build()
+            .expect("builds");
+        let sdl = app
+            .schema(
+                app.store(DatabaseConnection::default()),
+                crate::graphql::SchemaOptions::default(),
+            )
+            .expect("schema")
+            .sdl();
+        for expected in [
+            "scalar Decimal",
+            "scalar Base64",
+            "total: Decimal!",
+            "signedContract: Base64\n",
+            "tags: [String!]\n",
+            "guestIds: [UUID!]\n",
+            "tableNumbers: [Int!]\n",
+            "status: QuoteStatus!",
+            "enum QuoteStatus {\n\tDRAFT\n\tSENT\n\tACCEPTED\n}",
+            "total: DecimalFilter",
+            "signedContract: Base64Filter",
+            "tags: StringArrayFilter",
+            "guestIds: UUIDArrayFilter",
+            "tableNumbers: IntArrayFilter",
+            "status: QuoteStatusFilter",
+            "containedBy: [UUID!]",
+            "TOTAL_ASC",
+            "STATUS_DESC",
+        ] {
+            assert!(sdl.contains(expected), "{expected} in:\n{sdl}");
+        }
+        // No order both databases share: neither bytes nor arrays are offered to orderBy,
+        // nor ordered comparisons of bytes.
+        for absent in ["SIGNED_CONTRACT_ASC", "TAGS_ASC", "GUEST_IDS_DESC"] {
+            assert!(!sdl.contains(absent), "{absent} in:\n{sdl}");
+        }
+        let base64_filter = sdl
+            .split("input Base64Filter {")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .expect("Base64Filter");
+        assert!(!base64_filter.contains("gt:"), "{base64_filter}");
+    }
+
+    #[test]
+    fn a_native_enum_value_without_a_graphql_name_refuses_the_application_naming_it() {
+        let err = builder()
+            .entity::<tastings::Entity>()
+            .policies(PolicySet::new(vec![readable_by_supplier(
+                "tastings",
+                Pred::Always,
+            )]))
+            .build()
+            .expect_err("`to book` is no GraphQL name");
+        let message = err.to_string();
+        assert!(
+            message.contains("tastings.state") && message.contains("to book"),
+            "{message}"
+        );
     }
 
     #[test]

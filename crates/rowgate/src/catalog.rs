@@ -33,7 +33,29 @@ pub enum ColType {
     Float,
     /// Time of day without a time zone (`HH:MM:SS` outside; TEXT on SQLite).
     Time,
+    /// Exact decimal number (`numeric` / `decimal`), with its declared precision and
+    /// scale if it has them: a string outside (`"12.50"`), REAL on SQLite.
+    Decimal(Option<(u32, u32)>),
+    /// Binary data (`bytea`; BLOB on SQLite): standard base64 outside.
+    Binary,
+    /// An array of a scalar type (PostgreSQL arrays; JSON text on SQLite): a list outside.
+    /// The element type is one of [`ARRAY_ELEMENTS`].
+    Array(&'static ColType),
+    /// A native enumeration type (PostgreSQL `CREATE TYPE … AS ENUM`; TEXT on SQLite),
+    /// named by its type; its values, in their declared order, are the column's
+    /// `enum_values`.
+    Enum(&'static str),
 }
+
+/// The element types of the arrays the engine serves.
+pub static ARRAY_ELEMENTS: [ColType; 6] = [
+    ColType::Text,
+    ColType::SmallInt,
+    ColType::Int,
+    ColType::BigInt,
+    ColType::Uuid,
+    ColType::Bool,
+];
 
 /// One column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +66,9 @@ pub struct ColumnMeta {
     pub ty: ColType,
     /// Whether NULL is allowed.
     pub nullable: bool,
-    /// The values of an enumeration column (TEXT with a CHECK constraint).
+    /// The values of an enumeration column: TEXT with a CHECK constraint (from the
+    /// application's column facts), or a native enumeration ([`ColType::Enum`], from the
+    /// entity, in declared order).
     pub enum_values: Option<&'static [&'static str]>,
     /// Whether an insert may leave the column out (a database default, or a value the
     /// gateway fills in itself).
@@ -97,8 +121,9 @@ impl TableMeta {
                     name: c.as_str(),
                     ty,
                     nullable: def.is_null(),
-                    // Filled from the application's column facts by `Builder::build`.
-                    enum_values: None,
+                    // A native enumeration's values are the entity's; a text column's are
+                    // filled from the application's column facts by `Builder::build`.
+                    enum_values: native_enum_values(def.get_column_type()),
                     has_default: false,
                 })
             })
@@ -150,8 +175,9 @@ impl TableMeta {
     }
 }
 
-/// The engine's type of a column type, or `None` for one it does not serve (yet): dates
-/// decimals, binary data, arrays, native enumerations and the rest.
+/// The engine's type of a column type, or `None` for one it does not serve: intervals,
+/// money, bit strings, network addresses, vectors, custom types, arrays of anything but
+/// [`ARRAY_ELEMENTS`] and the rest.
 fn col_type(ty: &ColumnType) -> Option<ColType> {
     Some(match ty {
         ColumnType::Uuid => ColType::Uuid,
@@ -167,12 +193,59 @@ fn col_type(ty: &ColumnType) -> Option<ColType> {
         ColumnType::Date => ColType::Date,
         ColumnType::Time => ColType::Time,
         ColumnType::Float | ColumnType::Double => ColType::Float,
+        ColumnType::Decimal(precision) => ColType::Decimal(*precision),
+        ColumnType::Binary(_) | ColumnType::VarBinary(_) | ColumnType::Blob => ColType::Binary,
+        ColumnType::Array(element) => {
+            let element = col_type(element)?;
+            ColType::Array(ARRAY_ELEMENTS.iter().find(|e| **e == element)?)
+        }
+        ColumnType::Enum { name, .. } => ColType::Enum(intern(&name.to_string())),
         _ => return None,
     })
 }
 
+/// The declared values of a native enumeration column.
+fn native_enum_values(ty: &ColumnType) -> Option<&'static [&'static str]> {
+    let ColumnType::Enum { variants, .. } = ty else {
+        return None;
+    };
+    let values: Vec<&'static str> = variants.iter().map(|v| intern(&v.to_string())).collect();
+    Some(intern_list(values))
+}
+
+/// Names read from entities live as long as the catalog's other names (`&'static str`):
+/// each distinct name is allocated once per process, however many applications are built.
+fn intern(text: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(name) = names.get(text) {
+        return name;
+    }
+    let name: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    names.insert(name);
+    name
+}
+
+/// [`intern`] for a list of interned names.
+fn intern_list(list: Vec<&'static str>) -> &'static [&'static str] {
+    static LISTS: std::sync::Mutex<Vec<&'static [&'static str]>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut lists = LISTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(found) = lists.iter().find(|l| **l == list.as_slice()) {
+        return found;
+    }
+    let leaked: &'static [&'static str] = Box::leak(list.into_boxed_slice());
+    lists.push(leaked);
+    leaked
+}
+
 /// The column types the engine serves, for the refusal of the others.
-pub const SUPPORTED_TYPES: &str = "uuid, text/varchar/char, boolean, smallint, integer, bigint, real/double precision, date, time, json/jsonb, timestamp/timestamptz";
+pub const SUPPORTED_TYPES: &str = "uuid, text/varchar/char, boolean, smallint, integer, bigint, real/double precision, numeric/decimal, date, time, json/jsonb, timestamp/timestamptz, bytea/blob, native enums, and arrays of text/varchar/char, smallint, integer, bigint, uuid or boolean";
 
 /// Every table of the application.
 #[derive(Debug, Clone)]

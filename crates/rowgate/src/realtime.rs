@@ -275,7 +275,7 @@ async fn outside_change(store: &Store, payload: &str) -> Option<Change> {
             .from(Alias::new(meta.name));
         for column in &meta.primary_key {
             let column_meta = meta.column(column)?;
-            let value = values::to_value(column_meta, key.get(*column)?).ok()?;
+            let value = values::to_value(column_meta, key.get(*column)?, store.backend()).ok()?;
             select.and_where(Expr::col(Alias::new(*column)).eq(Expr::val(value)));
         }
         let row = store.db.query_one(&select).await.ok()??;

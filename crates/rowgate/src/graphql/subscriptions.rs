@@ -91,7 +91,7 @@ fn key_object(table: &crate::catalog::TableMeta) -> Object {
         let column = column.clone();
         object = object.field(Field::new(
             super::names::camel(column.name),
-            TypeRef::named_nn(super::tables::scalar_of(table, &column)),
+            super::tables::non_null(super::tables::scalar_of(table, &column)),
             move |ctx| {
                 let column = column.clone();
                 FieldFuture::new(async move {

@@ -143,21 +143,41 @@ fn aggregate_type(table: &str) -> String {
     format!("{}Aggregate", type_name(table))
 }
 
-pub(crate) fn scalar_of(table: &TableMeta, column: &ColumnMeta) -> String {
+/// The GraphQL type of a column's values, nullable (see [`non_null`]): a scalar, the
+/// column's enum, or a list of the element's scalar for an array.
+pub(crate) fn scalar_of(table: &TableMeta, column: &ColumnMeta) -> TypeRef {
     if column.enum_values.is_some() {
-        return enum_type(table, column);
+        return TypeRef::named(enum_type(table, column));
     }
     match column.ty {
-        ColType::Uuid => scalars::UUID.into(),
-        ColType::Text => TypeRef::STRING.into(),
-        ColType::Bool => TypeRef::BOOLEAN.into(),
-        ColType::SmallInt | ColType::Int => TypeRef::INT.into(),
-        ColType::BigInt => scalars::BIG_INT.into(),
-        ColType::Json => scalars::JSON.into(),
-        ColType::Timestamp => scalars::DATE_TIME.into(),
-        ColType::Date => scalars::DATE.into(),
-        ColType::Float => TypeRef::FLOAT.into(),
-        ColType::Time => scalars::TIME.into(),
+        ColType::Array(element) => {
+            TypeRef::List(Box::new(TypeRef::named_nn(scalar_name(*element))))
+        }
+        ty => TypeRef::named(scalar_name(ty)),
+    }
+}
+
+/// `ty!`.
+pub(crate) fn non_null(ty: TypeRef) -> TypeRef {
+    TypeRef::NonNull(Box::new(ty))
+}
+
+/// The scalar of a column type's values (an array's: its element's).
+fn scalar_name(ty: ColType) -> &'static str {
+    match ty {
+        ColType::Uuid => scalars::UUID,
+        ColType::Text | ColType::Enum(_) => TypeRef::STRING,
+        ColType::Bool => TypeRef::BOOLEAN,
+        ColType::SmallInt | ColType::Int => TypeRef::INT,
+        ColType::BigInt => scalars::BIG_INT,
+        ColType::Json => scalars::JSON,
+        ColType::Timestamp => scalars::DATE_TIME,
+        ColType::Date => scalars::DATE,
+        ColType::Float => TypeRef::FLOAT,
+        ColType::Time => scalars::TIME,
+        ColType::Decimal(_) => scalars::DECIMAL,
+        ColType::Binary => scalars::BASE64,
+        ColType::Array(element) => scalar_name(*element),
     }
 }
 
@@ -343,7 +363,7 @@ fn operator_filter(ty: ColType) -> InputObject {
     let name = filter_operator_name(ty);
     match ty {
         ColType::Uuid => operator_input(name, scalars::UUID, &[]),
-        ColType::Text => {
+        ColType::Text | ColType::Enum(_) => {
             let mut text_ops = ordered(TypeRef::STRING);
             for op in ["like", "ilike", "startsWith", "contains"] {
                 text_ops.push((op, TypeRef::named(TypeRef::STRING)));
@@ -361,6 +381,29 @@ fn operator_filter(ty: ColType) -> InputObject {
         ColType::Date => operator_input(name, scalars::DATE, &ordered(scalars::DATE)),
         ColType::Float => operator_input(name, TypeRef::FLOAT, &ordered(TypeRef::FLOAT)),
         ColType::Time => operator_input(name, scalars::TIME, &ordered(scalars::TIME)),
+        ColType::Decimal(_) => operator_input(name, scalars::DECIMAL, &ordered(scalars::DECIMAL)),
+        // Equality only: bytes have no order both databases share.
+        ColType::Binary => InputObject::new(name)
+            .field(InputValue::new("eq", TypeRef::named(scalars::BASE64)))
+            .field(InputValue::new("neq", TypeRef::named(scalars::BASE64)))
+            .field(InputValue::new("isNull", TypeRef::named(TypeRef::BOOLEAN))),
+        ColType::Array(element) => {
+            let list = || TypeRef::named_nn_list(scalar_name(*element));
+            InputObject::new(name)
+                .field(
+                    InputValue::new("contains", list())
+                        .description("Every given element is in the array."),
+                )
+                .field(
+                    InputValue::new("containedBy", list())
+                        .description("Every element of the array is given."),
+                )
+                .field(
+                    InputValue::new("overlaps", list())
+                        .description("Some given element is in the array."),
+                )
+                .field(InputValue::new("isNull", TypeRef::named(TypeRef::BOOLEAN)))
+        }
         ColType::Json => InputObject::new(name)
             .field(InputValue::new("contains", TypeRef::named(scalars::JSON)))
             .field(InputValue::new("hasKey", TypeRef::named(TypeRef::STRING)))
@@ -374,8 +417,14 @@ fn register_shared(mut builder: SchemaBuilder, store: &Store) -> SchemaBuilder {
     for column in columns().filter(|c| c.enum_values.is_none()) {
         filters.insert(filter_operator_name(column.ty));
     }
-    if columns().any(|c| c.ty == ColType::BigInt) {
+    if columns().any(|c| matches!(c.ty, ColType::BigInt | ColType::Array(&ColType::BigInt))) {
         builder = scalars::register_big_int(builder);
+    }
+    if columns().any(|c| matches!(c.ty, ColType::Decimal(_))) {
+        builder = scalars::register_decimal(builder);
+    }
+    if columns().any(|c| c.ty == ColType::Binary) {
+        builder = scalars::register_base64(builder);
     }
     if columns().any(|c| c.ty == ColType::Date) {
         builder = scalars::register_date(builder);
@@ -398,6 +447,21 @@ fn register_shared(mut builder: SchemaBuilder, store: &Store) -> SchemaBuilder {
         if filters.contains(filter_operator_name(ty)) {
             builder = builder.register(operator_filter(ty));
         }
+    }
+    // The filters of decimal, binary and array columns, one per name (an array's is named
+    // by its element type), after the others.
+    let parameterized: std::collections::BTreeMap<&str, ColType> = columns()
+        .filter(|c| c.enum_values.is_none())
+        .filter(|c| {
+            matches!(
+                c.ty,
+                ColType::Decimal(_) | ColType::Binary | ColType::Array(_)
+            )
+        })
+        .map(|c| (filter_operator_name(c.ty), c.ty))
+        .collect();
+    for ty in parameterized.into_values() {
+        builder = builder.register(operator_filter(ty));
     }
     builder.register(
         Object::new("PageInfo")
@@ -443,6 +507,17 @@ fn filter_operator_name(ty: ColType) -> &'static str {
         ColType::Date => "DateFilter",
         ColType::Float => "FloatFilter",
         ColType::Time => "TimeFilter",
+        ColType::Decimal(_) => "DecimalFilter",
+        ColType::Binary => "Base64Filter",
+        // Never used: a native enumeration's filter is its enum's.
+        ColType::Enum(_) => "StringFilter",
+        ColType::Array(element) => match element {
+            ColType::SmallInt | ColType::Int => "IntArrayFilter",
+            ColType::BigInt => "BigIntArrayFilter",
+            ColType::Uuid => "UUIDArrayFilter",
+            ColType::Bool => "BooleanArrayFilter",
+            _ => "StringArrayFilter",
+        },
     }
 }
 
@@ -477,9 +552,9 @@ fn register_table(
     for column in &table.columns {
         let scalar = scalar_of(table, column);
         let ty = if column.nullable || masked(policy, column) {
-            TypeRef::named(scalar)
+            scalar
         } else {
-            TypeRef::named_nn(scalar)
+            non_null(scalar)
         };
         let column_meta = column.clone();
         object = object.field(Field::new(camel(column.name), ty, move |ctx| {
@@ -626,9 +701,9 @@ fn input_object(
         .fold(InputObject::new(name), |input, column| {
             let scalar = scalar_of(table, column);
             let ty = if required(column) {
-                TypeRef::named_nn(scalar)
+                non_null(scalar)
             } else {
-                TypeRef::named(scalar)
+                scalar
             };
             input.field(InputValue::new(camel(column.name), ty))
         })
@@ -680,7 +755,7 @@ fn register_aggregate(
             values = values.field(value_field(
                 &camel(column.name),
                 column_name,
-                TypeRef::named(scalar_of(table, column)),
+                scalar_of(table, column),
             ));
         }
         builder = builder.register(values);
@@ -988,7 +1063,7 @@ fn key_args(mut field: Field, table: &TableMeta) -> Field {
         if let Some(column) = table.column(key) {
             field = field.argument(InputValue::new(
                 camel(key),
-                TypeRef::named_nn(scalar_of(table, column)),
+                non_null(scalar_of(table, column)),
             ));
         }
     }

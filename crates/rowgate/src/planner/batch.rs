@@ -63,7 +63,7 @@ impl Store {
         spec: &ListSpec,
     ) -> AppResult<()> {
         self.apply_filter(compiler, meta, select, spec.filter_value()?.as_ref())?;
-        if let Some(condition) = keyset(meta, ROOT, spec)? {
+        if let Some(condition) = keyset(meta, ROOT, spec, self.backend())? {
             select.and_where(condition);
         }
         for sort in &spec.order {
@@ -119,7 +119,7 @@ impl Store {
         select.and_where(compiler.read(meta.name, ROOT).into_expr());
         let values_ = keys
             .iter()
-            .map(|k| values::to_value(key_column, k))
+            .map(|k| values::to_value(key_column, k, self.backend()))
             .collect::<AppResult<Vec<_>>>()?;
         select.and_where(Expr::col((Alias::new(ROOT), Alias::new(column))).is_in(values_));
         let rows = self
@@ -148,7 +148,7 @@ impl Store {
             .ok_or_else(|| AppError::Internal(format!("{}.{} missing", fk.table, fk.column)))?;
         let parent_values = parents
             .iter()
-            .map(|k| values::to_value(fk_column, k))
+            .map(|k| values::to_value(fk_column, k, self.backend()))
             .collect::<AppResult<Vec<_>>>()?;
         let compiler = Compiler::new(&self.policies, principal).with_key_hint(
             crate::policy::Col {
@@ -163,7 +163,7 @@ impl Store {
         inner.and_where(Expr::col((Alias::new(ROOT), Alias::new(fk.column))).is_in(parent_values));
         let mut window = WindowStatement::partition_by((Alias::new(ROOT), Alias::new(fk.column)));
         for sort in spec.sql_order() {
-            sort.order(&mut window, (Alias::new(ROOT), Alias::new(sort.column)));
+            sort.order(&mut window, self.backend(), ROOT);
         }
         inner.expr_window_as(
             Func::cust(Alias::new("ROW_NUMBER")),
@@ -220,7 +220,7 @@ impl Store {
         {
             let hint = parents
                 .iter()
-                .map(|k| values::to_value(key_column, k))
+                .map(|k| values::to_value(key_column, k, self.backend()))
                 .collect::<AppResult<Vec<_>>>()?;
             compiler = compiler.with_key_hint(
                 crate::policy::Col {
@@ -278,7 +278,7 @@ impl Store {
                 .ok_or_else(|| AppError::Internal(format!("{table}.{column} missing")))?;
             let parent_values = parents
                 .iter()
-                .map(|k| values::to_value(key_column, k))
+                .map(|k| values::to_value(key_column, k, self.backend()))
                 .collect::<AppResult<Vec<_>>>()?;
             select
                 .expr_as(
@@ -353,7 +353,7 @@ impl Store {
             select.and_where(compiler.read(meta.name, ROOT).into_expr());
             self.apply_spec(compiler, meta, &mut select, spec)?;
             for sort in &order {
-                sort.order(&mut select, (Alias::new(ROOT), Alias::new(sort.column)));
+                sort.order(&mut select, self.backend(), ROOT);
             }
             select.limit(spec.limit + 1).offset(spec.offset);
             return Ok(select);
@@ -365,7 +365,7 @@ impl Store {
             select.and_where(branch.condition);
             self.apply_spec(compiler, meta, &mut select, spec)?;
             for sort in &order {
-                sort.order(&mut select, (Alias::new(ROOT), Alias::new(sort.column)));
+                sort.order(&mut select, self.backend(), ROOT);
             }
             // A branch joined to another table (community posts) is driven by those few
             // joined rows; ordering and limiting it alone would walk the whole index.
@@ -392,7 +392,7 @@ impl Store {
         let mut outer = Query::select();
         outer.column(Asterisk).from_subquery(union, Alias::new("u"));
         for sort in &order {
-            sort.order(&mut outer, (Alias::new("u"), Alias::new(sort.column)));
+            sort.order(&mut outer, self.backend(), "u");
         }
         outer.limit(spec.limit + 1).offset(spec.offset);
         Ok(outer)

@@ -203,7 +203,11 @@ impl HookTx<'_> {
                 .column(name)
                 .ok_or_else(|| AppError::Internal(format!("{} has no column {name}", meta.name)))?;
             select.and_where(
-                Expr::col(Alias::new(column.name)).eq(Expr::val(values::to_value(column, value)?)),
+                Expr::col(Alias::new(column.name)).eq(Expr::val(values::to_value(
+                    column,
+                    value,
+                    self.store.backend(),
+                )?)),
             );
         }
         if lock {

@@ -164,6 +164,17 @@ impl Store {
         Ok(db.query_all(statement).await?)
     }
 
+    /// The database this store reads and writes, whose statements differ where the types
+    /// are stored differently (decimals, arrays, native enumerations on SQLite). A store
+    /// without a connection (the schema printer, SQL snapshots) builds them as for
+    /// PostgreSQL.
+    pub fn backend(&self) -> sea_orm::DbBackend {
+        match self.db.inner {
+            sea_orm::DatabaseConnectionType::Disconnected => sea_orm::DbBackend::Postgres,
+            _ => self.db.get_database_backend(),
+        }
+    }
+
     /// The table named `name`, or BAD_USER_INPUT.
     pub fn table(&self, name: &str) -> AppResult<&TableMeta> {
         self.catalog
@@ -280,7 +291,7 @@ impl Store {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
         let mut select = self.readable_select(&compiler, meta, true);
-        select.and_where(key_condition(meta, key)?);
+        select.and_where(key_condition(meta, key, self.backend())?);
         Ok(self
             .fetch(&self.db, &compiler, meta, &select)
             .await?
@@ -300,7 +311,7 @@ impl Store {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
         let mut select = self.readable_select(&compiler, meta, true);
-        select.and_where(key_condition(meta, key)?);
+        select.and_where(key_condition(meta, key, self.backend())?);
         if let Some(value) = filter_value {
             select.and_where(filter::compile(self, &compiler, meta, ROOT, value, 0)?);
         }
@@ -427,7 +438,7 @@ impl Store {
                 .collect();
             let keys_only = target.project(Some(&[]));
             for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-                let Some(condition) = keys_condition(target, chunk) else {
+                let Some(condition) = keys_condition(target, chunk, self.backend()) else {
                     continue;
                 };
                 let inner = Compiler::new(&self.policies, principal);
@@ -475,18 +486,18 @@ const KEYS_PER_STATEMENT: usize = 500;
 
 /// `key IN (…)` for a one-column key, else an OR of each key's columns; keys whose values
 /// do not fit their columns are left out. `None` when no key is left.
-fn keys_condition(meta: &TableMeta, keys: &[Row]) -> Option<Expr> {
+fn keys_condition(meta: &TableMeta, keys: &[Row], db: sea_orm::DbBackend) -> Option<Expr> {
     if let [name] = meta.primary_key.as_slice() {
         let column = meta.column(name)?;
         let values: Vec<_> = keys
             .iter()
-            .filter_map(|key| values::to_value(column, key.get(*name)?).ok())
+            .filter_map(|key| values::to_value(column, key.get(*name)?, db).ok())
             .collect();
         return (!values.is_empty())
             .then(|| Expr::col((Alias::new(ROOT), Alias::new(*name))).is_in(values));
     }
     keys.iter()
-        .filter_map(|key| key_condition(meta, key).ok())
+        .filter_map(|key| key_condition(meta, key, db).ok())
         .reduce(ExprTrait::or)
 }
 
@@ -545,7 +556,7 @@ fn check_compiled(compiler: &Compiler<'_>) -> AppResult<()> {
 }
 
 /// `t0.k1 = $1 AND t0.k2 = $2` for a primary key given as a row.
-pub fn key_condition(meta: &TableMeta, key: &Row) -> AppResult<Expr> {
+pub fn key_condition(meta: &TableMeta, key: &Row, db: sea_orm::DbBackend) -> AppResult<Expr> {
     let mut condition: Option<Expr> = None;
     for name in &meta.primary_key {
         let column = meta
@@ -554,7 +565,7 @@ pub fn key_condition(meta: &TableMeta, key: &Row) -> AppResult<Expr> {
         let json = key.get(*name).ok_or_else(|| {
             AppError::BadUserInput(format!("`{name}` is required to name the row"))
         })?;
-        let value = values::to_value(column, json)?;
+        let value = values::to_value(column, json, db)?;
         let term = Expr::col((Alias::new(ROOT), Alias::new(*name))).eq(Expr::val(value));
         condition = Some(match condition {
             Some(c) => c.and(term),

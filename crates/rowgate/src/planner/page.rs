@@ -4,10 +4,11 @@
 use async_graphql::Value;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use serde_json::json;
 
-use crate::catalog::{ColType, TableMeta};
+use crate::catalog::{ColType, ColumnMeta, TableMeta};
 use crate::error::{AppError, AppResult};
 use crate::graphql::names::camel;
 use crate::planner::values;
@@ -26,28 +27,86 @@ pub struct Sort {
     pub desc: bool,
     /// Whether the column admits NULL (its NULLs are then placed explicitly).
     pub nullable: bool,
+    /// The values of a native enumeration column in their declared order, which is its
+    /// order (see [`Sort::expr`]); `None` for every other column.
+    pub declared: Option<&'static [&'static str]>,
 }
 
 impl Sort {
-    /// Adds this ordering of `column` to `statement`. NULL sorts as the largest value on
-    /// both databases — last ascending, first descending, PostgreSQL's default, which
-    /// SQLite is told explicitly — so that keyset cursors ([`keyset`]) agree with it.
+    /// The ordering by `column`, descending or not.
+    pub fn of(column: &ColumnMeta, desc: bool) -> Self {
+        Self {
+            column: column.name,
+            desc,
+            nullable: column.nullable,
+            declared: match column.ty {
+                ColType::Enum(_) => column.enum_values,
+                _ => None,
+            },
+        }
+    }
+
+    /// What the rows are ordered by: the column of the table aliased `alias`; for a native
+    /// enumeration on SQLite, where it is text, its value's position in the declared order
+    /// (a CASE), which is the order PostgreSQL gives the enum type itself.
+    pub fn expr(&self, db: DbBackend, alias: &str) -> Expr {
+        let column = Expr::col((Alias::new(alias), Alias::new(self.column)));
+        match self.declared {
+            Some(values) if db != DbBackend::Postgres && !values.is_empty() => {
+                let position =
+                    |i: usize| Expr::Constant(i64::try_from(i).unwrap_or(i64::MAX).into());
+                let text = |v: &str| Expr::Constant(v.to_owned().into());
+                let mut case = Expr::case(column.clone().eq(text(values[0])), position(0));
+                for (i, value) in values.iter().enumerate().skip(1) {
+                    case = case.case(column.clone().eq(text(value)), position(i));
+                }
+                case.into()
+            }
+            _ => column,
+        }
+    }
+
+    /// The value [`Sort::expr`] compares with for a row whose column holds `value` (a
+    /// cursor's): its position for a native enumeration on SQLite, else the value itself.
+    fn operand(
+        &self,
+        column: &ColumnMeta,
+        value: &serde_json::Value,
+        db: DbBackend,
+    ) -> AppResult<sea_orm::sea_query::Value> {
+        match self.declared {
+            Some(values) if db != DbBackend::Postgres => values
+                .iter()
+                .position(|v| value.as_str() == Some(*v))
+                .and_then(|i| i64::try_from(i).ok())
+                .map(Into::into)
+                .ok_or_else(|| bad("malformed cursor")),
+            _ => values::to_value(column, value, db),
+        }
+    }
+
+    /// Adds this ordering of the table aliased `alias` to `statement`. NULL sorts as the
+    /// largest value on both databases — last ascending, first descending, PostgreSQL's
+    /// default, which SQLite is told explicitly — so that keyset cursors ([`keyset`]) agree
+    /// with it.
     pub fn order<S: sea_orm::sea_query::OrderedStatement>(
         &self,
         statement: &mut S,
-        column: impl sea_orm::sea_query::IntoColumnRef,
+        db: DbBackend,
+        alias: &str,
     ) {
         use sea_orm::sea_query::{NullOrdering, Order};
         let direction = if self.desc { Order::Desc } else { Order::Asc };
+        let expr = self.expr(db, alias);
         if self.nullable {
             let nulls = if self.desc {
                 NullOrdering::First
             } else {
                 NullOrdering::Last
             };
-            statement.order_by_with_nulls(column, direction, nulls);
+            statement.order_by_expr_with_nulls(expr, direction, nulls);
         } else {
-            statement.order_by(column, direction);
+            statement.order_by_expr(expr, direction);
         }
     }
 }
@@ -158,13 +217,8 @@ pub fn parse(
                 .enum_name()
                 .map_err(|_| bad("orderBy takes enum values"))?;
             let (column, desc) = parse_order_item(table, name)?;
-            if !order.iter().any(|s: &Sort| s.column == column) {
-                let nullable = table.column(column).is_some_and(|c| c.nullable);
-                order.push(Sort {
-                    column,
-                    desc,
-                    nullable,
-                });
+            if !order.iter().any(|s: &Sort| s.column == column.name) {
+                order.push(Sort::of(column, desc));
             }
         }
     }
@@ -173,11 +227,19 @@ pub fn parse(
     let tie_desc = order.first().is_some_and(|s: &Sort| s.desc);
     for key in &table.primary_key {
         if !order.iter().any(|s| s.column == *key) {
-            order.push(Sort {
-                column: key,
-                desc: tie_desc,
-                nullable: false,
-            });
+            let sort = match table.column(key) {
+                Some(column) => Sort {
+                    nullable: false,
+                    ..Sort::of(column, tie_desc)
+                },
+                None => Sort {
+                    column: key,
+                    desc: tie_desc,
+                    nullable: false,
+                    declared: None,
+                },
+            };
+            order.push(sort);
         }
     }
     let count = |name: &str| -> AppResult<Option<u64>> {
@@ -232,7 +294,7 @@ pub fn parse(
     })
 }
 
-fn parse_order_item(table: &TableMeta, item: &str) -> AppResult<(&'static str, bool)> {
+fn parse_order_item<'t>(table: &'t TableMeta, item: &str) -> AppResult<(&'t ColumnMeta, bool)> {
     let (field, desc) = if let Some(f) = item.strip_suffix("_DESC") {
         (f, true)
     } else if let Some(f) = item.strip_suffix("_ASC") {
@@ -240,22 +302,29 @@ fn parse_order_item(table: &TableMeta, item: &str) -> AppResult<(&'static str, b
     } else {
         return Err(bad(format!("unknown ordering `{item}`")));
     };
-    let column = table
-        .columns
-        .iter()
+    let column = sortable(table)
         .find(|c| c.name.eq_ignore_ascii_case(field))
         .ok_or_else(|| bad(format!("unknown ordering `{item}`")))?;
-    Ok((column.name, desc))
+    Ok((column, desc))
 }
 
-/// The columns a table can be ordered by (all but JSON).
-pub fn sortable(table: &TableMeta) -> impl Iterator<Item = &crate::catalog::ColumnMeta> {
-    table.columns.iter().filter(|c| c.ty != ColType::Json)
+/// The columns a table can be ordered by: all but JSON documents, binary data and arrays,
+/// which have no order both databases share.
+pub fn sortable(table: &TableMeta) -> impl Iterator<Item = &ColumnMeta> {
+    table
+        .columns
+        .iter()
+        .filter(|c| !matches!(c.ty, ColType::Json | ColType::Binary | ColType::Array(_)))
 }
 
 /// The keyset condition `(c1, c2, …) > (v1, v2, …)` honouring each column's direction, in
 /// the expanded form every database indexes: `c1 > v1 OR (c1 = v1 AND c2 > v2) …`.
-pub fn keyset(table: &TableMeta, alias: &str, spec: &ListSpec) -> AppResult<Option<Expr>> {
+pub fn keyset(
+    table: &TableMeta,
+    alias: &str,
+    spec: &ListSpec,
+    db: DbBackend,
+) -> AppResult<Option<Expr>> {
     let Some(text) = &spec.cursor else {
         return Ok(None);
     };
@@ -269,21 +338,19 @@ pub fn keyset(table: &TableMeta, alias: &str, spec: &ListSpec) -> AppResult<Opti
             let column = table
                 .column(sort.column)
                 .ok_or_else(|| bad(format!("unknown column `{}`", camel(sort.column))))?;
-            let c = Expr::col((Alias::new(alias), Alias::new(column.name)));
+            let c = sort.expr(db, alias);
             let value = &values_[j];
+            let v = || sort.operand(column, value, db).map(Expr::val);
             // NULL is the largest value (see [`Sort::order`]): nothing follows it
             // ascending, every non-NULL value follows it descending.
             conj.push(match (j < i, value.is_null(), sort.desc) {
                 (true, true, _) => c.is_null(),
                 (false, true, false) => Expr::cust("1=0"),
                 (false, true, true) => c.is_not_null(),
-                (true, false, _) => c.eq(Expr::val(values::to_value(column, value)?)),
-                (false, false, true) => c.lt(Expr::val(values::to_value(column, value)?)),
-                (false, false, false) if column.nullable => {
-                    let v = Expr::val(values::to_value(column, value)?);
-                    c.clone().gt(v).or(c.is_null())
-                }
-                (false, false, false) => c.gt(Expr::val(values::to_value(column, value)?)),
+                (true, false, _) => c.eq(v()?),
+                (false, false, true) => c.lt(v()?),
+                (false, false, false) if column.nullable => c.clone().gt(v()?).or(c.is_null()),
+                (false, false, false) => c.gt(v()?),
             });
         }
         if let Some(term) = conj.into_iter().reduce(ExprTrait::and) {

@@ -1,9 +1,12 @@
 //! Values between the three shapes they take: JSON (GraphQL and audit), SeaQuery values
 //! (bind parameters) and database rows.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
-use sea_orm::sea_query::Value;
-use sea_orm::{DbErr, QueryResult};
+use sea_orm::prelude::Decimal;
+use sea_orm::sea_query::{ArrayType, Value};
+use sea_orm::{DbBackend, DbErr, QueryResult};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -11,8 +14,8 @@ use crate::catalog::{ColType, ColumnMeta};
 use crate::error::{AppError, AppResult};
 use crate::policy::eval::Row;
 
-/// A typed NULL of the column's type.
-pub fn null_of(ty: ColType) -> Value {
+/// A typed NULL of the column's type on `db`.
+pub fn null_of(ty: ColType, db: DbBackend) -> Value {
     match ty {
         ColType::Uuid => Value::Uuid(None),
         ColType::Text => Value::String(None),
@@ -25,7 +28,98 @@ pub fn null_of(ty: ColType) -> Value {
         ColType::Date => Value::ChronoDate(None),
         ColType::Float => Value::Double(None),
         ColType::Time => Value::ChronoTime(None),
+        ColType::Decimal(_) if db == DbBackend::Sqlite => Value::Double(None),
+        ColType::Decimal(_) => Value::Decimal(None),
+        ColType::Binary => Value::Bytes(None),
+        ColType::Array(_) if db == DbBackend::Sqlite => Value::String(None),
+        ColType::Array(element) => Value::Array(array_type(*element), None),
+        ColType::Enum(type_name) => {
+            Value::Enum(sea_orm::sea_query::OptionEnum::None(type_name.into()))
+        }
     }
+}
+
+/// The SeaQuery array type of an element type of [`crate::catalog::ARRAY_ELEMENTS`].
+fn array_type(element: ColType) -> ArrayType {
+    match element {
+        ColType::SmallInt => ArrayType::SmallInt,
+        ColType::Int => ArrayType::Int,
+        ColType::BigInt => ArrayType::BigInt,
+        ColType::Uuid => ArrayType::Uuid,
+        ColType::Bool => ArrayType::Bool,
+        _ => ArrayType::String,
+    }
+}
+
+/// Most significant digits a decimal keeps on SQLite, which stores it as a REAL (IEEE 754
+/// double: any decimal of 15 significant digits survives the round trip exactly).
+pub const SQLITE_DECIMAL_DIGITS: u32 = 15;
+
+/// Parses a decimal number in plain notation (`12.50`, `-3`, `0.001`): digits with an
+/// optional sign and fraction, no exponent, at most 28 significant digits (what an exact
+/// decimal holds). `None` for anything else.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    Decimal::from_str_exact(text).ok()
+}
+
+/// A decimal from its JSON form: a string in plain notation, or (for convenience) a JSON
+/// number, taken as its shortest decimal form.
+fn decimal_of(json: &Json) -> Option<Decimal> {
+    match json {
+        Json::String(text) => parse_decimal(text),
+        Json::Number(n) => parse_decimal(&n.to_string()),
+        _ => None,
+    }
+}
+
+/// How many digits a decimal's value needs (trailing fractional zeros aside).
+fn significant_digits(value: Decimal) -> u32 {
+    let mut mantissa = value.normalize().mantissa().unsigned_abs();
+    let mut digits = 1;
+    while mantissa >= 10 {
+        mantissa /= 10;
+        digits += 1;
+    }
+    digits
+}
+
+/// A decimal in its text form: with the column's declared scale when it has one, else
+/// without trailing fractional zeros, so that both databases give the same text.
+fn decimal_text(value: Decimal, precision: Option<(u32, u32)>) -> String {
+    let mut value = if value.is_zero() {
+        Decimal::ZERO
+    } else {
+        value
+    };
+    match precision {
+        Some((_, scale)) => value.rescale(scale),
+        None => value = value.normalize(),
+    }
+    value.to_string()
+}
+
+/// Parses standard base64 (RFC 4648, with padding), the form of binary columns outside.
+pub fn parse_base64(text: &str) -> Option<Vec<u8>> {
+    BASE64.decode(text).ok()
+}
+
+/// The stored value of a native enumeration's GraphQL item (`HIGH` → `high`), if the
+/// column has it.
+fn native_enum_value(column: &ColumnMeta, item: &str) -> Option<&'static str> {
+    column
+        .enum_values?
+        .iter()
+        .find(|value| crate::graphql::names::enum_item(value) == item)
+        .copied()
 }
 
 /// The text form of a time of day.
@@ -67,6 +161,21 @@ pub fn input_json(column: &ColumnMeta, value: &async_graphql::Value) -> AppResul
     use async_graphql::Value as Gql;
     let field = crate::graphql::names::camel(column.name);
     let json = match (column.enum_values, value) {
+        (Some(values), Gql::Enum(_) | Gql::String(_)) if matches!(column.ty, ColType::Enum(_)) => {
+            let item = match value {
+                Gql::Enum(item) => item.as_str(),
+                Gql::String(item) => item.as_str(),
+                _ => "",
+            };
+            let stored = native_enum_value(column, item).ok_or_else(|| {
+                let items: Vec<String> = values
+                    .iter()
+                    .map(|v| crate::graphql::names::enum_item(v))
+                    .collect();
+                AppError::BadUserInput(format!("`{field}` must be one of {}", items.join(", ")))
+            })?;
+            Json::String(stored.to_owned())
+        }
         (Some(_), Gql::Enum(item)) => Json::String(item.as_str().to_ascii_lowercase()),
         (Some(_), Gql::String(item)) => Json::String(item.to_ascii_lowercase()),
         _ => value
@@ -92,8 +201,8 @@ pub(crate) fn contains_nul(json: &Json) -> bool {
     }
 }
 
-/// Converts a JSON input value into a bind parameter of the column's type.
-pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
+/// Converts a JSON input value into a bind parameter of the column's type on `db`.
+pub fn to_value(column: &ColumnMeta, json: &Json, db: DbBackend) -> AppResult<Value> {
     if json.is_null() {
         if !column.nullable {
             return Err(AppError::BadUserInput(format!(
@@ -101,7 +210,7 @@ pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
                 column.name
             )));
         }
-        return Ok(null_of(column.ty));
+        return Ok(null_of(column.ty, db));
     }
     let name = column.name;
     Ok(match column.ty {
@@ -154,7 +263,143 @@ pub fn to_value(column: &ColumnMeta, json: &Json) -> AppResult<Value> {
                 .ok_or_else(|| bad(name, "a time of day (HH:MM:SS)"))?;
             Value::from(parse_time(text).ok_or_else(|| bad(name, "a time of day (HH:MM:SS)"))?)
         }
+        ColType::Decimal(_) => {
+            let value = decimal_of(json).ok_or_else(|| {
+                bad(
+                    name,
+                    "a decimal number in plain notation (\"12.50\"), at most 28 significant digits",
+                )
+            })?;
+            if db == DbBackend::Sqlite {
+                if significant_digits(value) > SQLITE_DECIMAL_DIGITS {
+                    return Err(bad(
+                        name,
+                        "a decimal of at most 15 significant digits on SQLite, which stores it as a REAL",
+                    ));
+                }
+                // Correctly rounded: the nearest double, which reads back as the same text.
+                let double = value
+                    .to_string()
+                    .parse::<f64>()
+                    .map_err(|_| bad(name, "a decimal number"))?;
+                Value::Double(Some(double))
+            } else {
+                Value::Decimal(Some(value))
+            }
+        }
+        ColType::Binary => {
+            let bytes = json
+                .as_str()
+                .and_then(parse_base64)
+                .ok_or_else(|| bad(name, "binary data in standard base64"))?;
+            Value::Bytes(Some(bytes))
+        }
+        ColType::Array(element) => {
+            let items = array_elements(column, json)?;
+            if db == DbBackend::Sqlite {
+                Value::String(Some(Json::Array(items).to_string()))
+            } else {
+                let element_column = element_of(column, *element);
+                let values = items
+                    .iter()
+                    .map(|item| to_value(&element_column, item, db))
+                    .collect::<AppResult<Vec<_>>>()?;
+                Value::Array(array_type(*element), Some(Box::new(values)))
+            }
+        }
+        ColType::Enum(type_name) => {
+            let text = json
+                .as_str()
+                .filter(|text| {
+                    column
+                        .enum_values
+                        .is_some_and(|values| values.contains(text))
+                })
+                .ok_or_else(|| bad(name, "one of the enumeration's values"))?;
+            Value::Enum(sea_orm::sea_query::OptionEnum::Some(Box::new(
+                sea_orm::sea_query::Enum {
+                    type_name: type_name.into(),
+                    value: text.to_owned().into(),
+                },
+            )))
+        }
     })
+}
+
+/// The column of one element of array column `column`.
+fn element_of(column: &ColumnMeta, element: ColType) -> ColumnMeta {
+    ColumnMeta {
+        name: column.name,
+        ty: element,
+        nullable: false,
+        enum_values: None,
+        has_default: false,
+    }
+}
+
+/// The elements of a value of array column `column`, each checked against the element type
+/// and in its canonical JSON form (UUIDs in lower case): what SQLite stores and what
+/// filters compare. A single value is a list of one, as GraphQL coerces it.
+pub(crate) fn array_elements(column: &ColumnMeta, json: &Json) -> AppResult<Vec<Json>> {
+    let ColType::Array(element) = column.ty else {
+        return Err(AppError::Internal(format!(
+            "{} is not an array",
+            column.name
+        )));
+    };
+    let element_column = element_of(column, *element);
+    let items = match json {
+        Json::Array(items) => items.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    items
+        .iter()
+        .map(|item| {
+            if item.is_null() {
+                return Err(bad(column.name, "a list without null elements"));
+            }
+            // The element's own checks (range, UUID syntax) on the database-neutral form.
+            to_value(&element_column, item, DbBackend::Postgres)?;
+            Ok(match (element, item) {
+                (ColType::Uuid, Json::String(text)) => Uuid::parse_str(text)
+                    .map(|u| Json::String(u.to_string()))
+                    .map_err(|_| bad(column.name, "a list of UUIDs"))?,
+                _ => item.clone(),
+            })
+        })
+        .collect()
+}
+
+/// What a written value must fit beyond its type: a decimal its column's declared precision
+/// and scale (PostgreSQL would round the fraction and refuse the overflow; both databases
+/// refuse both alike).
+pub fn check_fits(column: &ColumnMeta, json: &Json) -> AppResult<()> {
+    let ColType::Decimal(Some((precision, scale))) = column.ty else {
+        return Ok(());
+    };
+    let Some(value) = decimal_of(json) else {
+        return Ok(());
+    };
+    let value = value.normalize();
+    if value.scale() > scale {
+        return Err(bad(
+            column.name,
+            &format!("a decimal with at most {scale} digits after the point"),
+        ));
+    }
+    let whole = precision.saturating_sub(scale);
+    let whole_digits = if value.trunc().is_zero() {
+        0
+    } else {
+        significant_digits(value.trunc())
+    };
+    if whole_digits > whole {
+        return Err(bad(
+            column.name,
+            &format!("a decimal with at most {whole} digits before the point"),
+        ));
+    }
+    Ok(())
 }
 
 /// The current time as a timestamp value (UTC, so text order is time order on SQLite).
@@ -169,6 +414,7 @@ pub fn timestamp_json(t: DateTime<FixedOffset>) -> Json {
 
 /// Reads one column of a result row as JSON.
 pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, DbErr> {
+    let postgres = row.try_as_pg_row();
     Ok(match ty {
         ColType::Uuid => row
             .try_get::<Option<Uuid>>("", alias)?
@@ -209,7 +455,93 @@ pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, 
                 serde_json::Number::from_f64(n)
                     .map_or_else(|| Json::String(n.to_string()), Json::Number)
             }),
+        ColType::Decimal(precision) => {
+            let value = match (postgres, row.try_as_sqlite_row()) {
+                (Some(_), _) => row.try_get::<Option<Decimal>>("", alias)?,
+                // A REAL (an INTEGER in a NUMERIC column): its shortest text is the decimal
+                // that was written, up to SQLITE_DECIMAL_DIGITS digits.
+                (None, Some(sqlite)) => {
+                    sea_orm::sqlx::Row::try_get_unchecked::<Option<f64>, _>(sqlite, alias)
+                        .map_err(|e| DbErr::Type(e.to_string()))?
+                        .map(|n| {
+                            parse_decimal(&n.to_string()).ok_or_else(|| {
+                                DbErr::Type(format!(
+                                    "{alias}: {n} is not a decimal rowgate can serve"
+                                ))
+                            })
+                        })
+                        .transpose()?
+                }
+                (None, None) => row.try_get::<Option<Decimal>>("", alias)?,
+            };
+            value.map_or(Json::Null, |d| Json::String(decimal_text(d, precision)))
+        }
+        ColType::Binary => row
+            .try_get::<Option<Vec<u8>>>("", alias)?
+            .map_or(Json::Null, |bytes| Json::String(BASE64.encode(bytes))),
+        ColType::Array(element) => match postgres {
+            Some(pg) => pg_array_json(pg, alias, *element)?,
+            None => match row.try_get::<Option<String>>("", alias)? {
+                None => Json::Null,
+                Some(text) => match serde_json::from_str::<Json>(&text) {
+                    Ok(list @ Json::Array(_)) => list,
+                    _ => {
+                        return Err(DbErr::Type(format!(
+                            "{alias}: the stored value is not a JSON array"
+                        )));
+                    }
+                },
+            },
+        },
+        // PostgreSQL sends an enumeration's label as text; sqlx checks the column's type
+        // against TEXT, which a named enum type is not.
+        ColType::Enum(_) => match postgres {
+            Some(pg) => sea_orm::sqlx::Row::try_get_unchecked::<Option<String>, _>(pg, alias)
+                .map_err(|e| DbErr::Type(e.to_string()))?
+                .map_or(Json::Null, Json::String),
+            None => row
+                .try_get::<Option<String>>("", alias)?
+                .map_or(Json::Null, Json::String),
+        },
     })
+}
+
+/// A PostgreSQL array column as a JSON list (a NULL element as `null`).
+fn pg_array_json(
+    row: &sea_orm::sqlx::postgres::PgRow,
+    alias: &str,
+    element: ColType,
+) -> Result<Json, DbErr> {
+    fn list<T>(
+        row: &sea_orm::sqlx::postgres::PgRow,
+        alias: &str,
+        to_json: impl Fn(T) -> Json,
+    ) -> Result<Json, DbErr>
+    where
+        T: for<'r> sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Postgres>
+            + sea_orm::sqlx::Type<sea_orm::sqlx::Postgres>,
+        Vec<Option<T>>: for<'r> sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Postgres>
+            + sea_orm::sqlx::Type<sea_orm::sqlx::Postgres>,
+    {
+        let items = sea_orm::sqlx::Row::try_get::<Option<Vec<Option<T>>>, _>(row, alias)
+            .map_err(|e| DbErr::Type(e.to_string()))?;
+        Ok(items.map_or(Json::Null, |items| {
+            Json::Array(
+                items
+                    .into_iter()
+                    .map(|item| item.map_or(Json::Null, &to_json))
+                    .collect(),
+            )
+        }))
+    }
+    match element {
+        ColType::SmallInt => list::<i16>(row, alias, Json::from),
+        ColType::Int => list::<i32>(row, alias, Json::from),
+        ColType::BigInt => list::<i64>(row, alias, Json::from),
+        ColType::Uuid => list::<Uuid>(row, alias, |u| Json::String(u.to_string())),
+        ColType::Bool => list::<bool>(row, alias, Json::Bool),
+        _ => list::<String>(row, alias, Json::String),
+    }
 }
 
 /// Reads the given columns of a result row into a [`Row`].
@@ -228,10 +560,10 @@ pub fn decode_row<'a>(
 }
 
 /// The bind parameters of a row's values, for the given columns (missing ones are NULL).
-pub fn row_value(column: &ColumnMeta, row: &Row) -> AppResult<Value> {
+pub fn row_value(column: &ColumnMeta, row: &Row, db: DbBackend) -> AppResult<Value> {
     match row.get(column.name) {
-        Some(json) if !json.is_null() => to_value(column, json),
-        _ => Ok(null_of(column.ty)),
+        Some(json) if !json.is_null() => to_value(column, json, db),
+        _ => Ok(null_of(column.ty, db)),
     }
 }
 
@@ -323,4 +655,185 @@ fn constraint_name(message: &str) -> String {
         })
         .unwrap_or("check")
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(ty: ColType) -> ColumnMeta {
+        ColumnMeta {
+            name: "c",
+            ty,
+            nullable: true,
+            enum_values: None,
+            has_default: false,
+        }
+    }
+
+    const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+
+    fn priority() -> ColumnMeta {
+        ColumnMeta {
+            enum_values: Some(PRIORITIES),
+            ..column(ColType::Enum("task_priority"))
+        }
+    }
+
+    #[test]
+    fn decimals_are_plain_notation_strings_or_numbers_and_never_rounded() {
+        for text in ["12.50", "-3", "0.001", "1234567890123456789012345678"] {
+            assert!(parse_decimal(text).is_some(), "{text}");
+        }
+        for text in ["", "1e3", "12.", ".5", "+1", "1,5", "NaN", "12.5.1", "- 1"] {
+            assert!(parse_decimal(text).is_none(), "{text}");
+        }
+        // Past what an exact decimal holds: refused, not rounded.
+        assert!(parse_decimal("0.12345678901234567890123456789").is_none());
+        assert!(parse_decimal("99999999999999999999999999999").is_none());
+        assert_eq!(decimal_of(&Json::from(12.5)), parse_decimal("12.5"));
+        assert_eq!(decimal_of(&Json::from(7)), parse_decimal("7"));
+        assert_eq!(decimal_of(&Json::Bool(true)), None);
+    }
+
+    #[test]
+    fn a_decimal_reads_back_with_its_declared_scale_or_without_trailing_zeros() {
+        let d = |text| parse_decimal(text).expect("decimal");
+        assert_eq!(decimal_text(d("12.5"), Some((12, 2))), "12.50");
+        assert_eq!(decimal_text(d("7"), Some((12, 2))), "7.00");
+        assert_eq!(decimal_text(d("-0.00"), Some((12, 2))), "0.00");
+        assert_eq!(decimal_text(d("12.500"), None), "12.5");
+        assert_eq!(decimal_text(d("100"), None), "100");
+        // SQLite's REAL of a 15-digit decimal reads back as that decimal.
+        let written = d("1234567890123.45");
+        let stored: f64 = written.to_string().parse().expect("double");
+        assert_eq!(parse_decimal(&stored.to_string()), Some(written));
+    }
+
+    #[test]
+    fn a_decimal_written_must_fit_the_declared_precision_and_scale() {
+        let budget = column(ColType::Decimal(Some((12, 2))));
+        for ok in ["9999999999.99", "-1", "0.5", "12.50", "12.500"] {
+            assert!(check_fits(&budget, &Json::from(ok)).is_ok(), "{ok}");
+        }
+        for too_much in ["10000000000", "0.125", "-12345678901.5"] {
+            let err = check_fits(&budget, &Json::from(too_much)).expect_err(too_much);
+            assert!(
+                matches!(err, AppError::BadUserInput(_)),
+                "{too_much}: {err:?}"
+            );
+        }
+        assert!(check_fits(&column(ColType::Decimal(None)), &Json::from("0.125")).is_ok());
+    }
+
+    #[test]
+    fn sqlite_refuses_a_decimal_it_would_store_inexactly() {
+        let amount = column(ColType::Decimal(None));
+        let sixteen = Json::from("1234567890123.456");
+        assert!(matches!(
+            to_value(&amount, &sixteen, DbBackend::Sqlite),
+            Err(AppError::BadUserInput(_))
+        ));
+        assert!(matches!(
+            to_value(&amount, &sixteen, DbBackend::Postgres),
+            Ok(Value::Decimal(Some(_)))
+        ));
+        assert_eq!(
+            to_value(&amount, &Json::from("12.25"), DbBackend::Sqlite).expect("fits"),
+            Value::Double(Some(12.25))
+        );
+        assert!(matches!(
+            to_value(&amount, &Json::from("twelve"), DbBackend::Postgres),
+            Err(AppError::BadUserInput(_))
+        ));
+    }
+
+    #[test]
+    fn binary_data_is_standard_base64() {
+        let data = column(ColType::Binary);
+        assert_eq!(
+            to_value(&data, &Json::from("AAEC/w=="), DbBackend::Sqlite).expect("base64"),
+            Value::Bytes(Some(vec![0, 1, 2, 255]))
+        );
+        for bad_input in [
+            Json::from("AAEC_w"),
+            Json::from("not base64!"),
+            Json::from(5),
+        ] {
+            assert!(
+                matches!(
+                    to_value(&data, &bad_input, DbBackend::Postgres),
+                    Err(AppError::BadUserInput(_))
+                ),
+                "{bad_input}"
+            );
+        }
+    }
+
+    #[test]
+    fn array_elements_are_checked_and_canonical_and_sqlite_keeps_them_as_json() {
+        let watchers = column(ColType::Array(&ColType::Uuid));
+        let upper = "7A5C0000-0000-4000-8000-000000000001";
+        let elements = array_elements(&watchers, &serde_json::json!([upper])).expect("uuids");
+        assert_eq!(elements, [Json::from(upper.to_ascii_lowercase())]);
+        assert_eq!(
+            to_value(&watchers, &serde_json::json!([upper]), DbBackend::Sqlite).expect("json"),
+            Value::String(Some(format!("[\"{}\"]", upper.to_ascii_lowercase())))
+        );
+        assert!(matches!(
+            to_value(&watchers, &serde_json::json!([upper]), DbBackend::Postgres),
+            Ok(Value::Array(ArrayType::Uuid, Some(_)))
+        ));
+        assert_eq!(
+            null_of(watchers.ty, DbBackend::Sqlite),
+            Value::String(None),
+            "no array value ever reaches SQLite"
+        );
+        let sprints = column(ColType::Array(&ColType::Int));
+        for wrong in [
+            serde_json::json!(["one"]),
+            serde_json::json!([1, null]),
+            serde_json::json!([4_294_967_296_i64]),
+        ] {
+            assert!(
+                matches!(
+                    to_value(&sprints, &wrong, DbBackend::Postgres),
+                    Err(AppError::BadUserInput(_))
+                ),
+                "{wrong}"
+            );
+        }
+        // GraphQL's coercion of a single value into a list.
+        assert_eq!(
+            array_elements(&sprints, &Json::from(3)).expect("one"),
+            [Json::from(3)]
+        );
+    }
+
+    #[test]
+    fn a_native_enum_item_is_its_declared_value_and_nothing_else() {
+        let item = |name: &str| async_graphql::Value::Enum(async_graphql::Name::new(name));
+        assert_eq!(
+            input_json(&priority(), &item("HIGH")).expect("item"),
+            Json::from("high")
+        );
+        assert_eq!(
+            input_json(&priority(), &async_graphql::Value::from("URGENT")).expect("string"),
+            Json::from("urgent")
+        );
+        assert!(matches!(
+            input_json(&priority(), &item("SOMEDAY")),
+            Err(AppError::BadUserInput(_))
+        ));
+        assert!(matches!(
+            to_value(&priority(), &Json::from("someday"), DbBackend::Postgres),
+            Err(AppError::BadUserInput(_))
+        ));
+        // Bound with the type's name, which PostgreSQL casts to (`$1::"task_priority"`).
+        assert!(matches!(
+            to_value(&priority(), &Json::from("low"), DbBackend::Postgres),
+            Ok(Value::Enum(sea_orm::sea_query::OptionEnum::Some(e)))
+                if e.value == "low" && &*e.type_name == "task_priority"
+        ));
+    }
 }

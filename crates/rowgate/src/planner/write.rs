@@ -437,9 +437,11 @@ impl Store {
                     let column = meta
                         .column(name)
                         .ok_or_else(|| AppError::Internal("key".into()))?;
-                    delete.and_where(
-                        Expr::col(Alias::new(*name)).eq(Expr::val(row_value(column, &old)?)),
-                    );
+                    delete.and_where(Expr::col(Alias::new(*name)).eq(Expr::val(row_value(
+                        column,
+                        &old,
+                        self.backend(),
+                    )?)));
                 }
                 txn.execute(&delete).await.map_err(write_error)?;
                 self.audit(txn, ctx, meta, Action::Delete, Some(&old), None)
@@ -487,10 +489,9 @@ impl Store {
             })?;
             let compiler = Compiler::new(&self.policies, principal);
             let mut select = self.readable_select(&compiler, target, false);
-            select.and_where(
-                Expr::col((Alias::new(ROOT), Alias::new(fk.ref_column)))
-                    .eq(Expr::val(values::to_value(key_column, value)?)),
-            );
+            select.and_where(Expr::col((Alias::new(ROOT), Alias::new(fk.ref_column))).eq(
+                Expr::val(values::to_value(key_column, value, self.backend())?),
+            ));
             let referenced = self.fetch(txn, &compiler, target, &select).await?;
             let refused = || {
                 AppError::Forbidden(format!(
@@ -576,7 +577,7 @@ impl Store {
     ) -> AppResult<Row> {
         let compiler = Compiler::new(&self.policies, principal);
         let mut select = self.readable_select(&compiler, meta, false);
-        select.and_where(key_condition(meta, key)?);
+        select.and_where(key_condition(meta, key, self.backend())?);
         self.fetch(txn, &compiler, meta, &select)
             .await?
             .into_iter()
@@ -604,7 +605,7 @@ impl Store {
                 let mut check = Query::select();
                 check
                     .expr(Expr::cust("1"))
-                    .from_subquery(candidate(meta, row)?, Alias::new(ROOT))
+                    .from_subquery(candidate(meta, row, self.backend())?, Alias::new(ROOT))
                     .and_where(condition);
                 Ok(txn.query_one(&check).await?.is_some())
             }
@@ -655,10 +656,9 @@ impl Store {
                     select
                         .column(Alias::new(source.name))
                         .from(Alias::new(parent.name))
-                        .and_where(
-                            Expr::col(Alias::new(parent_key.name))
-                                .eq(Expr::val(values::to_value(key_column, fk_value)?)),
-                        );
+                        .and_where(Expr::col(Alias::new(parent_key.name)).eq(Expr::val(
+                            values::to_value(key_column, fk_value, self.backend())?,
+                        )));
                     match txn.query_one(&select).await? {
                         Some(found) => values::column_json(&found, source.name, source_column.ty)?,
                         None => Json::Null,
@@ -690,7 +690,7 @@ impl Store {
             .columns(present.iter().map(|c| Alias::new(c.name)));
         let values: Vec<Expr> = present
             .iter()
-            .map(|c| row_value(c, row).map(Expr::val))
+            .map(|c| row_value(c, row, self.backend()).map(Expr::val))
             .collect::<AppResult<_>>()?;
         insert
             .values(values)
@@ -714,14 +714,21 @@ impl Store {
         update.table(Alias::new(meta.name));
         for column in &meta.columns {
             if new.get(column.name) != old.get(column.name) {
-                update.value(Alias::new(column.name), Expr::val(row_value(column, new)?));
+                update.value(
+                    Alias::new(column.name),
+                    Expr::val(row_value(column, new, self.backend())?),
+                );
             }
         }
         for name in &meta.primary_key {
             let column = meta
                 .column(name)
                 .ok_or_else(|| AppError::Internal("key".into()))?;
-            let value = values::to_value(column, key.get(*name).unwrap_or(&Json::Null))?;
+            let value = values::to_value(
+                column,
+                key.get(*name).unwrap_or(&Json::Null),
+                self.backend(),
+            )?;
             update.and_where(Expr::col(Alias::new(*name)).eq(Expr::val(value)));
         }
         update
@@ -871,8 +878,8 @@ fn access_pred(access: &Access) -> Pred {
     }
 }
 
-/// Refuses columns the table lacks, and (unless `any` — the service role) columns outside
-/// `allowed`.
+/// Refuses columns the table lacks, (unless `any` — the service role) columns outside
+/// `allowed`, and values their column cannot hold ([`values::check_fits`]).
 fn check_columns(
     meta: &TableMeta,
     row: &Row,
@@ -893,15 +900,21 @@ fn check_columns(
                 meta.name
             )));
         }
+        if let (Some(column), Some(value)) = (meta.column(name), row.get(name)) {
+            values::check_fits(column, value)?;
+        }
     }
     Ok(())
 }
 
 /// `(SELECT $1 AS c1, $2 AS c2, …)`: a row's values as a one-row derived table.
-fn candidate(meta: &TableMeta, row: &Row) -> AppResult<SelectStatement> {
+fn candidate(meta: &TableMeta, row: &Row, db: sea_orm::DbBackend) -> AppResult<SelectStatement> {
     let mut select = Query::select();
     for column in &meta.columns {
-        select.expr_as(Expr::val(row_value(column, row)?), Alias::new(column.name));
+        select.expr_as(
+            Expr::val(row_value(column, row, db)?),
+            Alias::new(column.name),
+        );
     }
     Ok(select)
 }

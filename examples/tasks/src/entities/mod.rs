@@ -2,5 +2,7 @@
 
 pub mod prelude;
 
+pub mod audit_logs;
 pub mod projects;
+pub mod sea_orm_active_enums;
 pub mod tasks;
