@@ -8,9 +8,11 @@ use async_graphql::Value;
 use async_graphql::dynamic::{Field, FieldValue, InputValue, ResolverContext, TypeRef};
 use rowgate::error::{AppError, AppResult};
 use rowgate::graphql::{resolver_field, scalars, store, write_context};
-use rowgate::hooks::Row;
+use rowgate::hooks::row;
+use rowgate::planner::plan::{ColumnOp, Filter, Operand};
 use rowgate::planner::values::{now, timestamp_json};
-use serde_json::{Value as Json, json};
+use rowgate::policy::col;
+use serde_json::Value as Json;
 
 /// The two mutations.
 #[derive(Debug, Clone, Copy)]
@@ -63,14 +65,14 @@ async fn mark_read(
             "sign in to mark notifications read".into(),
         ));
     }
-    let mut filter = serde_json::Map::new();
-    filter.insert("readAt".into(), json!({ "isNull": true }));
+    use entities::notifications::Column as N;
+    let mut unread = vec![Filter::column(col(N::ReadAt).name, ColumnOp::IsNull(true))];
     if let Some(ids) = ids {
-        filter.insert("id".into(), json!({ "in": ids }));
+        let ids = ids.into_iter().map(Operand).collect();
+        unread.push(Filter::column(col(N::Id).name, ColumnOp::In(ids)));
     }
-    let filter = Value::from_json(Json::Object(filter)).unwrap_or(Value::Null);
-    let mut patch = Row::new();
-    patch.insert("read_at".into(), timestamp_json(now()));
+    let filter = Filter::All(unread);
+    let patch = row([(N::ReadAt, timestamp_json(now()))]);
     let written = store
         .update_where(write, "notifications", &filter, patch)
         .await?;

@@ -109,8 +109,15 @@ fn reference_queries_emit_the_reviewed_sql() {
 }
 
 fn feed_spec(filter: Option<serde_json::Value>) -> rowgate::planner::page::ListSpec {
+    let filter = filter.map(|value| {
+        let store = store(DatabaseConnection::default());
+        let index = rowgate::graphql::args::FieldIndex::new(&store.catalog);
+        let value = async_graphql::Value::from_json(value).expect("a GraphQL value");
+        let posts = store.table("posts").expect("posts");
+        rowgate::graphql::args::filter(&index, &store.catalog, posts, &value).expect("a filter")
+    });
     rowgate::planner::page::ListSpec {
-        filter: filter.map(|f| f.to_string()),
+        filter,
         order: vec![
             rowgate::planner::page::Sort {
                 column: "created_at",

@@ -96,8 +96,8 @@ pub struct ManyKey {
 pub struct AggregateKey {
     /// The relation.
     pub fk: ForeignKey,
-    /// The filter, as JSON text.
-    pub filter: Option<String>,
+    /// The filter.
+    pub filter: Option<crate::planner::plan::Filter>,
     /// Only the count is wanted (`totalCount`), not min/max/sum/avg.
     pub count_only: bool,
     /// Parent key value, as text.
@@ -181,23 +181,12 @@ impl Loader<AggregateKey> for RelationLoader {
                 .iter()
                 .map(|k| Json::String(k.parent.clone()))
                 .collect();
-            let filter_value = filter
-                .as_deref()
-                .map(|text| {
-                    serde_json::from_str::<Json>(text)
-                        .map_err(|e| AppError::Internal(e.to_string()))
-                        .and_then(|j| {
-                            async_graphql::Value::from_json(j)
-                                .map_err(|e| AppError::Internal(e.to_string()))
-                        })
-                })
-                .transpose()?;
             let mut aggregates = self
                 .store
                 .aggregate(
                     &self.principal,
                     fk.table,
-                    filter_value.as_ref(),
+                    filter.as_ref(),
                     Some((fk.column, &parents)),
                     count_only,
                 )

@@ -1,6 +1,7 @@
 //! The GraphQL schema (async-graphql dynamic schema). No SQL is built here: resolvers call
 //! into the data layer and convert its errors exactly once, through [`AppError::to_graphql`].
 
+pub mod args;
 mod hot;
 pub mod limits;
 pub mod loaders;
@@ -162,7 +163,8 @@ pub fn build_schema_with(
         .data(subscriptions::Dispatcher::new(store.clone()))
         .data(store.clone())
         .data(cache)
-        .data(tables::PageCap(options.max_page_size));
+        .data(tables::PageCap(options.max_page_size))
+        .data(std::sync::Arc::new(args::FieldIndex::new(&store.catalog)));
     let builder = if options.introspection {
         builder
     } else {

@@ -62,7 +62,7 @@ pub fn decode(store: &Store, id: &str) -> AppResult<(&'static str, Row)> {
     for (name, value) in meta.primary_key.iter().zip(values) {
         let column = meta.column(name).ok_or_else(refuse)?;
         let value = Value::from_json(value.clone()).map_err(|_| refuse())?;
-        let stored = crate::planner::values::input_json(column, &value).map_err(|_| refuse())?;
+        let stored = super::args::input_json(column, &value).map_err(|_| refuse())?;
         if stored.is_null() {
             return Err(refuse());
         }

@@ -26,6 +26,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::RequestContext;
 use super::names::{one_field, type_name};
 use super::tables::Node;
+use crate::planner::plan::Filter;
 use crate::planner::{Change, ChangeOp, Store};
 use crate::policy::Principal;
 use crate::policy::eval::{self, Row};
@@ -158,11 +159,11 @@ pub fn register(mut builder: SchemaBuilder, store: &Store) -> (SchemaBuilder, Su
                         let store = ctx.data::<Store>()?.clone();
                         let request = ctx.data::<RequestContext>()?;
                         let limits = ctx.data_opt::<Arc<ConnectionLimits>>().cloned();
-                        let filter = ctx
-                            .args
-                            .get("filter")
-                            .filter(|v| !v.is_null())
-                            .map(|v| v.as_value().clone());
+                        let meta = store
+                            .table(table)
+                            .map_err(|e| e.to_graphql(&request.request_id))?;
+                        let filter = crate::graphql::args::filter_argument(&ctx, meta)
+                            .map_err(|e| e.to_graphql(&request.request_id))?;
                         let guard = match limits {
                             Some(limits) => {
                                 let open = limits.open.fetch_add(1, Ordering::SeqCst) + 1;
@@ -226,7 +227,7 @@ struct State {
     cache: Option<crate::cache::HotCache>,
     principal: Principal,
     table: &'static str,
-    filter: Option<Value>,
+    filter: Option<Filter>,
     receiver: Inbox,
     stopping: tokio::sync::watch::Receiver<bool>,
     seen: HashSet<String>,
@@ -250,7 +251,7 @@ fn events(
     dispatcher: &Dispatcher,
     principal: Principal,
     table: &'static str,
-    filter: Option<Value>,
+    filter: Option<Filter>,
     guard: Option<OpenGuard>,
 ) -> impl Stream<Item = async_graphql::Result<Event>> + Send {
     let receiver = dispatcher.subscribe(table, &principal);
@@ -348,7 +349,7 @@ fn filter_allowed(
     store: &Store,
     principal: &Principal,
     table: &'static str,
-    filter: &Value,
+    filter: &Filter,
 ) -> crate::error::AppResult<()> {
     let meta = store
         .catalog

@@ -12,6 +12,7 @@ use async_graphql::dynamic::{
 use async_graphql::{Name, Value};
 use serde_json::Value as Json;
 
+use super::args::FieldIndex;
 use super::loaders::{AggregateKey, Loaders, ManyKey, OneKey};
 use super::names::{
     camel, enum_item, list_field, one_field, pascal, snake, to_many_name, to_one_name, type_name,
@@ -209,7 +210,7 @@ fn input_row(table: &TableMeta, value: &Value) -> AppResult<Row> {
         let meta = table
             .column(&column)
             .ok_or_else(|| bad(format!("unknown field `{name}`")))?;
-        row.insert(column, crate::planner::values::input_json(meta, v)?);
+        row.insert(column, super::args::input_json(meta, v)?);
     }
     Ok(row)
 }
@@ -237,7 +238,7 @@ fn key_from_args(table: &TableMeta, ctx: &ResolverContext<'_>) -> AppResult<Row>
             .ok_or_else(|| AppError::Internal(format!("key column {column} missing")))?;
         key.insert(
             (*column).to_owned(),
-            crate::planner::values::input_json(meta, arg.as_value())?,
+            super::args::input_json(meta, arg.as_value())?,
         );
     }
     Ok(key)
@@ -256,31 +257,18 @@ fn nodes(table: &'static str, rows: Vec<Row>) -> FieldValue<'static> {
 /// The columns a node's selection reads: its column fields, the foreign keys of its to-one
 /// fields and the keys its to-many fields join on.
 fn node_columns<'a>(
-    catalog: &crate::catalog::Catalog,
+    index: &FieldIndex,
     table: &TableMeta,
     fields: impl Iterator<Item = async_graphql::SelectionField<'a>>,
     out: &mut Vec<&'static str>,
 ) {
-    for field in fields {
-        let name = field.name();
-        if let Some(column) = table.columns.iter().find(|c| camel(c.name) == name) {
-            out.push(column.name);
-        } else if let Some(fk) = table.foreign_keys.iter().find(|fk| to_one_name(fk) == name) {
-            out.push(fk.column);
-        } else if let Some(fk) = catalog
-            .referencing(table.name)
-            .into_iter()
-            .find(|fk| to_many_name(catalog, fk) == name)
-        {
-            out.push(fk.ref_column);
-        }
-    }
+    out.extend(fields.filter_map(|field| index.read_column(table, field.name())));
 }
 
 /// The columns a connection field's selection reads, plus its ordering (for cursors) and
 /// `extra` (e.g. the foreign key a relation load groups by).
 fn connection_columns(
-    catalog: &crate::catalog::Catalog,
+    index: &FieldIndex,
     table: &TableMeta,
     field: async_graphql::SelectionField<'_>,
     spec: &ListSpec,
@@ -290,10 +278,10 @@ fn connection_columns(
     out.extend(spec.order.iter().map(|s| s.column));
     for child in field.selection_set() {
         match child.name() {
-            "nodes" => node_columns(catalog, table, child.selection_set(), &mut out),
+            "nodes" => node_columns(index, table, child.selection_set(), &mut out),
             "edges" => {
                 for edge in child.selection_set().filter(|e| e.name() == "node") {
-                    node_columns(catalog, table, edge.selection_set(), &mut out);
+                    node_columns(index, table, edge.selection_set(), &mut out);
                 }
             }
             _ => {}
@@ -897,15 +885,9 @@ async fn connection_aggregate(
     match &c.source {
         Source::Root => {
             let request = request(ctx)?;
-            let filter = c.spec.filter_value()?;
+            let filter = c.spec.filter.as_ref();
             let mut all = store(ctx)?
-                .aggregate(
-                    &request.principal,
-                    c.table,
-                    filter.as_ref(),
-                    None,
-                    count_only,
-                )
+                .aggregate(&request.principal, c.table, filter, None, count_only)
                 .await?;
             Ok(all.remove("").unwrap_or_default())
         }
@@ -950,7 +932,7 @@ fn to_one_field(fk: &ForeignKey) -> Field {
                 let parent = store.table(fk.ref_table)?;
                 let mut columns = vec![fk.ref_column];
                 node_columns(
-                    &store.catalog,
+                    super::args::index(&ctx)?,
                     parent,
                     ctx.field().selection_set(),
                     &mut columns,
@@ -985,14 +967,19 @@ fn to_many_field(catalog: &crate::catalog::Catalog, fk: ForeignKey) -> Field {
                     .map_err(|_| AppError::Internal("node expected".into()))?;
                 let store = store(&ctx)?;
                 let meta = store.table(fk.table)?;
-                let spec = page::parse(meta, &ctx.args, cap(&ctx))?;
+                let spec = super::args::list_argument(&ctx, meta, cap(&ctx))?;
                 let parent = node
                     .row
                     .get(fk.ref_column)
                     .map(key_text)
                     .unwrap_or_default();
-                let columns =
-                    connection_columns(&store.catalog, meta, ctx.field(), &spec, &[fk.column]);
+                let columns = connection_columns(
+                    super::args::index(&ctx)?,
+                    meta,
+                    ctx.field(),
+                    &spec,
+                    &[fk.column],
+                );
                 let page = loaders(&ctx)?
                     .many
                     .load_one(ManyKey {
@@ -1034,8 +1021,14 @@ fn list_root(table: &TableMeta) -> Field {
                     let store = store(&ctx)?;
                     let request = request(&ctx)?;
                     let meta = store.table(name)?;
-                    let spec = page::parse(meta, &ctx.args, cap(&ctx))?;
-                    let columns = connection_columns(&store.catalog, meta, ctx.field(), &spec, &[]);
+                    let spec = super::args::list_argument(&ctx, meta, cap(&ctx))?;
+                    let columns = connection_columns(
+                        super::args::index(&ctx)?,
+                        meta,
+                        ctx.field(),
+                        &spec,
+                        &[],
+                    );
                     let page = store
                         .page(&request.principal, name, &spec, Some(&columns))
                         .await?;
@@ -1095,6 +1088,15 @@ fn one_root(table: &TableMeta) -> Field {
 }
 
 /// Who writes and for which request, borrowed from the request's data.
+/// The plan of a mutation's required `filter` argument.
+fn required_filter(
+    ctx: &ResolverContext<'_>,
+    meta: &TableMeta,
+) -> AppResult<crate::planner::plan::Filter> {
+    super::args::filter_argument(ctx, meta)?
+        .ok_or_else(|| AppError::BadUserInput("`filter` is required".into()))
+}
+
 fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
     let name: &'static str = table.name;
     let type_name_ = type_name(name);
@@ -1185,13 +1187,11 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                     Box::pin(async move {
                         let store = store(&ctx)?;
                         let meta = store.table(name)?;
-                        let filter = required(&ctx, "filter")?;
+                        let filter = required_filter(&ctx, meta)?;
                         let patch = required(&ctx, "patch")?;
                         let patch = input_row(meta, patch.as_value())?;
                         let write = write_context(&ctx)?;
-                        let written = store
-                            .update_where(write, name, filter.as_value(), patch)
-                            .await?;
+                        let written = store.update_where(write, name, &filter, patch).await?;
                         Ok(Some(nodes(name, written)))
                     })
                 },
@@ -1228,9 +1228,9 @@ fn mutations(table: &TableMeta, policy: &TablePolicy) -> Vec<Field> {
                 move |ctx| {
                     Box::pin(async move {
                         let store = store(&ctx)?;
-                        let filter = required(&ctx, "filter")?;
+                        let filter = required_filter(&ctx, store.table(name)?)?;
                         let write = write_context(&ctx)?;
-                        let written = store.delete_where(write, name, filter.as_value()).await?;
+                        let written = store.delete_where(write, name, &filter).await?;
                         Ok(Some(nodes(name, written)))
                     })
                 },

@@ -47,7 +47,7 @@ impl Store {
         compiler: &Compiler<'_>,
         meta: &TableMeta,
         select: &mut SelectStatement,
-        spec_filter: Option<&async_graphql::Value>,
+        spec_filter: Option<&super::plan::Filter>,
     ) -> AppResult<()> {
         if let Some(value) = spec_filter {
             select.and_where(filter::compile(self, compiler, meta, ROOT, value, 0)?);
@@ -62,7 +62,7 @@ impl Store {
         select: &mut SelectStatement,
         spec: &ListSpec,
     ) -> AppResult<()> {
-        self.apply_filter(compiler, meta, select, spec.filter_value()?.as_ref())?;
+        self.apply_filter(compiler, meta, select, spec.filter.as_ref())?;
         if let Some(condition) = keyset(meta, ROOT, spec, self.backend())? {
             select.and_where(condition);
         }
@@ -209,7 +209,7 @@ impl Store {
         &self,
         principal: &Principal,
         table: &str,
-        filter_value: Option<&async_graphql::Value>,
+        filter_value: Option<&super::plan::Filter>,
         group: Option<(&str, &[Json])>,
         count_only: bool,
     ) -> AppResult<HashMap<String, Aggregate>> {

@@ -5,88 +5,74 @@
 //! nothing, so it cannot reveal that the comment exists. A filter on a column the principal
 //! may see only masked is refused (BAD_USER_INPUT), since matching on it would reveal it.
 
-use async_graphql::Value;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 
 use crate::catalog::{ColType, ColumnMeta, ForeignKey, TableMeta};
 use crate::error::{AppError, AppResult};
 use crate::graphql::names::camel;
+use crate::planner::plan::{ColumnOp, Filter, Operand, Quantifier};
 use crate::planner::{Store, values};
 use crate::policy::compile::{Compiled, Compiler};
-
-/// Deepest nesting of `and`/`or`/`not` and relation filters.
-const MAX_FILTER_DEPTH: usize = 8;
 
 fn bad(message: impl Into<String>) -> AppError {
     AppError::BadUserInput(message.into())
 }
 
-/// Compiles `filter` (a `XFilter` input value) on `table` aliased `alias`.
+/// Compiles `filter` on `table` aliased `alias`, under the principal's policies: a column
+/// the principal may see only masked cannot be filtered on, and a related row counts only
+/// if it is readable. `depth` names the subqueries' aliases.
 pub fn compile(
     store: &Store,
     compiler: &Compiler<'_>,
     table: &TableMeta,
     alias: &str,
-    filter: &Value,
+    filter: &Filter,
     depth: usize,
 ) -> AppResult<Expr> {
-    if depth > MAX_FILTER_DEPTH {
-        return Err(bad(format!(
-            "filters nest deeper than {MAX_FILTER_DEPTH} levels"
-        )));
-    }
-    let Value::Object(fields) = filter else {
-        return Err(bad("a filter must be an object"));
-    };
-    let mut terms: Vec<Expr> = Vec::new();
-    for (name, value) in fields {
-        if value == &Value::Null {
-            continue;
+    let nested = |part: &Filter| compile(store, compiler, table, alias, part, depth + 1);
+    Ok(match filter {
+        Filter::All(parts) => all_of(parts.iter().map(nested).collect::<AppResult<_>>()?),
+        Filter::Any(parts) => parts
+            .iter()
+            .map(nested)
+            .collect::<AppResult<Vec<_>>>()?
+            .into_iter()
+            .reduce(ExprTrait::or)
+            .unwrap_or_else(|| Expr::cust("1=0")),
+        Filter::Not(part) => nested(part)?.not(),
+        Filter::Column { column, op } => {
+            let column = table
+                .column(column)
+                .ok_or_else(|| bad(format!("unknown filter field `{}`", camel(column))))?;
+            check_unmasked(store, compiler, table, column)?;
+            column_filter(store, alias, column, op)?
         }
-        match name.as_str() {
-            "and" | "or" => {
-                let Value::List(items) = value else {
-                    return Err(bad(format!("`{name}` takes a list of filters")));
-                };
-                let parts = items
-                    .iter()
-                    .map(|item| compile(store, compiler, table, alias, item, depth + 1))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let combined = if name.as_str() == "and" {
-                    all_of(parts)
-                } else {
-                    parts
-                        .into_iter()
-                        .reduce(ExprTrait::or)
-                        .unwrap_or_else(|| Expr::cust("1=0"))
-                };
-                terms.push(combined);
-            }
-            "not" => terms.push(compile(store, compiler, table, alias, value, depth + 1)?.not()),
-            field => {
-                if let Some(column) = table.columns.iter().find(|c| camel(c.name) == field) {
-                    check_unmasked(store, compiler, table, column)?;
-                    terms.push(column_filter(store, alias, column, value)?);
-                } else if let Some(fk) = table
-                    .foreign_keys
-                    .iter()
-                    .find(|fk| crate::graphql::names::to_one_name(fk) == field)
-                {
-                    terms.push(to_one(store, compiler, alias, fk, value, depth)?);
-                } else if let Some(fk) = store
-                    .catalog
-                    .referencing(table.name)
-                    .into_iter()
-                    .find(|fk| crate::graphql::names::to_many_name(&store.catalog, fk) == field)
-                {
-                    terms.push(to_many(store, compiler, alias, &fk, value, depth)?);
-                } else {
-                    return Err(bad(format!("unknown filter field `{field}`")));
-                }
-            }
+        Filter::ToOne { column, filter } => {
+            let fk = table
+                .foreign_keys
+                .iter()
+                .find(|fk| fk.column == *column)
+                .ok_or_else(|| {
+                    AppError::Internal(format!("{}.{column} is no relation", table.name))
+                })?;
+            to_one(store, compiler, alias, fk, filter, depth)?
         }
-    }
-    Ok(all_of(terms))
+        Filter::ToMany {
+            table: child,
+            column,
+            quantifier,
+            filter,
+        } => {
+            let fk = store
+                .table(child)?
+                .foreign_keys
+                .iter()
+                .find(|fk| fk.column == *column && fk.ref_table == table.name)
+                .copied()
+                .ok_or_else(|| AppError::Internal(format!("{child}.{column} is no relation")))?;
+            to_many(store, compiler, alias, &fk, *quantifier, filter, depth)?
+        }
+    })
 }
 
 /// Refuses filtering (or ordering) on a column the principal may see only masked.
@@ -129,25 +115,18 @@ fn col(alias: &str, column: &str) -> Expr {
     Expr::col((Alias::new(alias), Alias::new(column)))
 }
 
-/// The JSON form of an operator's GraphQL value, typed for the column.
+/// A bind parameter of the column's type.
 fn operand(
     store: &Store,
     column: &ColumnMeta,
-    value: &Value,
+    operand: &Operand,
 ) -> AppResult<sea_orm::sea_query::Value> {
-    let json = values::input_json(column, value)?;
-    if serde_json::Value::is_null(&json) {
-        return Err(bad(format!(
-            "use `isNull` to match NULL in `{}`",
-            camel(column.name)
-        )));
-    }
     values::to_value(
         &ColumnMeta {
             nullable: false,
             ..column.clone()
         },
-        &json,
+        &operand.0,
         store.backend(),
     )
 }
@@ -158,92 +137,42 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-fn column_filter(store: &Store, alias: &str, column: &ColumnMeta, ops: &Value) -> AppResult<Expr> {
-    let Value::Object(ops) = ops else {
-        return Err(bad(format!(
-            "the filter of `{}` must be an object",
-            camel(column.name)
-        )));
-    };
+fn column_filter(
+    store: &Store,
+    alias: &str,
+    column: &ColumnMeta,
+    op: &ColumnOp,
+) -> AppResult<Expr> {
     let c = || col(alias, column.name);
-    let mut terms = Vec::new();
-    for (op, value) in ops {
-        if value == &Value::Null {
-            continue;
-        }
-        let list = || -> AppResult<Vec<sea_orm::sea_query::Value>> {
-            match value {
-                Value::List(items) => items.iter().map(|v| operand(store, column, v)).collect(),
-                _ => Err(bad(format!("`{op}` takes a list"))),
-            }
-        };
-        let text = || -> AppResult<String> {
-            match value {
-                Value::String(s) if s.contains('\0') => Err(bad(format!(
-                    "`{op}` of `{}` contains a NUL character (\\u0000), which cannot be matched",
-                    camel(column.name)
-                ))),
-                Value::String(s) => Ok(s.clone()),
-                _ => Err(bad(format!("`{op}` takes a string"))),
-            }
-        };
-        // A `like` pattern: `%` and `_` are wildcards and `\` escapes the next character on
-        // both databases, so a pattern ending in a lone `\` is the client's mistake.
-        let pattern = || -> AppResult<String> {
-            let text = text()?;
-            let mut chars = text.chars();
-            while let Some(ch) = chars.next() {
-                if ch == '\\' && chars.next().is_none() {
-                    return Err(bad(format!(
-                        "the `{op}` pattern of `{}` ends with an escape character (`\\`); write `\\\\` for a backslash",
-                        camel(column.name)
-                    )));
-                }
-            }
-            Ok(text)
-        };
-        let like = |text: String| sea_orm::sea_query::LikeExpr::new(text).escape('\\');
-        let term = match (op.as_str(), column.ty) {
-            ("contains" | "containedBy" | "overlaps", ColType::Array(_)) => {
-                array_filter(store, alias, column, op.as_str(), value)?
-            }
-            ("eq", _) => c().eq(Expr::val(operand(store, column, value)?)),
-            ("neq", _) => c().ne(Expr::val(operand(store, column, value)?)),
-            ("gt", _) => c().gt(Expr::val(operand(store, column, value)?)),
-            ("gte", _) => c().gte(Expr::val(operand(store, column, value)?)),
-            ("lt", _) => c().lt(Expr::val(operand(store, column, value)?)),
-            ("lte", _) => c().lte(Expr::val(operand(store, column, value)?)),
-            ("in", _) => c().is_in(list()?),
-            ("notIn", _) => c().is_not_in(list()?),
-            ("isNull", _) => match value {
-                Value::Boolean(true) => c().is_null(),
-                Value::Boolean(false) => c().is_not_null(),
-                _ => return Err(bad("`isNull` takes a boolean")),
-            },
-            ("like", ColType::Text) => c().like(like(pattern()?)),
-            ("ilike", ColType::Text) => {
-                Expr::expr(Func::lower(c())).like(like(pattern()?.to_lowercase()))
-            }
-            ("startsWith", ColType::Text) => c().like(
-                sea_orm::sea_query::LikeExpr::new(format!("{}%", escape_like(&text()?)))
-                    .escape('\\'),
-            ),
-            ("contains", ColType::Text) => c().like(
-                sea_orm::sea_query::LikeExpr::new(format!("%{}%", escape_like(&text()?)))
-                    .escape('\\'),
-            ),
-            ("hasKey", ColType::Json) => json_has_key(store, alias, column.name, &text()?),
-            ("contains", ColType::Json) => json_contains(store, alias, column, value)?,
-            (other, _) => {
-                return Err(bad(format!(
-                    "`{other}` does not apply to `{}`",
-                    camel(column.name)
-                )));
-            }
-        };
-        terms.push(term);
-    }
-    Ok(all_of(terms))
+    let value = |o: &Operand| operand(store, column, o).map(Expr::val);
+    let list = |items: &[Operand]| {
+        items
+            .iter()
+            .map(|o| operand(store, column, o))
+            .collect::<AppResult<Vec<_>>>()
+    };
+    let like = |text: String| sea_orm::sea_query::LikeExpr::new(text).escape('\\');
+    Ok(match op {
+        ColumnOp::ArrayContains(o) => array_filter(store, alias, column, "contains", o)?,
+        ColumnOp::ArrayContainedBy(o) => array_filter(store, alias, column, "containedBy", o)?,
+        ColumnOp::ArrayOverlaps(o) => array_filter(store, alias, column, "overlaps", o)?,
+        ColumnOp::Eq(o) => c().eq(value(o)?),
+        ColumnOp::Neq(o) => c().ne(value(o)?),
+        ColumnOp::Gt(o) => c().gt(value(o)?),
+        ColumnOp::Gte(o) => c().gte(value(o)?),
+        ColumnOp::Lt(o) => c().lt(value(o)?),
+        ColumnOp::Lte(o) => c().lte(value(o)?),
+        ColumnOp::In(items) => c().is_in(list(items)?),
+        ColumnOp::NotIn(items) => c().is_not_in(list(items)?),
+        ColumnOp::IsNull(true) => c().is_null(),
+        ColumnOp::IsNull(false) => c().is_not_null(),
+        ColumnOp::Like(pattern) => c().like(like(pattern.clone())),
+        ColumnOp::ILike(pattern) => Expr::expr(Func::lower(c())).like(like(pattern.to_lowercase())),
+        ColumnOp::StartsWith(text) => c().like(like(format!("{}%", escape_like(text)))),
+        ColumnOp::Contains(text) => c().like(like(format!("%{}%", escape_like(text)))),
+        ColumnOp::HasKey(key) => json_has_key(store, alias, column.name, key),
+        ColumnOp::JsonContains(o) => json_contains(store, alias, column, o)?,
+    })
 }
 
 fn is_postgres(store: &Store) -> bool {
@@ -259,18 +188,12 @@ fn array_filter(
     alias: &str,
     column: &ColumnMeta,
     op: &str,
-    value: &Value,
+    elements: &Operand,
 ) -> AppResult<Expr> {
-    let json = values::input_json(column, value)?;
-    if serde_json::Value::is_null(&json) {
-        return Err(bad(format!(
-            "`{op}` of `{}` takes a list",
-            camel(column.name)
-        )));
-    }
+    let json = &elements.0;
     let c = || col(alias, column.name);
     if is_postgres(store) {
-        let list = values::to_value(column, &json, store.backend())?;
+        let list = values::to_value(column, json, store.backend())?;
         let operator = match op {
             "contains" => "$1 @> $2",
             "containedBy" => "$1 <@ $2",
@@ -285,7 +208,7 @@ fn array_filter(
         };
         return Ok(Expr::cust_with_exprs(operator, [array, Expr::val(list)]));
     }
-    let items: Vec<sea_orm::sea_query::Value> = values::array_elements(column, &json)?
+    let items: Vec<sea_orm::sea_query::Value> = values::array_elements(column, json)?
         .iter()
         .map(sqlite_element)
         .collect();
@@ -350,9 +273,9 @@ fn json_contains(
     store: &Store,
     alias: &str,
     column: &ColumnMeta,
-    value: &Value,
+    contained: &Operand,
 ) -> AppResult<Expr> {
-    let json = values::input_json(column, value)?;
+    let json = contained.0.clone();
     let column = column.name;
     if is_postgres(store) {
         return Ok(Expr::cust_with_exprs(
@@ -411,7 +334,7 @@ fn to_one(
     compiler: &Compiler<'_>,
     alias: &str,
     fk: &ForeignKey,
-    value: &Value,
+    filter: &Filter,
     depth: usize,
 ) -> AppResult<Expr> {
     let parent = store.table(fk.ref_table)?;
@@ -423,7 +346,7 @@ fn to_one(
         fk.ref_column,
         col(alias, fk.column),
     );
-    select.and_where(compile(store, compiler, parent, &inner, value, depth + 1)?);
+    select.and_where(compile(store, compiler, parent, &inner, filter, depth + 1)?);
     Ok(Expr::exists(select))
 }
 
@@ -451,46 +374,34 @@ fn to_many(
     compiler: &Compiler<'_>,
     alias: &str,
     fk: &ForeignKey,
-    value: &Value,
+    quantifier: Quantifier,
+    filter: &Filter,
     depth: usize,
 ) -> AppResult<Expr> {
     let child = store.table(fk.table)?;
-    let Value::Object(quantifiers) = value else {
-        return Err(bad("a relation filter takes `some`, `none` or `every`"));
-    };
-    let mut terms = Vec::new();
-    for (quantifier, inner_filter) in quantifiers {
-        if inner_filter == &Value::Null {
-            continue;
+    let inner = fresh_alias(depth);
+    let condition = compile(store, compiler, child, &inner, filter, depth + 1)?;
+    let mut select = readable_related(
+        compiler,
+        child,
+        &inner,
+        fk.column,
+        col(alias, fk.ref_column),
+    );
+    Ok(match quantifier {
+        Quantifier::Some => {
+            select.and_where(condition);
+            Expr::exists(select)
         }
-        let inner = fresh_alias(depth);
-        let condition = compile(store, compiler, child, &inner, inner_filter, depth + 1)?;
-        let mut select = readable_related(
-            compiler,
-            child,
-            &inner,
-            fk.column,
-            col(alias, fk.ref_column),
-        );
-
-        let term = match quantifier.as_str() {
-            "some" => {
-                select.and_where(condition);
-                Expr::exists(select)
-            }
-            "none" => {
-                select.and_where(condition);
-                Expr::exists(select).not()
-            }
-            "every" => {
-                select.and_where(condition.not());
-                Expr::exists(select).not()
-            }
-            other => return Err(bad(format!("unknown relation quantifier `{other}`"))),
-        };
-        terms.push(term);
-    }
-    Ok(all_of(terms))
+        Quantifier::None => {
+            select.and_where(condition);
+            Expr::exists(select).not()
+        }
+        Quantifier::Every => {
+            select.and_where(condition.not());
+            Expr::exists(select).not()
+        }
+    })
 }
 
 /// Whether `row` matches `filter`, decided in memory where that is certain: `Some(true)` or
@@ -499,45 +410,34 @@ fn to_many(
 /// row lacks a column. Used for rows that no longer exist (a deleted row's old values).
 pub fn matches_in_memory(
     table: &TableMeta,
-    filter: &Value,
+    filter: &Filter,
     row: &crate::policy::eval::Row,
 ) -> Option<bool> {
-    let Value::Object(fields) = filter else {
-        return None;
-    };
-    let mut answer = Some(true);
-    for (name, value) in fields {
-        if value == &Value::Null {
-            continue;
+    match filter {
+        Filter::All(parts) => parts
+            .iter()
+            .map(|part| matches_in_memory(table, part, row))
+            .try_fold(Some(true), |answer, part| {
+                // A part known false decides the whole.
+                let answer = and3(answer, part);
+                if answer == Some(false) {
+                    Err(answer)
+                } else {
+                    Ok(answer)
+                }
+            })
+            .unwrap_or_else(|decided| decided),
+        Filter::Any(parts) => parts
+            .iter()
+            .map(|part| matches_in_memory(table, part, row))
+            .fold(Some(false), or3),
+        Filter::Not(part) => matches_in_memory(table, part, row).map(|b| !b),
+        Filter::Column { column, op } => {
+            let column = table.column(column)?;
+            column_matches(column, op, row.get(column.name)?)
         }
-        let part = match name.as_str() {
-            "and" => match value {
-                Value::List(items) => items
-                    .iter()
-                    .map(|item| matches_in_memory(table, item, row))
-                    .fold(Some(true), and3),
-                _ => None,
-            },
-            "or" => match value {
-                Value::List(items) => items
-                    .iter()
-                    .map(|item| matches_in_memory(table, item, row))
-                    .fold(Some(false), or3),
-                _ => None,
-            },
-            "not" => matches_in_memory(table, value, row).map(|b| !b),
-            field => table
-                .columns
-                .iter()
-                .find(|c| camel(c.name) == field)
-                .and_then(|column| column_matches(column, value, row.get(column.name)?)),
-        };
-        answer = and3(answer, part);
-        if answer == Some(false) {
-            return answer;
-        }
+        Filter::ToOne { .. } | Filter::ToMany { .. } => None,
     }
-    answer
 }
 
 fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
@@ -622,93 +522,70 @@ fn array_matches(op: &str, stored: &[Comparable], given: &[Comparable]) -> bool 
     }
 }
 
-fn column_matches(column: &ColumnMeta, ops: &Value, stored: &serde_json::Value) -> Option<bool> {
-    let Value::Object(ops) = ops else {
-        return None;
-    };
-    let mut answer = Some(true);
-    for (op, value) in ops {
-        if value == &Value::Null {
-            continue;
-        }
-        let operand = || -> Option<Comparable> {
-            let json = values::input_json(column, value).ok()?;
-            comparable(column, &json)
-        };
-        let text_ops = column.ty == ColType::Text && column.enum_values.is_none();
-        let part = if op.as_str() == "isNull" {
-            match value {
-                Value::Boolean(wanted) => Some(stored.is_null() == *wanted),
-                _ => None,
-            }
-        } else if stored.is_null() {
-            // SQL: a comparison with NULL is never true.
-            Some(false)
-        } else {
-            let here = comparable(column, stored);
-            // Text order and case follow each database's collation: not decided here.
-            let ordered = !matches!(here, Some(Comparable::Text(_)));
-            match op.as_str() {
-                "eq" => here.zip(operand()).map(|(a, b)| a == b),
-                "neq" => here.zip(operand()).map(|(a, b)| a != b),
-                "gt" if ordered => here.zip(operand()).map(|(a, b)| a > b),
-                "gte" if ordered => here.zip(operand()).map(|(a, b)| a >= b),
-                "lt" if ordered => here.zip(operand()).map(|(a, b)| a < b),
-                "lte" if ordered => here.zip(operand()).map(|(a, b)| a <= b),
-                "in" | "notIn" => match value {
-                    Value::List(items) => {
-                        let here = here?;
-                        let mut found = Some(false);
-                        for item in items {
-                            let json = values::input_json(column, item).ok()?;
-                            found = or3(found, comparable(column, &json).map(|b| b == here));
-                        }
-                        if op.as_str() == "in" {
-                            found
-                        } else {
-                            found.map(|f| !f)
-                        }
-                    }
-                    _ => None,
-                },
-                "contains" | "containedBy" | "overlaps"
-                    if matches!(column.ty, ColType::Array(_)) =>
-                {
-                    let json = values::input_json(column, value).ok()?;
-                    // Text elements compare as the same bytes on both databases.
-                    let given =
-                        comparable(column, &values::array_elements(column, &json).ok()?.into())?;
-                    match (here?, given) {
-                        (Comparable::List(stored), Comparable::List(given)) => {
-                            Some(array_matches(op.as_str(), &stored, &given))
-                        }
-                        _ => None,
-                    }
-                }
-                "startsWith" | "contains" if text_ops => {
-                    let (Some(Comparable::Text(here)), Value::String(needle)) = (here, value)
-                    else {
-                        return None;
-                    };
-                    let found = |hay: &str, needle: &str| {
-                        if op.as_str() == "startsWith" {
-                            hay.starts_with(needle)
-                        } else {
-                            hay.contains(needle)
-                        }
-                    };
-                    // SQLite's LIKE ignores ASCII case, PostgreSQL's does not: certain only
-                    // when both readings agree.
-                    let exact = found(&here, needle);
-                    let folded = found(&here.to_lowercase(), &needle.to_lowercase());
-                    (exact == folded).then_some(exact)
-                }
-                _ => None,
-            }
-        };
-        answer = and3(answer, part);
+fn column_matches(column: &ColumnMeta, op: &ColumnOp, stored: &serde_json::Value) -> Option<bool> {
+    if let ColumnOp::IsNull(wanted) = op {
+        return Some(stored.is_null() == *wanted);
     }
-    answer
+    if stored.is_null() {
+        // SQL: a comparison with NULL is never true.
+        return Some(false);
+    }
+    let operand = |o: &Operand| comparable(column, &o.0);
+    let text_ops = column.ty == ColType::Text && column.enum_values.is_none();
+    let here = comparable(column, stored);
+    // Text order and case follow each database's collation: not decided here.
+    let ordered = !matches!(here, Some(Comparable::Text(_)));
+    let array = |name: &str, o: &Operand| {
+        // Text elements compare as the same bytes on both databases.
+        let given = comparable(column, &values::array_elements(column, &o.0).ok()?.into())?;
+        match (here.as_ref()?, given) {
+            (Comparable::List(stored), Comparable::List(given)) => {
+                Some(array_matches(name, stored, &given))
+            }
+            _ => None,
+        }
+    };
+    let text = |starts: bool, needle: &str| {
+        let Some(Comparable::Text(hay)) = &here else {
+            return None;
+        };
+        let found = |hay: &str, needle: &str| {
+            if starts {
+                hay.starts_with(needle)
+            } else {
+                hay.contains(needle)
+            }
+        };
+        // SQLite's LIKE ignores ASCII case, PostgreSQL's does not: certain only when both
+        // readings agree.
+        let exact = found(hay, needle);
+        let folded = found(&hay.to_lowercase(), &needle.to_lowercase());
+        (exact == folded).then_some(exact)
+    };
+    let among = |items: &[Operand]| {
+        let here = here.as_ref()?;
+        let mut found = Some(false);
+        for item in items {
+            found = or3(found, operand(item).map(|b| &b == here));
+        }
+        found
+    };
+    match op {
+        ColumnOp::Eq(o) => here.as_ref().zip(operand(o)).map(|(a, b)| *a == b),
+        ColumnOp::Neq(o) => here.as_ref().zip(operand(o)).map(|(a, b)| *a != b),
+        ColumnOp::Gt(o) if ordered => here.as_ref().zip(operand(o)).map(|(a, b)| *a > b),
+        ColumnOp::Gte(o) if ordered => here.as_ref().zip(operand(o)).map(|(a, b)| *a >= b),
+        ColumnOp::Lt(o) if ordered => here.as_ref().zip(operand(o)).map(|(a, b)| *a < b),
+        ColumnOp::Lte(o) if ordered => here.as_ref().zip(operand(o)).map(|(a, b)| *a <= b),
+        ColumnOp::In(items) => among(items),
+        ColumnOp::NotIn(items) => among(items).map(|f| !f),
+        ColumnOp::ArrayContains(o) => array("contains", o),
+        ColumnOp::ArrayContainedBy(o) => array("containedBy", o),
+        ColumnOp::ArrayOverlaps(o) => array("overlaps", o),
+        ColumnOp::StartsWith(needle) if text_ops => text(true, needle),
+        ColumnOp::Contains(needle) if text_ops => text(false, needle),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -757,7 +634,12 @@ mod tests {
             "state": "paid",
         }))
         .expect("row");
-        matches_in_memory(&table, &Value::from_json(filter).expect("filter"), &row)
+        let catalog = crate::catalog::Catalog::new(vec![table]);
+        let table = catalog.table("orders").expect("orders");
+        let index = crate::graphql::args::FieldIndex::new(&catalog);
+        let value = async_graphql::Value::from_json(filter).expect("filter");
+        let plan = crate::graphql::args::filter(&index, &catalog, table, &value).expect("a filter");
+        matches_in_memory(table, &plan, &row)
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod deadline;
 pub mod filter;
 pub(crate) mod hooks;
 pub mod page;
+pub mod plan;
 pub mod values;
 mod write;
 
@@ -306,7 +307,7 @@ impl Store {
         principal: &Principal,
         table: &str,
         key: &Row,
-        filter_value: Option<&async_graphql::Value>,
+        filter_value: Option<&plan::Filter>,
     ) -> AppResult<Option<Row>> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);

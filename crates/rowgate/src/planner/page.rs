@@ -1,7 +1,6 @@
 //! Connection arguments: ordering (primary key appended as tie-breaker), opaque cursors
 //! (keyset pagination both ways), `offset`, and the page-size cap.
 
-use async_graphql::Value;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DbBackend;
@@ -11,6 +10,7 @@ use serde_json::json;
 use crate::catalog::{ColType, ColumnMeta, TableMeta};
 use crate::error::{AppError, AppResult};
 use crate::graphql::names::camel;
+use crate::planner::plan::{Filter, Operand};
 use crate::planner::values;
 use crate::policy::eval::Row;
 
@@ -114,34 +114,22 @@ impl Sort {
 /// The arguments of a connection field, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListSpec {
-    /// The filter input, as canonical JSON text (hashable, for loader keys).
-    pub filter: Option<String>,
+    /// The filter.
+    pub filter: Option<Filter>,
     /// Ordering with the primary key appended.
     pub order: Vec<Sort>,
     /// How many rows at most (`first` or `last`, capped).
     pub limit: u64,
     /// Whether `last` was asked (rows are fetched in reverse, then flipped).
     pub backwards: bool,
-    /// Keyset position, as the JSON text of the ordering values: rows strictly after (or
-    /// before, with `backwards`) them.
-    pub cursor: Option<String>,
+    /// Keyset position, the ordering's values: rows strictly after (or before, with
+    /// `backwards`) them.
+    pub cursor: Option<Vec<Operand>>,
     /// Rows skipped before the page (forward paging only).
     pub offset: u64,
 }
 
 impl ListSpec {
-    /// The filter as a GraphQL value.
-    pub fn filter_value(&self) -> AppResult<Option<Value>> {
-        self.filter
-            .as_deref()
-            .map(|text| {
-                let json: serde_json::Value =
-                    serde_json::from_str(text).map_err(|e| AppError::Internal(e.to_string()))?;
-                Value::from_json(json).map_err(|e| AppError::Internal(e.to_string()))
-            })
-            .transpose()
-    }
-
     /// The ordering as SQL sees it (reversed when paging backwards).
     pub fn sql_order(&self) -> Vec<Sort> {
         self.order
@@ -174,7 +162,9 @@ pub fn cursor(order: &[Sort], row: &Row) -> String {
     URL_SAFE_NO_PAD.encode(json!({ "o": signature(order), "v": values }).to_string())
 }
 
-fn decode_cursor(order: &[Sort], text: &str) -> AppResult<Vec<serde_json::Value>> {
+/// The ordering values a cursor of `order` holds (BAD_USER_INPUT for one of another
+/// ordering, or not ours).
+pub fn decode_cursor(order: &[Sort], text: &str) -> AppResult<Vec<serde_json::Value>> {
     let malformed = || bad("malformed cursor");
     let bytes = URL_SAFE_NO_PAD
         .decode(text.trim())
@@ -198,116 +188,6 @@ fn decode_cursor(order: &[Sort], text: &str) -> AppResult<Vec<serde_json::Value>
     Ok(values)
 }
 
-/// Reads `filter`, `orderBy`, `first`, `after`, `last`, `before`, `offset`.
-pub fn parse(
-    table: &TableMeta,
-    args: &async_graphql::dynamic::ObjectAccessor<'_>,
-    cap: u64,
-) -> AppResult<ListSpec> {
-    let get = |name: &str| args.get(name).filter(|v| !v.is_null());
-    let filter = get("filter")
-        .map(|v| v.as_value().clone().into_json().map(|j| j.to_string()))
-        .transpose()
-        .map_err(|_| bad("malformed filter"))?;
-    let mut order = Vec::new();
-    if let Some(list) = get("orderBy") {
-        let items = list.list().map_err(|_| bad("orderBy takes a list"))?;
-        for item in items.iter() {
-            let name = item
-                .enum_name()
-                .map_err(|_| bad("orderBy takes enum values"))?;
-            let (column, desc) = parse_order_item(table, name)?;
-            if !order.iter().any(|s: &Sort| s.column == column.name) {
-                order.push(Sort::of(column, desc));
-            }
-        }
-    }
-    // The tie-breaker runs in the direction of the first ordering, so that one index
-    // (`created_at DESC, id DESC`) serves the whole ORDER BY without a sort.
-    let tie_desc = order.first().is_some_and(|s: &Sort| s.desc);
-    for key in &table.primary_key {
-        if !order.iter().any(|s| s.column == *key) {
-            let sort = match table.column(key) {
-                Some(column) => Sort {
-                    nullable: false,
-                    ..Sort::of(column, tie_desc)
-                },
-                None => Sort {
-                    column: key,
-                    desc: tie_desc,
-                    nullable: false,
-                    declared: None,
-                },
-            };
-            order.push(sort);
-        }
-    }
-    let count = |name: &str| -> AppResult<Option<u64>> {
-        match get(name) {
-            None => Ok(None),
-            Some(v) => {
-                let n = v
-                    .i64()
-                    .map_err(|_| bad(format!("`{name}` must be an integer")))?;
-                let n =
-                    u64::try_from(n).map_err(|_| bad(format!("`{name}` cannot be negative")))?;
-                if n > cap && name != "offset" {
-                    return Err(bad(format!("`{name}` is at most {cap}")));
-                }
-                Ok(Some(n))
-            }
-        }
-    };
-    let (first, last, offset) = (
-        count("first")?,
-        count("last")?,
-        count("offset")?.unwrap_or(0),
-    );
-    if first.is_some() && last.is_some() {
-        return Err(bad("use `first` or `last`, not both"));
-    }
-    let text = |name: &str| get(name).map(|v| v.string().map(str::to_owned)).transpose();
-    let after = text("after").map_err(|_| bad("`after` must be a cursor string"))?;
-    let before = text("before").map_err(|_| bad("`before` must be a cursor string"))?;
-    let backwards = last.is_some() || (before.is_some() && first.is_none());
-    let cursor = match (after, before) {
-        (Some(_), Some(_)) => return Err(bad("use `after` or `before`, not both")),
-        (Some(a), None) if !backwards => {
-            Some(serde_json::Value::Array(decode_cursor(&order, &a)?).to_string())
-        }
-        (None, Some(b)) if backwards => {
-            Some(serde_json::Value::Array(decode_cursor(&order, &b)?).to_string())
-        }
-        (None, None) => None,
-        _ => return Err(bad("`after` goes with `first`, `before` with `last`")),
-    };
-    if backwards && offset > 0 {
-        return Err(bad("`offset` goes with `first`"));
-    }
-    Ok(ListSpec {
-        filter,
-        order,
-        limit: first.or(last).unwrap_or(cap),
-        backwards,
-        cursor,
-        offset,
-    })
-}
-
-fn parse_order_item<'t>(table: &'t TableMeta, item: &str) -> AppResult<(&'t ColumnMeta, bool)> {
-    let (field, desc) = if let Some(f) = item.strip_suffix("_DESC") {
-        (f, true)
-    } else if let Some(f) = item.strip_suffix("_ASC") {
-        (f, false)
-    } else {
-        return Err(bad(format!("unknown ordering `{item}`")));
-    };
-    let column = sortable(table)
-        .find(|c| c.name.eq_ignore_ascii_case(field))
-        .ok_or_else(|| bad(format!("unknown ordering `{item}`")))?;
-    Ok((column, desc))
-}
-
 /// The columns a table can be ordered by: all but JSON documents, binary data and arrays,
 /// which have no order both databases share.
 pub fn sortable(table: &TableMeta) -> impl Iterator<Item = &ColumnMeta> {
@@ -325,11 +205,9 @@ pub fn keyset(
     spec: &ListSpec,
     db: DbBackend,
 ) -> AppResult<Option<Expr>> {
-    let Some(text) = &spec.cursor else {
+    let Some(values_) = &spec.cursor else {
         return Ok(None);
     };
-    let values_: Vec<serde_json::Value> =
-        serde_json::from_str(text).map_err(|_| bad("malformed cursor"))?;
     let order = spec.sql_order();
     let mut disjuncts: Vec<Expr> = Vec::new();
     for i in 0..order.len() {
@@ -339,7 +217,7 @@ pub fn keyset(
                 .column(sort.column)
                 .ok_or_else(|| bad(format!("unknown column `{}`", camel(sort.column))))?;
             let c = sort.expr(db, alias);
-            let value = &values_[j];
+            let value = &values_[j].0;
             let v = || sort.operand(column, value, db).map(Expr::val);
             // NULL is the largest value (see [`Sort::order`]): nothing follows it
             // ascending, every non-NULL value follows it descending.

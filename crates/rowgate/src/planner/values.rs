@@ -114,7 +114,7 @@ pub fn parse_base64(text: &str) -> Option<Vec<u8>> {
 
 /// The stored value of a native enumeration's GraphQL item (`HIGH` → `high`), if the
 /// column has it.
-fn native_enum_value(column: &ColumnMeta, item: &str) -> Option<&'static str> {
+pub(crate) fn native_enum_value(column: &ColumnMeta, item: &str) -> Option<&'static str> {
     column
         .enum_values?
         .iter()
@@ -152,43 +152,6 @@ pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
 
 fn bad(column: &str, expected: &str) -> AppError {
     AppError::BadUserInput(format!("`{column}` must be {expected}"))
-}
-
-/// A GraphQL input value for `column` as the JSON the planner stores and compares: an
-/// enumeration item (`MODERATOR`) becomes its stored text (`moderator`). Text containing a
-/// NUL character, which neither database can store, is the client's mistake.
-pub fn input_json(column: &ColumnMeta, value: &async_graphql::Value) -> AppResult<Json> {
-    use async_graphql::Value as Gql;
-    let field = crate::graphql::names::camel(column.name);
-    let json = match (column.enum_values, value) {
-        (Some(values), Gql::Enum(_) | Gql::String(_)) if matches!(column.ty, ColType::Enum(_)) => {
-            let item = match value {
-                Gql::Enum(item) => item.as_str(),
-                Gql::String(item) => item.as_str(),
-                _ => "",
-            };
-            let stored = native_enum_value(column, item).ok_or_else(|| {
-                let items: Vec<String> = values
-                    .iter()
-                    .map(|v| crate::graphql::names::enum_item(v))
-                    .collect();
-                AppError::BadUserInput(format!("`{field}` must be one of {}", items.join(", ")))
-            })?;
-            Json::String(stored.to_owned())
-        }
-        (Some(_), Gql::Enum(item)) => Json::String(item.as_str().to_ascii_lowercase()),
-        (Some(_), Gql::String(item)) => Json::String(item.to_ascii_lowercase()),
-        _ => value
-            .clone()
-            .into_json()
-            .map_err(|_| AppError::BadUserInput(format!("bad value for `{field}`")))?,
-    };
-    if contains_nul(&json) {
-        return Err(AppError::BadUserInput(format!(
-            "`{field}` contains a NUL character (\\u0000), which cannot be stored or matched"
-        )));
-    }
-    Ok(json)
 }
 
 /// Whether any string (or object key) inside `json` contains a NUL character.
@@ -814,15 +777,16 @@ mod tests {
     fn a_native_enum_item_is_its_declared_value_and_nothing_else() {
         let item = |name: &str| async_graphql::Value::Enum(async_graphql::Name::new(name));
         assert_eq!(
-            input_json(&priority(), &item("HIGH")).expect("item"),
+            crate::graphql::args::input_json(&priority(), &item("HIGH")).expect("item"),
             Json::from("high")
         );
         assert_eq!(
-            input_json(&priority(), &async_graphql::Value::from("URGENT")).expect("string"),
+            crate::graphql::args::input_json(&priority(), &async_graphql::Value::from("URGENT"))
+                .expect("string"),
             Json::from("urgent")
         );
         assert!(matches!(
-            input_json(&priority(), &item("SOMEDAY")),
+            crate::graphql::args::input_json(&priority(), &item("SOMEDAY")),
             Err(AppError::BadUserInput(_))
         ));
         assert!(matches!(

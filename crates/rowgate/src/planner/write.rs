@@ -215,7 +215,7 @@ impl Store {
         &self,
         ctx: WriteContext<'_>,
         table: &str,
-        filter: &async_graphql::Value,
+        filter: &super::plan::Filter,
         patch: Row,
     ) -> AppResult<Vec<Row>> {
         let txn = self.begin().await?;
@@ -242,7 +242,7 @@ impl Store {
         txn: &DatabaseTransaction,
         principal: &Principal,
         table: &str,
-        filter: &async_graphql::Value,
+        filter: &super::plan::Filter,
     ) -> AppResult<Vec<Row>> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
@@ -368,7 +368,7 @@ impl Store {
         &self,
         ctx: WriteContext<'_>,
         table: &str,
-        filter: &async_graphql::Value,
+        filter: &super::plan::Filter,
     ) -> AppResult<Vec<Row>> {
         let txn = self.begin().await?;
         let recorded = record(async {
