@@ -2,7 +2,10 @@
 # The rowgate bench: a release gateway over PostgreSQL with `seed --scale 50`, driven from a
 # separate process (the rowgate-bench load generator) at concurrency 16 and 64, rotating
 # tokens over 50 users of 50 tenants; beside each read case, the database's own limit for
-# the same answer (pgbench, prepared statements, same concurrency and rotation).
+# the same answer (pgbench, prepared statements, same concurrency and rotation). Beside
+# requests/s and latency, per request: the statements the gateway ran, the gateway's CPU
+# time and the database's CPU time (all PostgreSQL processes, from /proc), and the same
+# database CPU per transaction for pgbench.
 #
 #   scripts/bench.sh                 # every case, 10 s each
 #   SECONDS_PER_CASE=5 CASES="feed deep" CONCURRENCY="16" scripts/bench.sh
@@ -61,24 +64,50 @@ curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat "$OUT/gateway.log" 
 
 rss_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$GATEWAY/status"; }
 
-printf '| case | concurrency | rowgate req/s | p50 ms | p99 ms | errors | pgbench tps | rowgate / limit |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
+# CPU time (user + system, in clock ticks) of the gateway, and of every PostgreSQL process
+# (backends and background workers: the database's whole cost), read from /proc.
+HZ="$(getconf CLK_TCK)"
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -x postgres || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+statements() {
+  curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^rowgate_sql_statements_total/ {print $2}'
+}
+
+printf '| case | concurrency | rowgate req/s | p50 ms | p99 ms | errors | statements / request | gateway CPU ms / request | DB CPU ms / request | pgbench tps | pgbench DB CPU ms / tx | rowgate / limit |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for case in $CASES; do
   for c in $CONCURRENCY; do
+    g0="$(ticks "$GATEWAY")"; d0="$(pg_ticks)"; s0="$(statements)"
     result="$("$BIN/rowgate-bench" --url "http://127.0.0.1:$PORT/graphql" --case "$case" \
       --concurrency "$c" --seconds "$SECONDS_PER_CASE")"
+    g1="$(ticks "$GATEWAY")"; d1="$(pg_ticks)"; s1="$(statements)"
     echo "$result" >>"$OUT/results.jsonl"
     limit="n/a"
+    limit_db="n/a"
     if [[ -f "$ROOT/scripts/bench/$case.sql" ]]; then
-      limit="$(PGPASSWORD="${PGPASSWORD:-}" pgbench -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -n -M prepared \
+      p0="$(pg_ticks)"
+      transactions="$(PGPASSWORD="${PGPASSWORD:-}" pgbench -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -n -M prepared \
         -c "$c" -j 2 -T "$SECONDS_PER_CASE" -f "$ROOT/scripts/bench/$case.sql" "$DB_NAME" 2>/dev/null |
-        awk '/^tps/ {printf "%.0f", $3}')"
+        awk '/^tps/ {tps = $3} /number of transactions actually processed/ {split($NF, n, "/"); tx = n[1]} END {printf "%.0f %d", tps, tx}')"
+      p1="$(pg_ticks)"
+      limit="${transactions% *}"
+      limit_db="$(python3 -c "import sys; t=int(sys.argv[1]); print(f'{(int(sys.argv[3]) - int(sys.argv[2])) * 1000 / int(sys.argv[4]) / t:.3f}' if t else 'n/a')" \
+        "${transactions#* }" "$p0" "$p1" "$HZ")"
     fi
-    python3 - "$result" "$limit" <<'PY'
+    python3 - "$result" "$limit" "$limit_db" "$((g1 - g0))" "$((d1 - d0))" "$s0" "$s1" "$HZ" <<'PY'
 import json, sys
-r = json.loads(sys.argv[1]); limit = sys.argv[2]
+r = json.loads(sys.argv[1]); limit = sys.argv[2]; limit_db = sys.argv[3]
+gateway, db, s0, s1, hz = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6] or 0), float(sys.argv[7] or 0), int(sys.argv[8])
+n = max(r["requests"], 1)
 ratio = f"{r['rps'] / float(limit):.0%}" if limit not in ("", "n/a") and float(limit) > 0 else "n/a"
-print(f"| {r['case']} | {r['concurrency']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {limit} | {ratio} |")
+print(f"| {r['case']} | {r['concurrency']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} "
+      f"| {(s1 - s0) / n:.2f} | {gateway * 1000 / hz / n:.3f} | {db * 1000 / hz / n:.3f} | {limit} | {limit_db} | {ratio} |")
 PY
   done
 done

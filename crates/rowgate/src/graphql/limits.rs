@@ -189,9 +189,53 @@ pub struct LimitChecker {
     /// resolver (BAD_USER_INPUT, before any SQL), so it is costed at this many rows.
     max_page_size: u64,
     types: TypeIndex,
+    /// The response shape of each document and operation seen (see [`Self::shape`]).
+    shapes:
+        std::sync::Mutex<HashMap<(String, Option<String>), std::sync::Arc<super::nulls::Shape>>>,
 }
 
+/// Documents whose response shape is remembered: at most this many, of at most this size.
+const SHAPES: usize = 1024;
+const SHAPE_DOCUMENT_BYTES: usize = 8 * 1024;
+
 impl LimitChecker {
+    /// The response shape of operation `operation_name` of `query` (parsed once, then
+    /// remembered for documents of up to 8 KiB; the 1,025th document forgets the others).
+    pub(crate) fn shape(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Option<std::sync::Arc<super::nulls::Shape>> {
+        let key = (query.to_owned(), operation_name.map(str::to_owned));
+        let remembered = query.len() <= SHAPE_DOCUMENT_BYTES;
+        if remembered
+            && let Some(shape) = self
+                .shapes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&key)
+        {
+            return Some(shape.clone());
+        }
+        let document = async_graphql::parser::parse_query(query).ok()?;
+        let shape = std::sync::Arc::new(super::nulls::Shape::of(
+            &document,
+            operation_name,
+            &self.types,
+        )?);
+        if remembered {
+            let mut shapes = self
+                .shapes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if shapes.len() >= SHAPES {
+                shapes.clear();
+            }
+            shapes.insert(key, shape.clone());
+        }
+        Some(shape)
+    }
+
     /// The schema's object types, as read from its SDL.
     pub(crate) fn types(&self) -> &TypeIndex {
         &self.types
@@ -213,6 +257,7 @@ impl LimitChecker {
             limits,
             max_page_size,
             types,
+            shapes: std::sync::Mutex::default(),
         }
     }
 

@@ -186,53 +186,81 @@ fn set_null(data: &mut Value, path: &[PathSegment]) {
     *value = Value::Null;
 }
 
+/// The response keys an operation's selection asks for, in document order, each with the
+/// shape of its own selection (fragments expanded in place): what [`order_fields`] puts a
+/// response in. Computed once per document and operation ([`super::limits::LimitChecker`]
+/// keeps them).
+#[derive(Debug, Default)]
+pub(crate) struct Shape(Vec<(Name, Option<Shape>)>);
+
+impl Shape {
+    /// The shape of the operation `operation_name` of `document`.
+    pub(crate) fn of(
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        types: &TypeIndex,
+    ) -> Option<Self> {
+        let (_, selection_set) = operation(document, operation_name, types)?;
+        Some(Self::of_sets(document, &[selection_set]))
+    }
+
+    fn of_sets(document: &ExecutableDocument, sets: &[&SelectionSet]) -> Self {
+        let mut keys = Vec::new();
+        for set in sets {
+            response_keys(document, set, &mut keys, 0);
+        }
+        Self(
+            keys.into_iter()
+                .map(|(key, subsets)| {
+                    let child = (!subsets.is_empty()).then(|| Self::of_sets(document, &subsets));
+                    (key, child)
+                })
+                .collect(),
+        )
+    }
+}
+
 /// Puts every object of `response.data` in the order of the document's fields, as the
 /// GraphQL specification orders a response: the executor collects a selection's fields as
 /// they finish (a relation that waits on its loader lands after the scalars beside it).
 /// Fields are matched by response key; fragments contribute their fields where they are
 /// spread.
-pub(crate) fn order_fields(
-    response: &mut async_graphql::Response,
-    types: &TypeIndex,
-    query: &str,
-    operation_name: Option<&str>,
-) {
-    if !matches!(response.data, Value::Object(_)) {
-        return;
+pub(crate) fn order_fields(response: &mut async_graphql::Response, shape: &Shape) {
+    if matches!(response.data, Value::Object(_)) {
+        reorder(&mut response.data, shape);
     }
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return;
-    };
-    let Some((_, selection_set)) = operation(&document, operation_name, types) else {
-        return;
-    };
-    reorder(&mut response.data, &document, &[selection_set]);
 }
 
-fn reorder(value: &mut Value, document: &ExecutableDocument, sets: &[&SelectionSet]) {
+fn reorder(value: &mut Value, shape: &Shape) {
     match value {
         Value::List(items) => {
             for item in items {
-                reorder(item, document, sets);
+                reorder(item, shape);
             }
         }
         Value::Object(map) => {
-            let mut keys: Vec<(Name, Vec<&SelectionSet>)> = Vec::new();
-            for set in sets {
-                response_keys(document, set, &mut keys, 0);
-            }
-            let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
-            for (key, subsets) in &keys {
-                if let Some(mut child) = map.shift_remove(key) {
-                    if !subsets.is_empty() {
-                        reorder(&mut child, document, subsets);
+            let mut expected = shape
+                .0
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| map.contains_key(*k));
+            let in_order = map.keys().all(|k| expected.next() == Some(k));
+            if !in_order {
+                let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+                for (key, _) in &shape.0 {
+                    if let Some(child) = map.swap_remove(key) {
+                        ordered.insert(key.clone(), child);
                     }
-                    ordered.insert(key.clone(), child);
+                }
+                // Anything the document does not name (there is nothing) keeps its place after.
+                ordered.extend(map.drain(..));
+                *map = ordered;
+            }
+            for (key, child) in &shape.0 {
+                if let (Some(shape), Some(value)) = (child, map.get_mut(key)) {
+                    reorder(value, shape);
                 }
             }
-            // Anything the document does not name (there is nothing) keeps its place after.
-            ordered.extend(map.drain(..));
-            *map = ordered;
         }
         _ => {}
     }
