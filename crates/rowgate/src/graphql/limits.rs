@@ -190,9 +190,11 @@ pub struct LimitChecker {
     max_page_size: u64,
     types: TypeIndex,
     /// The response shape of each document and operation seen (see [`Self::shape`]).
-    shapes:
-        std::sync::Mutex<HashMap<(String, Option<String>), std::sync::Arc<super::nulls::Shape>>>,
+    shapes: std::sync::Mutex<Shapes>,
 }
+
+/// Response shapes by document and operation name.
+type Shapes = HashMap<(String, Option<String>), std::sync::Arc<super::nulls::Shape>>;
 
 /// Documents whose response shape is remembered: at most this many, of at most this size.
 const SHAPES: usize = 1024;
