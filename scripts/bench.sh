@@ -65,13 +65,14 @@ curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat "$OUT/gateway.log" 
 rss_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$GATEWAY/status"; }
 
 # CPU time (user + system, in clock ticks) of the gateway, and of every PostgreSQL process
-# (backends and background workers: the database's whole cost), read from /proc.
+# (backends and background workers: the database's whole cost), read from /proc; a backend
+# that has exited (pgbench's) is counted in the postmaster's children's time.
 HZ="$(getconf CLK_TCK)"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pg_ticks() {
   local total=0 pid
   for pid in $(pgrep -x postgres || true); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    total=$((total + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
   done
   echo "$total"
 }
