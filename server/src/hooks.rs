@@ -191,7 +191,9 @@ impl WriteHook for MessageSent {
         else {
             return Ok(());
         };
-        let sent_at = message.value(M::CreatedAt).cloned().unwrap_or(Json::Null);
+        let sent_at = message.value(M::CreatedAt).cloned().unwrap_or_else(|| {
+            rowgate::planner::values::timestamp_json(rowgate::planner::values::now())
+        });
         tx.update(
             conversations::Entity,
             [(conversations::Column::Id, json!(conversation))],

@@ -199,6 +199,8 @@ type Shapes = HashMap<(String, Option<String>), std::sync::Arc<super::nulls::Sha
 /// Documents whose response shape is remembered: at most this many, of at most this size.
 const SHAPES: usize = 1024;
 const SHAPE_DOCUMENT_BYTES: usize = 8 * 1024;
+/// Most response keys all remembered shapes hold together.
+const SHAPE_NODES: usize = 100_000;
 
 impl LimitChecker {
     /// The response shape of operation `operation_name` of `query` (parsed once, then
@@ -230,7 +232,10 @@ impl LimitChecker {
                 .shapes
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if shapes.len() >= SHAPES {
+            let (held, nodes) = shapes
+                .values()
+                .fold((0, 0), |(n, k), s| (n + 1, k + s.size()));
+            if held >= SHAPES || nodes + shape.size() > SHAPE_NODES {
                 shapes.clear();
             }
             shapes.insert(key, shape.clone());
@@ -784,6 +789,16 @@ mod tests {
         };
         adjust(&mut limits);
         LimitChecker::from_sdl(SDL, limits, 100)
+    }
+
+    #[test]
+    fn a_fragment_cycle_has_no_response_shape_and_does_not_overflow_the_stack() {
+        let checker = checker(|_| {});
+        let cyclic = "{ ...F } fragment F on Query { posts { nodes { ...G } } } \
+                      fragment G on Post { author { posts { nodes { ...G } } } }";
+        assert!(checker.shape(cyclic, None).is_none());
+        let plain = "{ posts { nodes { id } } }";
+        assert!(checker.shape(plain, None).is_some_and(|s| s.size() == 3));
     }
 
     fn measure(checker: &LimitChecker, query: &str, variables: serde_json::Value) -> Measure {

@@ -266,7 +266,10 @@ pub fn complete_response(
     request_id: &str,
 ) {
     nulls::propagate(response, checker.types(), query, operation_name);
-    if let Some(shape) = checker.shape(query, operation_name) {
+    // Only a response with data (its document parsed and validated) is put in order.
+    if matches!(response.data, Value::Object(_))
+        && let Some(shape) = checker.shape(query, operation_name)
+    {
         nulls::order_fields(response, &shape);
     }
     limits::complete_error_codes(response, introspection, request_id);

@@ -193,6 +193,11 @@ fn set_null(data: &mut Value, path: &[PathSegment]) {
 #[derive(Debug, Default)]
 pub(crate) struct Shape(Vec<(Name, Option<Shape>)>);
 
+/// Deepest selection nesting a shape follows.
+const MAX_SHAPE_DEPTH: usize = 64;
+/// Most response keys a shape holds (the limits refuse more expanded fields before).
+const MAX_SHAPE_NODES: usize = 10_000;
+
 impl Shape {
     /// The shape of the operation `operation_name` of `document`.
     pub(crate) fn of(
@@ -201,22 +206,44 @@ impl Shape {
         types: &TypeIndex,
     ) -> Option<Self> {
         let (_, selection_set) = operation(document, operation_name, types)?;
-        Some(Self::of_sets(document, &[selection_set]))
+        let mut budget = MAX_SHAPE_NODES;
+        Self::of_sets(document, &[selection_set], 0, &mut budget)
     }
 
-    fn of_sets(document: &ExecutableDocument, sets: &[&SelectionSet]) -> Self {
+    /// The number of response keys in the shape.
+    pub(crate) fn size(&self) -> usize {
+        self.0
+            .iter()
+            .map(|(_, child)| 1 + child.as_ref().map_or(0, Self::size))
+            .sum()
+    }
+
+    /// `None` past `MAX_SHAPE_DEPTH` levels or `MAX_SHAPE_NODES` keys (a document that big
+    /// was refused by the limits, or cycles through its fragments and fails validation).
+    fn of_sets(
+        document: &ExecutableDocument,
+        sets: &[&SelectionSet],
+        depth: usize,
+        budget: &mut usize,
+    ) -> Option<Self> {
+        if depth > MAX_SHAPE_DEPTH {
+            return None;
+        }
         let mut keys = Vec::new();
         for set in sets {
             response_keys(document, set, &mut keys, 0);
         }
-        Self(
-            keys.into_iter()
-                .map(|(key, subsets)| {
-                    let child = (!subsets.is_empty()).then(|| Self::of_sets(document, &subsets));
-                    (key, child)
-                })
-                .collect(),
-        )
+        *budget = budget.checked_sub(keys.len())?;
+        let mut shape = Vec::with_capacity(keys.len());
+        for (key, subsets) in keys {
+            let child = if subsets.is_empty() {
+                None
+            } else {
+                Some(Self::of_sets(document, &subsets, depth + 1, budget)?)
+            };
+            shape.push((key, child));
+        }
+        Some(Self(shape))
     }
 }
 

@@ -63,8 +63,8 @@ pub enum Quantifier {
 }
 
 /// A condition on one column. Operands are the column's values in their JSON form (as
-/// rows carry them), already checked against the column's type; never NULL (`IsNull`
-/// matches NULL).
+/// rows carry them: enumeration items as their stored text), never NULL (`IsNull` matches
+/// NULL); their type is checked when the filter is compiled.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ColumnOp {
     /// Equal.
