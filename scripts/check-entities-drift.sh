@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Fails when the checked-in entities differ from what the migrations generate.
 #
-#   scripts/check-entities-drift.sh
+#   scripts/check-entities-drift.sh [PACKAGE DIR]
+#
+# Without arguments: the reference application (entities/src). With them: the application
+# PACKAGE, whose entities module is DIR (e.g. `wedsync examples/wedsync/src/entities`).
 #
 # Regenerates the entities exactly as scripts/generate-entities.sh does (fresh PostgreSQL
 # database from DATABASE_URL, `rowgate migrate up`, sea-orm-cli, rustfmt) into a temporary
@@ -15,7 +18,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly ROOT
-ENTITIES_DIR="${ENTITIES_DIR:-$ROOT/entities/src}"
+PACKAGE="${1:-}"
+ENTITIES_DIR="${ENTITIES_DIR:-${2:-$ROOT/entities/src}}"
 
 [[ -d "$ENTITIES_DIR" ]] || {
   echo "check-entities-drift: $ENTITIES_DIR does not exist" >&2
@@ -25,7 +29,7 @@ ENTITIES_DIR="${ENTITIES_DIR:-$ROOT/entities/src}"
 WORK_DIR="$(mktemp -d)"
 trap 'rm -rf "$WORK_DIR"' EXIT
 
-"$ROOT/scripts/generate-entities.sh" "$WORK_DIR/src"
+"$ROOT/scripts/generate-entities.sh" "$WORK_DIR/src" ${PACKAGE:+"$PACKAGE"}
 
 if diff -ru "$ENTITIES_DIR" "$WORK_DIR/src" >"$WORK_DIR/entities.diff"; then
   echo "check-entities-drift: entities are up to date with the migrations" >&2

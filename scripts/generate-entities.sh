@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates the SeaORM entities (entities/src) from the migrations.
+# Regenerates an application's SeaORM entities from its migrations.
 #
-#   scripts/generate-entities.sh [OUTPUT_DIR]
+#   scripts/generate-entities.sh [OUTPUT_DIR [PACKAGE]]
+#
+# Without PACKAGE: the reference application's entities crate (entities/src, a `lib.rs`).
+# With PACKAGE (an application's package, e.g. `wedsync`): a module of that crate
+# (OUTPUT_DIR is e.g. examples/wedsync/src/entities, a `mod.rs`).
 #
 # 1. creates a uniquely named PostgreSQL database on the server of DATABASE_URL
 #    (default postgres://postgres@127.0.0.1:5432/postgres), dropped again on exit;
-# 2. migrates it with `rowgate migrate up`;
+# 2. migrates it with the application's binary: `cargo run -p PACKAGE -- migrate up`;
 # 3. runs sea-orm-cli 2.0.4 `generate entity` on it (installed with `cargo install --locked`
 #    when missing or of another version);
 # 4. formats the result with rustfmt (edition 2024, the repository's rustfmt config if any)
@@ -21,6 +25,8 @@ readonly SEA_ORM_CLI_VERSION="2.0.4"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly ROOT
 OUTPUT_DIR="${1:-$ROOT/entities/src}"
+PACKAGE="${2:-rowgate-server}"
+if [[ -n "${2:-}" ]]; then LAYOUT=(); else LAYOUT=(--lib); fi
 SERVER_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 log() { printf 'generate-entities: %s\n' "$*" >&2; }
@@ -85,7 +91,7 @@ psql "$SERVER_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$DB_NAME\"" >/dev
 log "migrating it"
 (
   cd "$ROOT"
-  DATABASE_URL="$DB_URL" cargo run -q -p rowgate-server -- migrate up
+  DATABASE_URL="$DB_URL" cargo run -q -p "$PACKAGE" -- migrate up
 ) >&2
 
 
@@ -97,7 +103,7 @@ mkdir -p "$GENERATED"
 env -u DATABASE_SCHEMA "$CLI" generate entity \
   --database-url "$DB_URL" \
   --output-dir "$GENERATED" \
-  --lib \
+  "${LAYOUT[@]}" \
   --with-serde both \
   --date-time-crate chrono \
   --with-prelude all \
@@ -108,7 +114,7 @@ RUSTFMT_ARGS=(--edition 2024)
 if [[ -f "$ROOT/rustfmt.toml" || -f "$ROOT/.rustfmt.toml" ]]; then
   RUSTFMT_ARGS+=(--config-path "$ROOT")
 fi
-rustfmt "${RUSTFMT_ARGS[@]}" "$GENERATED/lib.rs"
+rustfmt "${RUSTFMT_ARGS[@]}" "$GENERATED"/*.rs
 
 rm -rf "$OUTPUT_DIR"
 cp -R "$GENERATED" "$OUTPUT_DIR"

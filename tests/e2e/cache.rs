@@ -421,6 +421,7 @@ async fn metrics_are_prometheus_text() {
             "config",
             "tenants",
             "principals",
+            "tables",
         ] {
             assert!(
                 text.contains(&format!("{{cache=\"{cache}\"")),

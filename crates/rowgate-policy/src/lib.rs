@@ -471,6 +471,7 @@ pub struct PolicySet {
     tenancy: Option<Tenancy>,
     audits: Vec<AuditTrail>,
     hot: HotConfig,
+    cached: Vec<&'static str>,
 }
 
 /// A table or operation without a declared policy: the gateway refuses to start.
@@ -494,6 +495,7 @@ impl PolicySet {
             tenancy: None,
             audits: Vec::new(),
             hot: HotConfig::default(),
+            cached: Vec::new(),
         }
     }
 
@@ -556,6 +558,27 @@ impl PolicySet {
         &self.hot
     }
 
+    /// The same policies with every row of each of `tables` held in the hot cache (small,
+    /// admin-written tables: model configurations, segment overrides), for schema
+    /// extensions to read with no SQL when warm; a write of one invalidates it like the hot
+    /// configuration. Each table's read policy and masks must be decidable from the row and
+    /// the principal alone (no `Exists`, no `ReadableVia`): the cache filters rows in memory.
+    pub fn with_cached_tables(mut self, tables: impl IntoIterator<Item = &'static str>) -> Self {
+        self.cached.extend(tables);
+        self
+    }
+
+    /// The tables held whole in the hot cache.
+    pub fn cached_tables(&self) -> &[&'static str] {
+        &self.cached
+    }
+
+    /// Whether a change of `table` can make something the hot cache holds stale: the hot
+    /// configuration's tables and the cached tables (the facts' tables aside).
+    pub fn hot_caches(&self, table: &str) -> bool {
+        self.hot.caches(table) || self.cached.contains(&table)
+    }
+
     /// The declared facts.
     pub fn facts(&self) -> &[Fact] {
         &self.facts
@@ -607,6 +630,16 @@ impl PolicySet {
                 missing: missing.join(", "),
             })
         }
+    }
+}
+
+/// Whether deciding `pred` needs the database (another row: `Exists`, `ReadableVia`).
+fn needs_database(pred: &Pred) -> bool {
+    match pred {
+        Pred::All(preds) | Pred::Any(preds) => preds.iter().any(needs_database),
+        Pred::Not(inner) => needs_database(inner),
+        Pred::Exists { .. } | Pred::ReadableVia { .. } => true,
+        _ => false,
     }
 }
 
@@ -666,6 +699,23 @@ pub fn declaration_problems(policies: &PolicySet) -> Vec<String> {
             problems.push(format!(
                 "the hot {part} of `{table}` name {}.{}, a column of another table",
                 column.table, column.name
+            ));
+        }
+    }
+    for table in policies.cached_tables() {
+        let Some(policy) = policies.table(table) else {
+            problems.push(format!("the cached table `{table}` has no policy"));
+            continue;
+        };
+        let needs_sql = |pred: &Pred| needs_database(pred);
+        let read = match &policy.read {
+            Access::Allow(pred) => needs_sql(pred),
+            Access::Deny => false,
+            Access::Never => true,
+        };
+        if read || policy.masks.iter().any(|(_, pred)| needs_sql(pred)) {
+            problems.push(format!(
+                "the cached table `{table}` has a read policy or mask the row alone cannot decide (Exists, ReadableVia or a read nobody may do): the cache filters its rows in memory"
             ));
         }
     }

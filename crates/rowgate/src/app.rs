@@ -17,7 +17,7 @@ use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
 use uuid::Uuid;
 
 use crate::StartupError;
-use crate::catalog::{Catalog, TableMeta};
+use crate::catalog::{Catalog, ComputedField, TableMeta};
 use crate::db::Migrations;
 use crate::hooks::{WriteHook, WriteHooks};
 use crate::policy::PolicySet;
@@ -107,6 +107,7 @@ pub struct Builder {
     migrations: Option<Arc<dyn Migrations>>,
     extensions: Vec<Arc<dyn SchemaExtension>>,
     hooks: WriteHooks,
+    computed: Vec<(&'static str, ComputedField)>,
     demo: Option<Arc<dyn DemoData>>,
 }
 
@@ -131,6 +132,7 @@ impl Builder {
             migrations: None,
             extensions: Vec::new(),
             hooks: WriteHooks::default(),
+            computed: Vec::new(),
             demo: None,
         }
     }
@@ -179,6 +181,14 @@ impl Builder {
         self
     }
 
+    /// Adds `field`, computed from columns of the row, to the type of `E`'s table (see
+    /// [`ComputedField`]). The build refuses a field whose name is taken by a column or a
+    /// relation, or whose columns are not the table's.
+    pub fn computed<E: EntityTrait>(mut self, field: ComputedField) -> Self {
+        self.computed.push((E::default().table_name(), field));
+        self
+    }
+
     /// The demo data `cargo run` loads on the embedded default.
     pub fn demo(mut self, demo: impl DemoData) -> Self {
         self.demo = Some(Arc::new(demo));
@@ -220,7 +230,30 @@ impl Builder {
                 column.has_default = (self.has_default)(table.name, column.name);
             }
         }
+        attach_computed(&mut tables, self.computed)?;
         let catalog = Catalog::new(tables);
+        for table in catalog.tables() {
+            for field in table.computed.iter() {
+                let name = crate::graphql::names::camel(field.name);
+                let relation = table
+                    .foreign_keys
+                    .iter()
+                    .map(crate::graphql::names::to_one_name)
+                    .chain(
+                        catalog
+                            .referencing(table.name)
+                            .iter()
+                            .map(|fk| crate::graphql::names::to_many_name(&catalog, fk)),
+                    )
+                    .any(|relation| relation == name);
+                if relation || name == "nodeId" {
+                    return Err(StartupError::Schema(format!(
+                        "computed field {}.{} is named like a field its type already has",
+                        table.name, field.name
+                    )));
+                }
+            }
+        }
         policies
             .check_coverage(catalog.tables().iter().map(|t| t.name))
             .map_err(|e| StartupError::Policy(e.to_string()))?;
@@ -266,6 +299,54 @@ impl Builder {
             demo: self.demo,
         })))
     }
+}
+
+/// Puts each computed field on its table, refusing one whose table is not served, whose
+/// columns are not that table's, or whose name a column has.
+fn attach_computed(
+    tables: &mut [TableMeta],
+    computed: Vec<(&'static str, ComputedField)>,
+) -> Result<(), StartupError> {
+    let mut by_table: std::collections::BTreeMap<&str, Vec<ComputedField>> = Default::default();
+    for (table_name, field) in computed {
+        let Some(table) = tables.iter().find(|t| t.name == table_name) else {
+            return Err(StartupError::Schema(format!(
+                "computed field {table_name}.{} is declared for a table that is not among the application's entities",
+                field.name
+            )));
+        };
+        if let Some(column) = field
+            .columns
+            .iter()
+            .find(|c| c.table != table_name || !table.columns.iter().any(|t| t.name == c.name))
+        {
+            return Err(StartupError::Schema(format!(
+                "computed field {table_name}.{} is computed from {}.{}, which is not a column of {table_name}",
+                field.name, column.table, column.name
+            )));
+        }
+        let named = |name: &str| crate::graphql::names::camel(name);
+        let taken = table
+            .columns
+            .iter()
+            .any(|c| named(c.name) == named(field.name))
+            || by_table
+                .get(table_name)
+                .is_some_and(|fields| fields.iter().any(|f| named(f.name) == named(field.name)));
+        if taken {
+            return Err(StartupError::Schema(format!(
+                "computed field {table_name}.{} is named like a field its type already has",
+                field.name
+            )));
+        }
+        by_table.entry(table_name).or_default().push(field);
+    }
+    for table in tables {
+        if let Some(fields) = by_table.remove(table.name) {
+            table.computed = fields.into();
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a native enumeration whose values do not each make a GraphQL enum item of their
@@ -524,6 +605,73 @@ mod tests {
         assert!(message.contains("clients.lead_time"), "{message}");
         assert!(message.contains("Interval"), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
+    }
+
+    fn computed(name: &'static str, columns: Vec<crate::policy::Col>) -> ComputedField {
+        ComputedField {
+            name,
+            ty: crate::catalog::ComputedType::String,
+            columns,
+            compute: |row| row.get("title").cloned().unwrap_or_default(),
+            description: "",
+        }
+    }
+
+    #[test]
+    fn a_computed_field_from_another_tables_column_or_named_like_a_column_refuses_the_application()
+    {
+        let build = |field| {
+            builder()
+                .entity::<forms::Entity>()
+                .computed::<forms::Entity>(field)
+                .policies(PolicySet::new(vec![forms_policy()]))
+                .build()
+        };
+        let foreign = build(computed("label", vec![col(clients::Column::Name)]));
+        let message = foreign.expect_err("another table's column").to_string();
+        assert!(message.contains("forms.label"), "{message}");
+        let taken = builder()
+            .entity::<forms::Entity>()
+            .computed::<forms::Entity>(computed("title", vec![col(forms::Column::Title)]))
+            .policies(PolicySet::new(vec![forms_policy()]))
+            .build()
+            .expect_err("named like a column");
+        assert!(taken.to_string().contains("named like"), "{taken}");
+        let served = builder()
+            .entity::<forms::Entity>()
+            .computed::<forms::Entity>(computed("label", vec![col(forms::Column::Title)]))
+            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
+            .build()
+            .expect("a computed field of the table's own columns");
+        let forms = served.catalog().table("forms").expect("forms");
+        assert_eq!(forms.computed.len(), 1);
+    }
+
+    #[test]
+    fn a_cached_table_whose_read_needs_another_row_refuses_the_application() {
+        let needs_row = readable_by_supplier(
+            "forms",
+            Pred::exists(
+                "forms",
+                [(col(forms::Column::Id), col(forms::Column::SupplierId))],
+                Pred::Always,
+            ),
+        );
+        let err = builder()
+            .entity::<forms::Entity>()
+            .policies(PolicySet::new(vec![needs_row]).with_cached_tables(["forms"]))
+            .build()
+            .expect_err("an Exists read");
+        assert!(err.to_string().contains("cached table `forms`"), "{err}");
+        builder()
+            .entity::<forms::Entity>()
+            .policies(
+                PolicySet::new(vec![forms_policy()])
+                    .with_facts(supplier_facts())
+                    .with_cached_tables(["forms"]),
+            )
+            .build()
+            .expect("a read the row decides");
     }
 
     /// A supplier's quotes: an exact total, the signed contract's bytes, tags, the guests'

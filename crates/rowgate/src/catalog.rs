@@ -88,6 +88,49 @@ pub struct ForeignKey {
     pub ref_column: &'static str,
 }
 
+/// The GraphQL type of a [`ComputedField`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComputedType {
+    /// `Int` (a JSON integer within 32 bits).
+    Int,
+    /// `Float`.
+    Float,
+    /// `String`.
+    String,
+    /// `Boolean`.
+    Boolean,
+    /// `JSON`.
+    Json,
+}
+
+/// A field of a table's type computed from columns of its row (`opportunity_score` from
+/// `importance` and `satisfaction`), declared with [`crate::Builder::computed`]. Whenever
+/// the field is selected the engine reads its `columns` too, under the same read policy:
+/// `compute` sees the row as the principal may read it (a masked column is `null`), so a
+/// computed value never tells more than its columns do. It is not filterable nor orderable
+/// (it is not a column), and always nullable: `compute` answers `null` when it cannot tell.
+#[derive(Debug, Clone)]
+pub struct ComputedField {
+    /// Its name, snake_case like a column's (the GraphQL field is its camelCase).
+    pub name: &'static str,
+    /// Its GraphQL type.
+    pub ty: ComputedType,
+    /// The columns of the same table it is computed from.
+    pub columns: Vec<crate::policy::Col>,
+    /// The computation, from the row (holding at least `columns`) to the value.
+    pub compute: fn(&crate::policy::eval::Row) -> serde_json::Value,
+    /// The field's description in the schema.
+    pub description: &'static str,
+}
+
+impl PartialEq for ComputedField {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.ty == other.ty && self.columns == other.columns
+    }
+}
+
+impl Eq for ComputedField {}
+
 /// One table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableMeta {
@@ -103,6 +146,8 @@ pub struct TableMeta {
     /// Columns of a type the engine does not serve, with that type: the application is
     /// refused at start ([`crate::Builder::build`]) rather than served with a guess.
     pub unsupported: Vec<(&'static str, String)>,
+    /// Fields computed from the row's columns ([`crate::Builder::computed`]).
+    pub computed: std::sync::Arc<[ComputedField]>,
 }
 
 impl TableMeta {
@@ -148,6 +193,7 @@ impl TableMeta {
             foreign_keys: Vec::new(),
             raw_foreign_keys,
             unsupported,
+            computed: std::sync::Arc::new([]),
         }
     }
 

@@ -30,6 +30,7 @@ use axum::Router;
 use sea_orm::DatabaseConnection;
 
 pub use crate::app::{Application, Builder, DemoAccount, DemoData, SchemaExtension};
+pub use crate::catalog::{ComputedField, ComputedType};
 use crate::config::Config;
 use crate::http::{AppState, Shared};
 

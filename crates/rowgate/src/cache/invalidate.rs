@@ -21,7 +21,7 @@ pub const NOTIFY_CHANNEL: &str = "rowgate_changes";
 /// Whether a change of `table` can make a cache entry stale: a table of the declared hot
 /// configuration, or one the principals' facts are loaded from.
 pub fn is_cached_table(policies: &PolicySet, table: &str) -> bool {
-    policies.hot_config().caches(table) || policies.facts().iter().any(|f| f.table() == table)
+    policies.hot_caches(table) || policies.facts().iter().any(|f| f.table() == table)
 }
 
 fn uuid(row: &Row, column: &str) -> Option<Uuid> {
@@ -66,7 +66,11 @@ pub fn keys_for_change(
                 .and_then(Json::as_str)
                 .map(|s| Key::TenantBySubdomain(s.to_owned()))
         });
-        for key in [flags, config, subdomain].into_iter().flatten() {
+        let rows = policies
+            .cached_tables()
+            .contains(&table)
+            .then(|| Key::Table(table.to_owned()));
+        for key in [flags, config, subdomain, rows].into_iter().flatten() {
             if !keys.contains(&key) {
                 keys.push(key);
             }
@@ -166,6 +170,16 @@ mod tests {
             Json::Object(map) => map,
             other => panic!("not an object: {other}"),
         }
+    }
+
+    #[test]
+    fn a_change_of_a_cached_table_makes_its_rows_stale() {
+        let policies = facts().with_cached_tables(["t_model_configs"]);
+        assert_eq!(
+            keys_for_change(&policies, "t_model_configs", None, Some(&row(json!({})))),
+            vec![Key::Table("t_model_configs".into())]
+        );
+        assert!(is_cached_table(&policies, "t_model_configs"));
     }
 
     #[test]

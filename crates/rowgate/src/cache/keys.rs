@@ -24,16 +24,19 @@ pub enum CacheName {
     Tenants,
     /// A user's principal facts: memberships with roles, platform roles, blocked ids.
     Principals,
+    /// Every row of one cached table (`PolicySet::with_cached_tables`).
+    Tables,
 }
 
 impl CacheName {
     /// Every cache, in the order `/metrics` lists them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Flags,
         Self::EffectiveFlags,
         Self::Config,
         Self::Tenants,
         Self::Principals,
+        Self::Tables,
     ];
 
     /// The label value.
@@ -44,6 +47,7 @@ impl CacheName {
             Self::Config => "config",
             Self::Tenants => "tenants",
             Self::Principals => "principals",
+            Self::Tables => "tables",
         }
     }
 }
@@ -67,6 +71,9 @@ pub enum Key {
     /// The principal facts of one user.
     #[serde(rename = "p")]
     Principal(Uuid),
+    /// Every row of this cached table.
+    #[serde(rename = "tb")]
+    Table(String),
 }
 
 impl Key {
@@ -77,6 +84,7 @@ impl Key {
             Self::Config => CacheName::Config,
             Self::TenantBySubdomain(_) => CacheName::Tenants,
             Self::Principal(_) => CacheName::Principals,
+            Self::Table(_) => CacheName::Tables,
         }
     }
 
@@ -89,6 +97,7 @@ impl Key {
             Self::Config => "config".to_owned(),
             Self::TenantBySubdomain(subdomain) => format!("tenant:{}", escape(subdomain)),
             Self::Principal(user) => format!("principal:{user}"),
+            Self::Table(table) => format!("table:{}", escape(table)),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use uuid::Uuid;
 
-use super::values::{ConfigEntry, ConfigSnapshot, FlagRow, FlagSet};
+use super::values::{ConfigEntry, ConfigSnapshot, FlagRow, FlagSet, TableRows};
 use crate::auth::Facts;
 use crate::error::AppResult;
 use crate::planner::Store;
@@ -73,6 +73,25 @@ pub(crate) async fn config(store: &Store) -> AppResult<Arc<ConfigSnapshot>> {
         }
     }
     Ok(Arc::new(ConfigSnapshot::new(entries)))
+}
+
+/// The most rows a cached table may hold: it is meant for small, admin-written tables.
+pub const MAX_CACHED_ROWS: u64 = 10_000;
+
+/// Every live row of the cached table `table`, unmasked, in key order.
+pub(crate) async fn table_rows(store: &Store, table: &str) -> AppResult<Arc<TableRows>> {
+    let service = crate::auth::Principal::service_role(None, None);
+    let args = crate::planner::ListArgs {
+        limit: Some(MAX_CACHED_ROWS + 1),
+        ..crate::planner::ListArgs::default()
+    };
+    let rows = store.list(&service, table, args).await?;
+    if rows.len() as u64 > MAX_CACHED_ROWS {
+        return Err(crate::error::AppError::Internal(format!(
+            "the cached table {table} holds more than {MAX_CACHED_ROWS} rows; cache only small tables"
+        )));
+    }
+    Ok(Arc::new(TableRows(rows)))
 }
 
 /// The live (not soft-deleted) tenant whose subdomain is `subdomain`.

@@ -45,7 +45,7 @@ use keys::{CacheName, Key};
 use metrics::CacheCounters;
 pub use remote::purge_prefix;
 use remote::{Message, Read, Remote};
-use values::{Cached, ConfigSnapshot, EffectiveFlag, FlagSet};
+use values::{Cached, ConfigSnapshot, EffectiveFlag, FlagSet, TableRows};
 
 use crate::auth::{Principal, Role};
 use crate::config::{CacheConfig, Config, DatabaseKind};
@@ -112,6 +112,7 @@ struct Inner {
     config: Tier<Arc<ConfigSnapshot>>,
     tenants: Tier<Option<Uuid>>,
     principals: Tier<Arc<crate::auth::Facts>>,
+    tables: Tier<Arc<TableRows>>,
     effective: moka::future::Cache<EffectiveKey, Arc<[EffectiveFlag]>>,
     effective_counters: CacheCounters,
     instance: Uuid,
@@ -144,6 +145,7 @@ impl Inner {
             config: Tier::new(CacheName::Config, settings),
             tenants: Tier::new(CacheName::Tenants, settings),
             principals: Tier::new(CacheName::Principals, settings),
+            tables: Tier::new(CacheName::Tables, settings),
             effective: moka::future::Cache::builder()
                 .max_capacity(settings.local_capacity)
                 .time_to_live(settings.local_ttl)
@@ -244,6 +246,7 @@ impl Inner {
                 CacheName::Config => self.config.drop_key(key).await,
                 CacheName::Tenants => self.tenants.drop_key(key).await,
                 CacheName::Principals => self.principals.drop_key(key).await,
+                CacheName::Tables => self.tables.drop_key(key).await,
                 CacheName::EffectiveFlags => {}
             }
             if key.cache() == CacheName::Flags {
@@ -259,6 +262,7 @@ impl Inner {
         self.config.drop_all();
         self.tenants.drop_all();
         self.principals.drop_all();
+        self.tables.drop_all();
         self.effective_counters.invalidations.inc();
         self.effective.invalidate_all();
     }
@@ -542,6 +546,53 @@ impl HotCache {
             .await
     }
 
+    /// The rows of the cached table `table` that `principal` may read, as they may read
+    /// them: its read policy and masks evaluated on each row in memory (a mask that cannot
+    /// be decided hides the value), soft-deleted rows left out. No SQL when warm.
+    pub async fn table_rows(
+        &self,
+        principal: &Principal,
+        table: &str,
+    ) -> AppResult<Vec<crate::policy::eval::Row>> {
+        let inner = &self.inner;
+        let policies = &inner.store.policies;
+        let Some(table) = policies
+            .cached_tables()
+            .iter()
+            .copied()
+            .find(|t| *t == table)
+        else {
+            return Err(AppError::Internal(format!(
+                "{table} is not a cached table (PolicySet::with_cached_tables)"
+            )));
+        };
+        let rows = inner
+            .cached(&inner.tables, Key::Table(table.to_owned()), || {
+                load::table_rows(&inner.store, table)
+            })
+            .await?;
+        let masks = policies
+            .table(table)
+            .map_or(&[][..], |p| p.masks.as_slice());
+        let bypass = principal.role == Role::ServiceRole;
+        Ok(rows
+            .0
+            .iter()
+            .filter(|row| {
+                crate::policy::eval::readable(policies, table, principal, row) == Some(true)
+            })
+            .map(|row| {
+                let mut seen = row.clone();
+                for (column, pred) in masks {
+                    if !bypass && crate::policy::eval::pred(pred, principal, row) != Some(true) {
+                        seen.insert(column.name.to_owned(), serde_json::Value::Null);
+                    }
+                }
+                seen
+            })
+            .collect())
+    }
+
     /// Every `system_config` entry.
     pub async fn config(&self) -> AppResult<Arc<ConfigSnapshot>> {
         let inner = &self.inner;
@@ -609,6 +660,7 @@ impl HotCache {
                 (CacheName::Config, &inner.config.counters),
                 (CacheName::Tenants, &inner.tenants.counters),
                 (CacheName::Principals, &inner.principals.counters),
+                (CacheName::Tables, &inner.tables.counters),
             ],
             redis: inner
                 .remote

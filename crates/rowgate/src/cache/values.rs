@@ -226,6 +226,23 @@ impl Cached for Arc<Facts> {
     }
 }
 
+/// Every live row of a cached table, as the service role reads them (unmasked): filtered
+/// and masked for each principal when read ([`crate::cache::HotCache::table_rows`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableRows(pub Vec<crate::policy::eval::Row>);
+
+impl Cached for Arc<TableRows> {
+    fn encode(&self) -> Option<Vec<u8>> {
+        serde_json::to_vec(&self.0).ok()
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes)
+            .ok()
+            .map(|rows| Arc::new(TableRows(rows)))
+    }
+}
+
 /// The tenant a subdomain names. Only hits are stored in Redis: a miss is whatever a client
 /// writes in its Host header, and must not let clients fill Redis.
 impl Cached for Option<Uuid> {

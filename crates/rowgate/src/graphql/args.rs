@@ -33,6 +33,8 @@ enum Target {
         column: &'static str,
         ref_table: &'static str,
     },
+    /// A computed field (its index in the table's computed fields): read, never filtered.
+    Computed(usize),
     /// A to-many relation: the referencing table and its foreign-key column, which
     /// references `ref_column` of this table.
     ToMany {
@@ -72,6 +74,9 @@ impl FieldIndex {
                     },
                 );
             }
+            for (index, field) in table.computed.iter().enumerate() {
+                fields.insert(camel(field.name), Target::Computed(index));
+            }
             for (index, column) in table.columns.iter().enumerate() {
                 fields.insert(camel(column.name), Target::Column(index));
             }
@@ -87,14 +92,19 @@ impl FieldIndex {
             .copied()
     }
 
-    /// The column of `table` that the output field `field` of its type reads: the column
-    /// itself, a to-one relation's foreign key, or the key a to-many relation joins on.
-    pub fn read_column(&self, table: &TableMeta, field: &str) -> Option<&'static str> {
-        Some(match self.target(table.name, field)? {
-            Target::Column(i) => table.columns[i].name,
-            Target::ToOne { column, .. } => column,
-            Target::ToMany { ref_column, .. } => ref_column,
-        })
+    /// Adds the columns of `table` that the output field `field` of its type reads: the
+    /// column itself, a to-one relation's foreign key, the key a to-many relation joins on,
+    /// or the columns a computed field is computed from.
+    pub fn read_columns(&self, table: &TableMeta, field: &str, out: &mut Vec<&'static str>) {
+        match self.target(table.name, field) {
+            Some(Target::Column(i)) => out.push(table.columns[i].name),
+            Some(Target::ToOne { column, .. }) => out.push(column),
+            Some(Target::ToMany { ref_column, .. }) => out.push(ref_column),
+            Some(Target::Computed(i)) => {
+                out.extend(table.computed[i].columns.iter().map(|c| c.name));
+            }
+            None => {}
+        }
     }
 }
 
@@ -214,7 +224,10 @@ fn parse_filter(
                     }
                     terms.push(Filter::All(parts));
                 }
-                None => return Err(bad(format!("unknown filter field `{field}`"))),
+                // A computed field is no column: the filter input has no field of its name.
+                Some(Target::Computed(_)) | None => {
+                    return Err(bad(format!("unknown filter field `{field}`")));
+                }
             },
         }
     }

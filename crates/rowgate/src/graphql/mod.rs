@@ -206,6 +206,23 @@ pub fn store<'a>(ctx: &ResolverContext<'a>) -> AppResult<&'a crate::planner::Sto
         .map_err(|_| crate::error::AppError::Internal("store missing".into()))
 }
 
+/// The rows of the cached table `table` (`PolicySet::with_cached_tables`) that the
+/// request's principal may read, masked as they may see them, from the hot cache: no SQL
+/// when warm, and fresh after any write of the table through a gateway. For an extension's
+/// resolvers (model configurations, effective configuration from overrides).
+pub async fn cached_rows(
+    ctx: &ResolverContext<'_>,
+    table: &str,
+) -> AppResult<Vec<crate::policy::eval::Row>> {
+    let request = ctx
+        .data::<RequestContext>()
+        .map_err(|_| crate::error::AppError::Internal("request context missing".into()))?;
+    let cache = ctx
+        .data::<HotCache>()
+        .map_err(|_| crate::error::AppError::Internal("hot cache missing".into()))?;
+    cache.table_rows(&request.principal, table).await
+}
+
 /// Who writes in this request, for a resolver's writes through [`store`].
 pub fn write_context<'a>(ctx: &ResolverContext<'a>) -> AppResult<crate::planner::WriteContext<'a>> {
     let request = ctx

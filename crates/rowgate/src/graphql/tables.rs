@@ -18,7 +18,7 @@ use super::names::{
     camel, enum_item, list_field, one_field, pascal, snake, to_many_name, to_one_name, type_name,
 };
 use super::{RequestContext, scalars, store, value_field, write_context};
-use crate::catalog::{ColType, ColumnMeta, ForeignKey, TableMeta};
+use crate::catalog::{ColType, ColumnMeta, ComputedField, ComputedType, ForeignKey, TableMeta};
 use crate::error::{AppError, AppResult};
 use crate::planner::Store;
 use crate::planner::batch::{Page, key_text};
@@ -262,7 +262,9 @@ fn node_columns<'a>(
     fields: impl Iterator<Item = async_graphql::SelectionField<'a>>,
     out: &mut Vec<&'static str>,
 ) {
-    out.extend(fields.filter_map(|field| index.read_column(table, field.name())));
+    for field in fields {
+        index.read_columns(table, field.name(), out);
+    }
 }
 
 /// The columns a connection field's selection reads, plus its ordering (for cursors) and
@@ -556,6 +558,9 @@ fn register_table(
                     .map(FieldValue::value))
             })
         }));
+    }
+    for computed in table.computed.iter() {
+        object = object.field(computed_field(name, computed));
     }
     for fk in &table.foreign_keys {
         object = object.field(to_one_field(fk));
@@ -912,6 +917,35 @@ fn connection_args(field: Field) -> Field {
         .argument(InputValue::new("last", TypeRef::named(TypeRef::INT)))
         .argument(InputValue::new("before", TypeRef::named(TypeRef::STRING)))
         .argument(InputValue::new("offset", TypeRef::named(TypeRef::INT)))
+}
+
+/// A computed field of `table`'s type: `compute` over the node's row, whose selection read
+/// the field's columns (`node_columns`).
+fn computed_field(table: &'static str, computed: &ComputedField) -> Field {
+    let ty = match computed.ty {
+        ComputedType::Int => TypeRef::INT,
+        ComputedType::Float => TypeRef::FLOAT,
+        ComputedType::String => TypeRef::STRING,
+        ComputedType::Boolean => TypeRef::BOOLEAN,
+        ComputedType::Json => scalars::JSON,
+    };
+    let compute = computed.compute;
+    let name = computed.name;
+    Field::new(camel(computed.name), TypeRef::named(ty), move |ctx| {
+        FieldFuture::new(async move {
+            let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+            let value = compute(&node.row);
+            if value.is_null() {
+                return Ok(None);
+            }
+            Value::from_json(value)
+                .map(|v| Some(FieldValue::value(v)))
+                .map_err(|e| {
+                    AppError::Internal(format!("computed field {table}.{name}: {e}")).into()
+                })
+        })
+    })
+    .description(computed.description)
 }
 
 fn to_one_field(fk: &ForeignKey) -> Field {
