@@ -419,7 +419,7 @@ async fn metrics_are_prometheus_text() {
             "flags",
             "effective_flags",
             "config",
-            "tenants",
+            "subdomains",
             "principals",
             "tables",
         ] {

@@ -497,11 +497,11 @@ mod tests {
 
     /// A table of a wedding-supplier CRM, with a column type the engine does not serve
     /// (an interval) beside one it does (a date).
-    mod clients {
+    mod leads {
         use sea_orm::entity::prelude::*;
 
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "clients")]
+        #[sea_orm(table_name = "leads")]
         pub struct Model {
             #[sea_orm(primary_key, auto_increment = false)]
             pub id: Uuid,
@@ -519,11 +519,11 @@ mod tests {
     }
 
     /// A table the engine serves whole.
-    mod forms {
+    mod templates {
         use sea_orm::entity::prelude::*;
 
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "forms")]
+        #[sea_orm(table_name = "templates")]
         pub struct Model {
             #[sea_orm(primary_key, auto_increment = false)]
             pub id: Uuid,
@@ -561,18 +561,18 @@ mod tests {
         }
     }
 
-    fn forms_policy() -> TablePolicy {
+    fn templates_policy() -> TablePolicy {
         readable_by_supplier(
-            "forms",
-            Pred::InFact(col(forms::Column::SupplierId), "my_suppliers"),
+            "templates",
+            Pred::InFact(col(templates::Column::SupplierId), "my_suppliers"),
         )
     }
 
     fn supplier_facts() -> Vec<crate::policy::Fact> {
         vec![crate::policy::Fact::ids(
             "my_suppliers",
-            col(forms::Column::SupplierId),
-            col(forms::Column::Id),
+            col(templates::Column::SupplierId),
+            col(templates::Column::Id),
         )]
     }
 
@@ -583,8 +583,8 @@ mod tests {
     #[test]
     fn an_application_of_served_tables_with_their_policies_and_facts_builds() {
         let app = builder()
-            .entity::<forms::Entity>()
-            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
+            .entity::<templates::Entity>()
+            .policies(PolicySet::new(vec![templates_policy()]).with_facts(supplier_facts()))
             .build()
             .expect("builds");
         assert_eq!(app.catalog().tables().len(), 1);
@@ -594,15 +594,15 @@ mod tests {
     #[test]
     fn a_column_of_an_unserved_type_refuses_the_application_naming_it() {
         let err = builder()
-            .entity::<clients::Entity>()
+            .entity::<leads::Entity>()
             .policies(PolicySet::new(vec![readable_by_supplier(
-                "clients",
+                "leads",
                 Pred::Always,
             )]))
             .build()
             .expect_err("an interval column");
         let message = err.to_string();
-        assert!(message.contains("clients.lead_time"), "{message}");
+        assert!(message.contains("leads.lead_time"), "{message}");
         assert!(message.contains("Interval"), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
     }
@@ -622,53 +622,59 @@ mod tests {
     {
         let build = |field| {
             builder()
-                .entity::<forms::Entity>()
-                .computed::<forms::Entity>(field)
-                .policies(PolicySet::new(vec![forms_policy()]))
+                .entity::<templates::Entity>()
+                .computed::<templates::Entity>(field)
+                .policies(PolicySet::new(vec![templates_policy()]))
                 .build()
         };
-        let foreign = build(computed("label", vec![col(clients::Column::Name)]));
+        let foreign = build(computed("label", vec![col(leads::Column::Name)]));
         let message = foreign.expect_err("another table's column").to_string();
-        assert!(message.contains("forms.label"), "{message}");
+        assert!(message.contains("templates.label"), "{message}");
         let taken = builder()
-            .entity::<forms::Entity>()
-            .computed::<forms::Entity>(computed("title", vec![col(forms::Column::Title)]))
-            .policies(PolicySet::new(vec![forms_policy()]))
+            .entity::<templates::Entity>()
+            .computed::<templates::Entity>(computed("title", vec![col(templates::Column::Title)]))
+            .policies(PolicySet::new(vec![templates_policy()]))
             .build()
             .expect_err("named like a column");
         assert!(taken.to_string().contains("named like"), "{taken}");
         let served = builder()
-            .entity::<forms::Entity>()
-            .computed::<forms::Entity>(computed("label", vec![col(forms::Column::Title)]))
-            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
+            .entity::<templates::Entity>()
+            .computed::<templates::Entity>(computed("label", vec![col(templates::Column::Title)]))
+            .policies(PolicySet::new(vec![templates_policy()]).with_facts(supplier_facts()))
             .build()
             .expect("a computed field of the table's own columns");
-        let forms = served.catalog().table("forms").expect("forms");
-        assert_eq!(forms.computed.len(), 1);
+        let templates = served.catalog().table("templates").expect("templates");
+        assert_eq!(templates.computed.len(), 1);
     }
 
     #[test]
     fn a_cached_table_whose_read_needs_another_row_refuses_the_application() {
         let needs_row = readable_by_supplier(
-            "forms",
+            "templates",
             Pred::exists(
-                "forms",
-                [(col(forms::Column::Id), col(forms::Column::SupplierId))],
+                "templates",
+                [(
+                    col(templates::Column::Id),
+                    col(templates::Column::SupplierId),
+                )],
                 Pred::Always,
             ),
         );
         let err = builder()
-            .entity::<forms::Entity>()
-            .policies(PolicySet::new(vec![needs_row]).with_cached_tables(["forms"]))
+            .entity::<templates::Entity>()
+            .policies(PolicySet::new(vec![needs_row]).with_cached_tables(["templates"]))
             .build()
             .expect_err("an Exists read");
-        assert!(err.to_string().contains("cached table `forms`"), "{err}");
+        assert!(
+            err.to_string().contains("cached table `templates`"),
+            "{err}"
+        );
         builder()
-            .entity::<forms::Entity>()
+            .entity::<templates::Entity>()
             .policies(
-                PolicySet::new(vec![forms_policy()])
+                PolicySet::new(vec![templates_policy()])
                     .with_facts(supplier_facts())
-                    .with_cached_tables(["forms"]),
+                    .with_cached_tables(["templates"]),
             )
             .build()
             .expect("a read the row decides");
@@ -843,15 +849,15 @@ mod tests {
 
     #[test]
     fn a_masked_key_column_refuses_the_application() {
-        let mut policy = forms_policy();
-        policy.masks = vec![(col(forms::Column::Id), Pred::Never)];
+        let mut policy = templates_policy();
+        policy.masks = vec![(col(templates::Column::Id), Pred::Never)];
         let err = builder()
-            .entity::<forms::Entity>()
+            .entity::<templates::Entity>()
             .policies(PolicySet::new(vec![policy]).with_facts(supplier_facts()))
             .build()
             .expect_err("a masked key");
         assert!(
-            err.to_string().contains("forms") && err.to_string().contains("id"),
+            err.to_string().contains("templates") && err.to_string().contains("id"),
             "{err}"
         );
     }
@@ -859,11 +865,11 @@ mod tests {
     #[test]
     fn a_table_without_a_policy_refuses_the_application_naming_it() {
         let err = builder()
-            .entity::<forms::Entity>()
+            .entity::<templates::Entity>()
             .policies(PolicySet::new(Vec::new()))
             .build()
-            .expect_err("forms has no policy");
-        assert!(err.to_string().contains("forms"), "{err}");
+            .expect_err("templates has no policy");
+        assert!(err.to_string().contains("templates"), "{err}");
     }
 
     struct NotifySupplier;
@@ -878,14 +884,14 @@ mod tests {
     #[test]
     fn a_hook_on_a_table_that_is_not_served_refuses_the_application_naming_it() {
         let err = builder()
-            .entity::<forms::Entity>()
-            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
-            .hook::<clients::Entity>(NotifySupplier)
+            .entity::<templates::Entity>()
+            .policies(PolicySet::new(vec![templates_policy()]).with_facts(supplier_facts()))
+            .hook::<leads::Entity>(NotifySupplier)
             .build()
-            .expect_err("clients is not served");
+            .expect_err("leads is not served");
         let message = err.to_string();
         assert!(
-            message.contains("notify_supplier") && message.contains("clients"),
+            message.contains("notify_supplier") && message.contains("leads"),
             "{message}"
         );
         assert!(!message.contains('\n'), "one line: {message}");
@@ -894,35 +900,35 @@ mod tests {
     #[test]
     fn an_audit_trail_writing_another_tables_column_refuses_the_application_naming_it() {
         let trail = crate::policy::AuditTrail {
-            old_values: Some(col(clients::Column::Name)),
+            old_values: Some(col(leads::Column::Name)),
             ..crate::policy::AuditTrail::new(
-                col(forms::Column::Title),
-                col(forms::Column::Title),
-                col(forms::Column::Title),
+                col(templates::Column::Title),
+                col(templates::Column::Title),
+                col(templates::Column::Title),
             )
         };
         let err = builder()
-            .entity::<forms::Entity>()
+            .entity::<templates::Entity>()
             .policies(
-                PolicySet::new(vec![forms_policy()])
+                PolicySet::new(vec![templates_policy()])
                     .with_facts(supplier_facts())
                     .with_audit(trail),
             )
             .build()
-            .expect_err("clients.name is not a column of forms");
-        assert!(err.to_string().contains("clients.name"), "{err}");
+            .expect_err("leads.name is not a column of templates");
+        assert!(err.to_string().contains("leads.name"), "{err}");
     }
 
     #[test]
     fn a_policy_naming_an_undeclared_fact_refuses_the_application_naming_it() {
         let err = builder()
-            .entity::<forms::Entity>()
-            .policies(PolicySet::new(vec![forms_policy()]))
+            .entity::<templates::Entity>()
+            .policies(PolicySet::new(vec![templates_policy()]))
             .build()
             .expect_err("my_suppliers is not declared");
         let message = err.to_string();
         assert!(
-            message.contains("my_suppliers") && message.contains("forms"),
+            message.contains("my_suppliers") && message.contains("templates"),
             "{message}"
         );
     }
@@ -930,13 +936,13 @@ mod tests {
     #[test]
     fn an_application_without_policies_or_migrations_is_refused() {
         let err = Builder::new("crm")
-            .entity::<forms::Entity>()
-            .policies(PolicySet::new(vec![forms_policy()]).with_facts(supplier_facts()))
+            .entity::<templates::Entity>()
+            .policies(PolicySet::new(vec![templates_policy()]).with_facts(supplier_facts()))
             .build()
             .expect_err("no migrations");
         assert!(err.to_string().contains("migrations"), "{err}");
         let err = builder()
-            .entity::<forms::Entity>()
+            .entity::<templates::Entity>()
             .build()
             .expect_err("no policies");
         assert!(err.to_string().contains("policies"), "{err}");

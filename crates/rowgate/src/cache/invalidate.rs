@@ -137,31 +137,31 @@ mod tests {
         let facts = vec![
             Fact::ids(
                 "member_tenants",
-                col("tenant_members", "user_id"),
-                col("tenant_members", "tenant_id"),
+                col("t_members", "user_id"),
+                col("t_members", "tenant_id"),
             ),
-            Fact::flag("platform_admin", col("user_roles", "user_id")),
+            Fact::flag("platform_admin", col("t_roles", "user_id")),
             Fact::ids(
                 "blocked_users",
-                col("blocks", "blocker_id"),
-                col("blocks", "blocked_id"),
+                col("t_blocks", "blocker_id"),
+                col("t_blocks", "blocked_id"),
             ),
         ];
         PolicySet::new(Vec::new())
             .with_facts(facts)
             .with_hot_config(HotConfig {
                 flags: Some(FlagTable {
-                    key: col("feature_flags", "key"),
-                    enabled: col("feature_flags", "enabled"),
-                    rollout_percent: col("feature_flags", "rollout_percent"),
-                    tenant: col("feature_flags", "tenant_id"),
+                    key: col("t_flags", "key"),
+                    enabled: col("t_flags", "enabled"),
+                    rollout_percent: col("t_flags", "rollout_percent"),
+                    tenant: col("t_flags", "tenant_id"),
                 }),
                 config: Some(ConfigTable {
-                    key: col("system_config", "key"),
-                    value: col("system_config", "value"),
-                    public: col("system_config", "is_public"),
+                    key: col("t_config", "key"),
+                    value: col("t_config", "value"),
+                    public: col("t_config", "is_public"),
                 }),
-                subdomain: Some(col("tenants", "subdomain")),
+                subdomain: Some(col("t_tenants", "subdomain")),
             })
     }
 
@@ -188,24 +188,19 @@ mod tests {
         let user = Uuid::from_u128(2);
         let flag_moved = keys_for_change(
             &facts(),
-            "feature_flags",
+            "t_flags",
             Some(&row(json!({"tenant_id": null, "key": "a"}))),
             Some(&row(json!({"tenant_id": tenant.to_string(), "key": "a"}))),
         );
         assert_eq!(flag_moved, [Key::GlobalFlags, Key::TenantFlags(tenant)]);
         assert_eq!(
-            keys_for_change(
-                &facts(),
-                "system_config",
-                Some(&row(json!({"key": "x"}))),
-                None
-            ),
+            keys_for_change(&facts(), "t_config", Some(&row(json!({"key": "x"}))), None),
             [Key::Config]
         );
         assert_eq!(
             keys_for_change(
                 &facts(),
-                "tenants",
+                "t_tenants",
                 Some(&row(json!({"subdomain": "old"}))),
                 Some(&row(json!({"subdomain": "new"})))
             ),
@@ -214,7 +209,7 @@ mod tests {
                 Key::TenantBySubdomain("new".into())
             ]
         );
-        for table in ["tenant_members", "user_roles"] {
+        for table in ["t_members", "t_roles"] {
             assert_eq!(
                 keys_for_change(
                     &facts(),
@@ -229,7 +224,7 @@ mod tests {
         assert_eq!(
             keys_for_change(
                 &facts(),
-                "blocks",
+                "t_blocks",
                 Some(&row(
                     json!({"blocker_id": user.to_string(), "blocked_id": tenant.to_string()})
                 )),
@@ -238,7 +233,7 @@ mod tests {
             [Key::Principal(user)]
         );
         assert!(
-            keys_for_change(&facts(), "posts", None, Some(&row(json!({"id": "x"})))).is_empty()
+            keys_for_change(&facts(), "t_posts", None, Some(&row(json!({"id": "x"})))).is_empty()
         );
     }
 
@@ -246,7 +241,7 @@ mod tests {
     fn trigger_payloads_parse() {
         let user = Uuid::from_u128(5);
         let payload = json!({
-            "table": "tenant_members",
+            "table": "t_members",
             "op": "DELETE",
             "old": {"tenant_id": Uuid::from_u128(1).to_string(), "user_id": user.to_string()},
             "new": null,
@@ -257,11 +252,11 @@ mod tests {
             Stale::Keys(vec![Key::Principal(user)])
         );
         assert_eq!(
-            stale_from_payload(&facts(), r#"{"table":"feature_flags","op":"TRUNCATE"}"#),
+            stale_from_payload(&facts(), r#"{"table":"t_flags","op":"TRUNCATE"}"#),
             Stale::All
         );
         assert_eq!(
-            stale_from_payload(&facts(), r#"{"table":"posts","op":"INSERT","new":{}}"#),
+            stale_from_payload(&facts(), r#"{"table":"t_posts","op":"INSERT","new":{}}"#),
             Stale::Keys(vec![])
         );
         assert_eq!(stale_from_payload(&facts(), "garbage"), Stale::All);

@@ -18,7 +18,7 @@ pub enum CacheName {
     Flags,
     /// Effective flags per (tenant, user), computed from two `Flags` entries; in-process only.
     EffectiveFlags,
-    /// Every `system_config` entry (the public view is derived from it).
+    /// Every configuration entry (the public view is derived from it).
     Config,
     /// Tenant id by subdomain.
     Tenants,
@@ -45,7 +45,7 @@ impl CacheName {
             Self::Flags => "flags",
             Self::EffectiveFlags => "effective_flags",
             Self::Config => "config",
-            Self::Tenants => "tenants",
+            Self::Tenants => "subdomains",
             Self::Principals => "principals",
             Self::Tables => "tables",
         }
@@ -56,13 +56,13 @@ impl CacheName {
 /// tags are short.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Key {
-    /// `feature_flags` rows with `tenant_id IS NULL`.
+    /// Flag rows without a tenant (the global defaults).
     #[serde(rename = "fg")]
     GlobalFlags,
-    /// `feature_flags` rows of one tenant.
+    /// Flag rows of one tenant (its overrides).
     #[serde(rename = "ft")]
     TenantFlags(Uuid),
-    /// Every `system_config` row.
+    /// Every configuration row.
     #[serde(rename = "c")]
     Config,
     /// The live tenant whose `subdomain` is this.

@@ -3,8 +3,8 @@
 //!
 //! What is cached ([`keys::Key`]): the feature flag rows of each scope (global defaults,
 //! each tenant's overrides) and, in-process, the effective flags per (tenant, user) computed
-//! from them; every `system_config` entry (the public view derived from it); tenant id by
-//! subdomain; and each user's principal facts (memberships with roles, platform roles,
+//! from them; every configuration entry (the public view derived from it); tenant id by
+//! subdomain; the rows of each cached table; and each user's principal facts (memberships with roles, platform roles,
 //! blocked ids). A hit costs no SQL; a miss of one key runs one load however many requests
 //! miss it at once (moka coalesces the callers), and every load goes through the store's
 //! statement counter.
@@ -593,7 +593,7 @@ impl HotCache {
             .collect())
     }
 
-    /// Every `system_config` entry.
+    /// Every configuration entry.
     pub async fn config(&self) -> AppResult<Arc<ConfigSnapshot>> {
         let inner = &self.inner;
         inner
@@ -602,7 +602,7 @@ impl HotCache {
     }
 
     /// The principal's effective feature flags, sorted by key. Anon reads no flags (the
-    /// `feature_flags` read policy is authenticated only), so gets none.
+    /// flags table's read policy is authenticated only), so gets none.
     pub async fn effective_flags(&self, principal: &Principal) -> AppResult<Arc<[EffectiveFlag]>> {
         if principal.role == Role::Anon {
             return Ok(Arc::from(Vec::new()));

@@ -18,7 +18,7 @@ pub(crate) trait Cached: Clone + Send + Sync + 'static {
     fn decode(bytes: &[u8]) -> Option<Self>;
 }
 
-/// One `feature_flags` row, as far as the effective flag depends on it.
+/// One flag row, as far as the effective flag depends on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagRow {
     /// The flag's key.
@@ -140,7 +140,7 @@ pub fn effective_flags(
         .collect()
 }
 
-/// One `system_config` entry.
+/// One configuration entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigEntry {
     /// The JSON value.
@@ -149,7 +149,7 @@ pub struct ConfigEntry {
     pub public: bool,
 }
 
-/// Every `system_config` entry, with the public view precomputed.
+/// Every configuration entry, with the public view precomputed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigSnapshot {
     entries: BTreeMap<String, ConfigEntry>,

@@ -79,7 +79,7 @@ pub fn fields(flags: bool, config: bool) -> Vec<Field> {
                 Ok(Some(FieldValue::value(config.public_object().clone())))
             })
         })
-        .description("Every public `system_config` entry as one JSON object, keyed by `key`."),
+        .description("Every public configuration entry as one JSON object, keyed by its key."),
         resolver_field("config", TypeRef::named(scalars::JSON), |ctx| {
             Box::pin(async move {
                 let key = key_argument(ctx)?;
@@ -95,7 +95,7 @@ pub fn fields(flags: bool, config: bool) -> Vec<Field> {
             })
         })
         .argument(InputValue::new("key", TypeRef::named_nn(TypeRef::STRING)))
-        .description("The `system_config` value of `key`, or null. Anonymous requests see public entries only; authenticated ones see all."),
+        .description("The configuration value of `key`, or null. Anonymous requests see public entries only; authenticated ones see all."),
         resolver_field("flagEnabled", TypeRef::named_nn(TypeRef::BOOLEAN), |ctx| {
             Box::pin(async move {
                 let key = key_argument(ctx)?;

@@ -878,7 +878,7 @@ mod tests {
             async_graphql::ServerError::new("Query is nested too deep.", None),
             async_graphql::ServerError::new("Unknown field \"__schema\" on type \"Query\".", None),
             async_graphql::ServerError {
-                path: vec![async_graphql::PathSegment::Field("posts".into())],
+                path: vec![async_graphql::PathSegment::Field("articles".into())],
                 ..async_graphql::ServerError::new("relation \"posts\" does not exist", None)
             },
             AppError::Forbidden("no".into())

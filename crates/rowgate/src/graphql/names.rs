@@ -17,7 +17,7 @@ pub fn camel(snake: &str) -> String {
     out
 }
 
-/// `tenant_members` → `TenantMembers`.
+/// `order_lines` → `OrderLines`.
 pub fn pascal(snake: &str) -> String {
     let camel = camel(snake);
     let mut chars = camel.chars();
@@ -59,8 +59,8 @@ fn plural_word(word: &str) -> String {
     }
 }
 
-/// The object type of a table: singular PascalCase (`posts` → `Post`, `tenant_members` →
-/// `TenantMember`, `communities` → `Community`).
+/// The object type of a table: singular PascalCase (`articles` → `Article`, `order_lines`
+/// → `OrderLine`, `categories` → `Category`).
 pub fn type_name(table: &str) -> String {
     let (head, last) = table.rsplit_once('_').map_or(("", table), |(h, l)| (h, l));
     let singular = if head.is_empty() {
@@ -71,7 +71,7 @@ pub fn type_name(table: &str) -> String {
     pascal(&singular)
 }
 
-/// The root list field of a table (`posts`, `tenantMembers`, `systemConfigs`).
+/// The root list field of a table (`articles`, `orderLines`, `siteConfigs`).
 pub fn list_field(table: &str) -> String {
     let (head, last) = table.rsplit_once('_').map_or(("", table), |(h, l)| (h, l));
     let singular = singular_word(last);
@@ -106,8 +106,8 @@ pub fn to_one_name(fk: &crate::catalog::ForeignKey) -> String {
     }
 }
 
-/// The to-many field of a foreign key on the referenced type: `posts`, or
-/// `blocksByBlocker` when the child table references the parent more than once.
+/// The to-many field of a foreign key on the referenced type: `articles`, or
+/// `transfersBySender` when the child table references the parent more than once.
 pub fn to_many_name(catalog: &crate::catalog::Catalog, fk: &crate::catalog::ForeignKey) -> String {
     let base = list_field(fk.table);
     let siblings = catalog.table(fk.table).map_or(0, |t| {
@@ -132,16 +132,16 @@ mod tests {
 
     #[test]
     fn names_follow_the_api_conventions() {
-        assert_eq!(type_name("posts"), "Post");
-        assert_eq!(type_name("tenant_members"), "TenantMember");
-        assert_eq!(type_name("communities"), "Community");
-        assert_eq!(type_name("system_config"), "SystemConfig");
-        assert_eq!(type_name("user_details"), "UserDetail");
-        assert_eq!(list_field("posts"), "posts");
-        assert_eq!(list_field("system_config"), "systemConfigs");
-        assert_eq!(list_field("communities"), "communities");
-        assert_eq!(list_field("feature_flags"), "featureFlags");
-        assert_eq!(one_field("tenant_members"), "tenantMember");
+        assert_eq!(type_name("articles"), "Article");
+        assert_eq!(type_name("order_lines"), "OrderLine");
+        assert_eq!(type_name("categories"), "Category");
+        assert_eq!(type_name("site_config"), "SiteConfig");
+        assert_eq!(type_name("item_details"), "ItemDetail");
+        assert_eq!(list_field("articles"), "articles");
+        assert_eq!(list_field("site_config"), "siteConfigs");
+        assert_eq!(list_field("categories"), "categories");
+        assert_eq!(list_field("order_lines"), "orderLines");
+        assert_eq!(one_field("order_lines"), "orderLine");
         assert_eq!(camel("created_at"), "createdAt");
         assert_eq!(snake("createdAt"), "created_at");
         assert_eq!(enum_item("published"), "PUBLISHED");

@@ -26,7 +26,7 @@ use crate::policy::{Access, Col, Pred, Preset, Principal, Role, TablePolicy};
 pub struct WriteContext<'a> {
     /// The principal.
     pub principal: &'a Principal,
-    /// The request id recorded in `audit_logs`.
+    /// The request id recorded in the audit trail.
     pub request_id: &'a str,
     /// The request's deadline, checked before each commit (none: no deadline).
     pub deadline: Option<&'a super::Deadline>,
