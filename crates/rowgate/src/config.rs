@@ -118,6 +118,18 @@ pub struct Settings {
     /// longest wait for a pooled connection, 1 to 600 (default: 10).
     #[arg(long, env = "ROWGATE_STATEMENT_TIMEOUT_SECS", global = true)]
     pub statement_timeout_secs: Option<String>,
+    /// Connections of the pool requests are served from, 1 to 256 (default: 10 on
+    /// PostgreSQL, 8 on SQLite).
+    #[arg(long, env = "ROWGATE_DB_POOL_SIZE", global = true)]
+    pub db_pool_size: Option<String>,
+    /// Seconds a request waits for a pooled connection before it answers TIMEOUT, 1 to 600
+    /// (default: the statement timeout).
+    #[arg(long, env = "ROWGATE_DB_ACQUIRE_TIMEOUT_SECS", global = true)]
+    pub db_acquire_timeout_secs: Option<String>,
+    /// Seconds an unused pooled connection stays open, 10 to 86400 (default: 600); the
+    /// pool keeps one open however long it idles.
+    #[arg(long, env = "ROWGATE_DB_IDLE_TIMEOUT_SECS", global = true)]
+    pub db_idle_timeout_secs: Option<String>,
     /// Seconds between the pings the server sends on each WebSocket connection, 1 to 300
     /// (default: 12); a peer silent for three intervals is disconnected.
     #[arg(long, env = "ROWGATE_WS_KEEPALIVE_SECS", global = true)]
@@ -316,6 +328,8 @@ pub struct Config {
     /// How long one statement may run (PostgreSQL `statement_timeout`) and how long a
     /// request waits for a pooled connection.
     pub statement_timeout: Duration,
+    /// The pool requests are served from.
+    pub pool: PoolConfig,
     /// Interval of the server's WebSocket pings.
     pub ws_keepalive: Duration,
     /// Which browser origins may call the API.
@@ -329,6 +343,23 @@ pub struct Config {
     /// The two-tier cache of hot configuration and principal facts.
     pub cache: CacheConfig,
 }
+
+/// The database pool requests are served from (`ROWGATE_DB_POOL_SIZE`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most connections open at once.
+    pub size: u32,
+    /// Longest wait for a connection.
+    pub acquire_timeout: Duration,
+    /// How long an unused connection stays open.
+    pub idle_timeout: Duration,
+}
+
+/// The default pool size on PostgreSQL: under 16 concurrent clients on 2 cores, 10
+/// connections served every read case as fast as 32 or faster (docs/PERFORMANCE.md).
+pub const DEFAULT_POSTGRES_POOL_SIZE: u64 = 10;
+/// The default pool size on SQLite (one writer at a time; readers share the WAL).
+pub const DEFAULT_SQLITE_POOL_SIZE: u64 = 8;
 
 /// How documents may be sent by hash (`extensions.persistedQuery`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -777,6 +808,35 @@ impl Settings {
                 10,
                 1..=600,
             )?,
+            pool: PoolConfig {
+                size: u32::try_from(whole_number(
+                    "ROWGATE_DB_POOL_SIZE",
+                    self.db_pool_size.as_deref(),
+                    match database_kind {
+                        DatabaseKind::Postgres => DEFAULT_POSTGRES_POOL_SIZE,
+                        DatabaseKind::Sqlite => DEFAULT_SQLITE_POOL_SIZE,
+                    },
+                    1..=256,
+                )?)
+                .unwrap_or(u32::MAX),
+                acquire_timeout: match non_empty(&self.db_acquire_timeout_secs) {
+                    Some(value) => {
+                        seconds("ROWGATE_DB_ACQUIRE_TIMEOUT_SECS", Some(&value), 10, 1..=600)?
+                    }
+                    None => seconds(
+                        "ROWGATE_STATEMENT_TIMEOUT_SECS",
+                        non_empty(&self.statement_timeout_secs).as_deref(),
+                        10,
+                        1..=600,
+                    )?,
+                },
+                idle_timeout: seconds(
+                    "ROWGATE_DB_IDLE_TIMEOUT_SECS",
+                    non_empty(&self.db_idle_timeout_secs).as_deref(),
+                    600,
+                    10..=86_400,
+                )?,
+            },
             ws_keepalive: seconds(
                 "ROWGATE_WS_KEEPALIVE_SECS",
                 non_empty(&self.ws_keepalive_secs).as_deref(),

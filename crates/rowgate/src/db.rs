@@ -54,14 +54,21 @@ async fn open(
         .connect_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     if let Some(timeout) = statement_timeout {
-        options.acquire_timeout(timeout).statement_timeout(timeout);
+        options
+            .acquire_timeout(config.pool.acquire_timeout)
+            .statement_timeout(timeout)
+            .idle_timeout(config.pool.idle_timeout);
     }
-    let (pool, kind) = match config.database_kind {
-        DatabaseKind::Postgres => (32, "PostgreSQL"),
-        DatabaseKind::Sqlite => (8, "SQLite"),
+    let kind = match config.database_kind {
+        DatabaseKind::Postgres => "PostgreSQL",
+        DatabaseKind::Sqlite => "SQLite",
     };
     options
-        .max_connections(if statement_timeout.is_some() { pool } else { 2 })
+        .max_connections(if statement_timeout.is_some() {
+            config.pool.size
+        } else {
+            2
+        })
         .min_connections(1);
     if config.database_kind == DatabaseKind::Sqlite {
         // Per connection (a PRAGMA sent once reaches only one connection of the pool):
