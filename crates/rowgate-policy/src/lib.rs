@@ -472,6 +472,22 @@ pub struct PolicySet {
     audits: Vec<AuditTrail>,
     hot: HotConfig,
     cached: Vec<&'static str>,
+    tenant_source: TenantSource,
+}
+
+/// Where a signed-in user's active tenant ([`Pred::ActiveTenant`]) comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TenantSource {
+    /// The token's `tenant_id` claim; without one, the `X-Tenant-Id` header; without
+    /// that, the tenant the Host's subdomain names (bounded by the tenant scope, when one
+    /// is declared).
+    #[default]
+    Request,
+    /// The token's `tenant_id` claim only, as an RLS rule `tenant_id = auth.jwt() ->>
+    /// 'tenant_id'` has it: a header or a Host naming any other tenant (or any tenant, for
+    /// a token without the claim) is FORBIDDEN, never silently obeyed or ignored. The
+    /// service role still acts in the tenant the request names.
+    ClaimOnly,
 }
 
 /// A table or operation without a declared policy: the gateway refuses to start.
@@ -496,6 +512,7 @@ impl PolicySet {
             audits: Vec::new(),
             hot: HotConfig::default(),
             cached: Vec::new(),
+            tenant_source: TenantSource::Request,
         }
     }
 
@@ -523,6 +540,18 @@ impl PolicySet {
     pub fn with_tenant_scope(mut self, fact: &'static str) -> Self {
         self.scope = Some(fact);
         self
+    }
+
+    /// The same policies with the active tenant taken from `source`
+    /// ([`TenantSource::Request`] unless declared).
+    pub fn with_tenant_source(mut self, source: TenantSource) -> Self {
+        self.tenant_source = source;
+        self
+    }
+
+    /// Where a signed-in user's active tenant comes from.
+    pub fn tenant_source(&self) -> TenantSource {
+        self.tenant_source
     }
 
     /// The same policies with rows belonging to tenants as `tenancy` says.

@@ -97,23 +97,51 @@ pub async fn resolve_principal(
                 .map_err(|_| AppError::BadUserInput("X-Tenant-Id must be a UUID".into()))
         })
         .transpose()?;
-    let requested_tenant = match (claims.tenant_id.as_deref(), header_tenant) {
-        (Some(claim), header) => {
-            let claim = parse_claim_uuid(claim, "tenant_id")?;
-            // The token's tenant is the one the request acts in; a header naming another
-            // is refused rather than silently ignored.
-            if header.is_some_and(|header| header != claim) {
-                return Err(AppError::Forbidden(
-                    "X-Tenant-Id names another tenant than the token's `tenant_id` claim; drop the header or use a token for that tenant".into(),
-                ));
-            }
-            Some(claim)
+    let claim = claims
+        .tenant_id
+        .as_deref()
+        .map(|claim| parse_claim_uuid(claim, "tenant_id"))
+        .transpose()?;
+    let host_tenant = async {
+        match identity.host.and_then(host_subdomain) {
+            Some(subdomain) => cache.tenant_by_subdomain(subdomain).await,
+            None => Ok(None),
         }
-        (None, Some(header)) => Some(header),
-        (None, None) => match identity.host.and_then(host_subdomain) {
-            Some(subdomain) => cache.tenant_by_subdomain(subdomain).await?,
-            None => None,
-        },
+    };
+    let requested_tenant = if role == Role::Authenticated
+        && cache.tenant_source() == crate::policy::TenantSource::ClaimOnly
+    {
+        // The claim alone names the tenant: a header or a Host naming another is refused.
+        let named = match header_tenant {
+            Some(header) => Some(header),
+            None => host_tenant.await?,
+        };
+        if let Some(named) = named.filter(|named| Some(*named) != claim) {
+            return Err(AppError::Forbidden(match claim {
+                Some(_) => format!(
+                    "the request names tenant {named}, not the token's `tenant_id` claim; use a token for that tenant"
+                ),
+                None => format!(
+                    "the request names tenant {named}, and a tenant is taken only from the token's `tenant_id` claim, which this token does not have"
+                ),
+            }));
+        }
+        claim
+    } else {
+        match (claim, header_tenant) {
+            (Some(claim), header) => {
+                // The token's tenant is the one the request acts in; a header naming another
+                // is refused rather than silently ignored.
+                if header.is_some_and(|header| header != claim) {
+                    return Err(AppError::Forbidden(
+                        "X-Tenant-Id names another tenant than the token's `tenant_id` claim; drop the header or use a token for that tenant".into(),
+                    ));
+                }
+                Some(claim)
+            }
+            (None, Some(header)) => Some(header),
+            (None, None) => host_tenant.await?,
+        }
     };
 
     let Some(user_id) = user_id.filter(|_| role == Role::Authenticated) else {

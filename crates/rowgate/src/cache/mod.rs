@@ -536,6 +536,11 @@ impl HotCache {
         self.inner.store.policies.tenant_scope()
     }
 
+    /// Where a signed-in user's active tenant comes from.
+    pub fn tenant_source(&self) -> crate::policy::TenantSource {
+        self.inner.store.policies.tenant_source()
+    }
+
     /// The facts of `user` the application declares (memberships, blocks, …).
     pub async fn principal_facts(&self, user: Uuid) -> AppResult<Arc<crate::auth::Facts>> {
         let inner = &self.inner;
