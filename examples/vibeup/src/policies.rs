@@ -86,7 +86,6 @@ pub fn base_policies() -> PolicySet {
     ])
     .with_facts(facts())
     .with_audit(audit_trail())
-    .with_audit(credentials_trail())
     .with_hot_config(hot_config())
     .with_cached_tables(CACHED)
 }
@@ -106,55 +105,22 @@ fn hot_config() -> HotConfig {
     }
 }
 
-/// Every write of every table but `ai_provider_credentials`, with who wrote it, in which
-/// request, and the row before and after (shown to readers under the audited row's own
-/// policy: see `audit_logs`).
-///
-/// `ai_provider_credentials` is left out because the engine copies the whole row, the
-/// masked `api_key` included, into `old_values` / `new_values`: masked when served, but
-/// stored in clear in the trail ([`credentials_trail`] records those writes without values).
+/// Every write of every table but the trail's own, with who wrote it, in which request,
+/// and the row before and after (shown to readers under the audited row's own policy: see
+/// `audit_logs`). `ai_provider_credentials.api_key` is never among the values: a column
+/// masked with `Pred::Never` (only the service role reads it) is copied into no audit row
+/// and no change event by the engine.
 pub fn audit_trail() -> AuditTrail {
     use audit_logs::Column as A;
     AuditTrail {
         old_values: Some(col(A::OldValues)),
         new_values: Some(col(A::NewValues)),
-        tables: Some(AUDITED_WITH_VALUES.to_vec()),
-        ..credentials_trail()
-    }
-}
-
-/// The writes of `ai_provider_credentials`: who wrote which row, when, in which request —
-/// and no values, so the key is never copied.
-pub fn credentials_trail() -> AuditTrail {
-    use audit_logs::Column as A;
-    AuditTrail {
         actor: Some(col(A::ActorId)),
         actor_role: Some(col(A::ActorRole)),
         request_id: Some(col(A::RequestId)),
-        tables: Some(vec!["ai_provider_credentials"]),
         ..AuditTrail::new(col(A::Action), col(A::TableName), col(A::RowId))
     }
 }
-
-/// Every table but the trail's own and `ai_provider_credentials`.
-const AUDITED_WITH_VALUES: [&str; 16] = [
-    "profiles",
-    "admin_users",
-    "feature_flags",
-    "communities",
-    "community_members",
-    "vibes",
-    "vibe_reactions",
-    "vibe_comments",
-    "connections",
-    "messages",
-    "notifications",
-    "practices",
-    "practice_logs",
-    "practice_streaks",
-    "ai_model_configs",
-    "ai_daily_budgets",
-];
 
 fn allow(pred: Pred) -> Access {
     Access::Allow(pred)

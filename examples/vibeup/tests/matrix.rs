@@ -273,8 +273,9 @@ async fn no_one_but_the_service_role_reads_a_provider_api_key() {
             "{backend}: {body}"
         );
 
-        // The audit trail records who wrote the credentials, and no value of theirs: the
-        // stored audit rows (as the service role reads them, unmasked) hold neither key.
+        // The audit trail records who wrote the credentials and their values, never the
+        // key: the stored audit rows (as the service role reads them, unmasked) hold
+        // neither key, nor an `api_key` entry at all.
         let audits: Vec<Row> = every_row(&app, "audit_logs")
             .await
             .into_iter()
@@ -284,8 +285,16 @@ async fn no_one_but_the_service_role_reads_a_provider_api_key() {
         for audit in &audits {
             assert_eq!(audit["actor_id"], json!(ADA.to_string()), "{backend}");
             assert_eq!(audit["row_id"], json!(mistral.to_string()), "{backend}");
-            assert_eq!(audit["old_values"], Json::Null, "{backend}");
-            assert_eq!(audit["new_values"], Json::Null, "{backend}");
+            let new_values = &audit["new_values"];
+            assert_eq!(
+                new_values["provider"],
+                json!("mistral"),
+                "{backend}: {audit:?}"
+            );
+            assert!(
+                new_values.get("api_key").is_none() && audit["old_values"].get("api_key").is_none(),
+                "{backend}: {audit:?}"
+            );
         }
         let stored = serde_json::to_string(&every_row(&app, "audit_logs").await)
             .expect("audit rows as JSON");
@@ -293,7 +302,7 @@ async fn no_one_but_the_service_role_reads_a_provider_api_key() {
             !stored.contains(new_key) && !stored.contains(rotated_key),
             "{backend}: a key reached the audit trail"
         );
-        // The administrator reads those audit rows, without values.
+        // The administrator reads those audit rows, without a key.
         let (_, body) = app
             .graphql(
                 "{ auditLogs(filter: {tableName: {eq: \"ai_provider_credentials\"}}) { totalCount nodes { action oldValues newValues } } }",

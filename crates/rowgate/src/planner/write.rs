@@ -292,7 +292,7 @@ impl Store {
         } else {
             rule.columns.clone()
         };
-        check_columns(meta, &patch, &allowed, false, "change")?;
+        check_columns(meta, &patch, &allowed, false, "changed")?;
         if patch.is_empty() {
             return Err(AppError::BadUserInput("the patch changes nothing".into()));
         }
@@ -317,11 +317,10 @@ impl Store {
         for (column, value) in patch {
             new.insert(column, value);
         }
-        for (column, preset) in &rule.presets {
-            if *preset == Preset::Now {
-                new.insert(column.name.to_owned(), timestamp_json(now()));
-            }
-        }
+        // Every preset of the rule, as on insert: the writer's id, the active tenant, the
+        // time, a parent's value.
+        self.apply_presets(txn, ctx.principal, &rule.presets, &mut new, service)
+            .await?;
         if meta.has("updated_at") {
             new.insert("updated_at".into(), timestamp_json(now()));
         }
@@ -750,6 +749,32 @@ impl Store {
         old: Option<&Row>,
         new: Option<&Row>,
     ) -> AppResult<()> {
+        // A secret column (masked with `Pred::Never`: only the service role reads it) is
+        // copied into no change event and no audit row: it never leaves its table.
+        let secrets: Vec<&str> = self.policies.table(meta.name).map_or_else(Vec::new, |p| {
+            p.masks
+                .iter()
+                .filter(|(_, pred)| matches!(pred, Pred::Never))
+                .map(|(column, _)| column.name)
+                .collect()
+        });
+        let without_secrets = |row: Option<&Row>| {
+            row.map(|row| {
+                let mut row = row.clone();
+                for secret in &secrets {
+                    row.remove(*secret);
+                }
+                row
+            })
+        };
+        let (old_copy, new_copy);
+        let (old, new) = if secrets.is_empty() {
+            (old, new)
+        } else {
+            old_copy = without_secrets(old);
+            new_copy = without_secrets(new);
+            (old_copy.as_ref(), new_copy.as_ref())
+        };
         record_change(meta, action, old, new);
         let row = new.or(old).cloned().unwrap_or_default();
         for trail in self.policies.audits() {
