@@ -1763,3 +1763,48 @@ async fn memory_and_sql_evaluations_agree() {
         app.stop().await;
     }
 }
+
+/// An update rule's presets are stamped on every update, the service role's included
+/// (an edited message's `edited_at` moves on with each edit), and a value the service role
+/// sends for a preset column is kept.
+#[tokio::test]
+async fn update_presets_are_stamped_on_every_update_and_the_service_roles_own_values_kept() {
+    for backend in backends("update_presets_are_stamped_on_every_update") {
+        let app = TestApp::spawn(backend).await;
+        let store = app.store();
+        let service = principal(&app, Who::Service).await;
+        let key = json!({"id": message(1)});
+        let edit = |body: &str| Op::Update(key.clone(), json!({ "body": body }));
+        let first = run(&store, &service, "messages", &edit("first edit"))
+            .await
+            .expect("the service role edits");
+        let first = first["edited_at"].as_str().expect("stamped").to_owned();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let second = run(&store, &service, "messages", &edit("second edit"))
+            .await
+            .expect("the service role edits again");
+        let second = second["edited_at"]
+            .as_str()
+            .expect("stamped again")
+            .to_owned();
+        assert!(second > first, "{backend}: {first} then {second}");
+        let own = run(
+            &store,
+            &service,
+            "messages",
+            &Op::Update(
+                key.clone(),
+                json!({"body": "backfilled", "edited_at": "2020-01-02T03:04:05Z"}),
+            ),
+        )
+        .await
+        .expect("the service role sets its own value");
+        assert!(
+            own["edited_at"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("2020-01-02T03:04:05")),
+            "{backend}: {own:?}"
+        );
+        app.stop().await;
+    }
+}

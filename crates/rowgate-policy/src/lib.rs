@@ -597,6 +597,20 @@ impl PolicySet {
         self
     }
 
+    /// `row` of `table` without its secret columns: those masked with [`Pred::Never`],
+    /// which only the service role reads. Copies of a row that leave its table (audit
+    /// values, change events sent to other instances) are made of this.
+    pub fn without_secrets(&self, table: &str, mut row: eval::Row) -> eval::Row {
+        if let Some(policy) = self.table(table) {
+            for (column, pred) in &policy.masks {
+                if matches!(pred, Pred::Never) {
+                    row.remove(column.name);
+                }
+            }
+        }
+        row
+    }
+
     /// The tables held whole in the hot cache.
     pub fn cached_tables(&self) -> &[&'static str] {
         &self.cached

@@ -131,8 +131,15 @@ impl Realtime {
                     table: change.table.to_owned(),
                     op: op_name(change.op).to_owned(),
                     key: change.key.clone(),
-                    old: change.old.clone(),
-                    new: change.new.clone(),
+                    // A secret column never travels to other instances.
+                    old: change
+                        .old
+                        .clone()
+                        .map(|r| policies.without_secrets(change.table, r)),
+                    new: change
+                        .new
+                        .clone()
+                        .map(|r| policies.without_secrets(change.table, r)),
                 };
                 let Ok(payload) = serde_json::to_string(&wire) else {
                     continue;

@@ -30,8 +30,9 @@ pub const MODERATED_COMMUNITIES: &str = "moderated_communities";
 pub const OWNED_COMMUNITIES: &str = "owned_communities";
 
 /// The tables served as subscriptions (`<table>Changed`). `ai_provider_credentials` is not
-/// among them: a subscribable table's changes travel whole (the raw `api_key` included)
-/// through Redis to the other instances, and no one but the service role may read the key.
+/// among them: administrators have no need to watch it (its `api_key` would travel to no
+/// one anyway: a `Pred::Never` column is left out of changes sent to other instances, and
+/// masked for every subscriber but the service role).
 pub const REALTIME: [&str; 5] = [
     "vibes",
     "vibe_comments",

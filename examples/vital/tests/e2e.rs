@@ -96,6 +96,23 @@ async fn the_active_tenant_is_the_tokens_claim_and_a_host_naming_another_is_refu
             )
             .await;
         assert_eq!(refused(&body), Some("FORBIDDEN"), "{backend}: {body}");
+        // Each of the header and the Host is checked: a header agreeing with the claim does
+        // not let a Host naming another tenant through, and Host names are case-insensitive.
+        for host in ["pharmaco.localhost", "PHARMACO.localhost"] {
+            let (_, body) = app
+                .graphql_with_headers(
+                    AGENTS,
+                    json!({}),
+                    Some(&ada_acme),
+                    &[("host", host), ("x-tenant-id", &ACME.to_string())],
+                )
+                .await;
+            assert_eq!(
+                refused(&body),
+                Some("FORBIDDEN"),
+                "{backend}: {host}: {body}"
+            );
+        }
         // Naming another tenant than the claim's in X-Tenant-Id is refused the same way.
         let (_, body) = app
             .graphql_with_headers(

@@ -104,19 +104,26 @@ pub async fn resolve_principal(
         .transpose()?;
     let host_tenant = async {
         match identity.host.and_then(host_subdomain) {
-            Some(subdomain) => cache.tenant_by_subdomain(subdomain).await,
+            // Host names are case-insensitive: `ACME.example.com` is `acme`'s.
+            Some(subdomain) => {
+                cache
+                    .tenant_by_subdomain(&subdomain.to_ascii_lowercase())
+                    .await
+            }
             None => Ok(None),
         }
     };
     let requested_tenant = if role == Role::Authenticated
         && cache.tenant_source() == crate::policy::TenantSource::ClaimOnly
     {
-        // The claim alone names the tenant: a header or a Host naming another is refused.
-        let named = match header_tenant {
-            Some(header) => Some(header),
-            None => host_tenant.await?,
-        };
-        if let Some(named) = named.filter(|named| Some(*named) != claim) {
+        // The claim alone names the tenant: a header or a Host naming another is refused
+        // (each is checked, whichever the request carries).
+        let named = [header_tenant, host_tenant.await?];
+        if let Some(named) = named
+            .into_iter()
+            .flatten()
+            .find(|named| Some(*named) != claim)
+        {
             return Err(AppError::Forbidden(match claim {
                 Some(_) => format!(
                     "the request names tenant {named}, not the token's `tenant_id` claim; use a token for that tenant"

@@ -156,7 +156,12 @@ impl Store {
         let set_by_client: Vec<String> = input.keys().cloned().collect();
 
         let mut row = input;
-        self.apply_presets(txn, ctx.principal, &rule.presets, &mut row, service)
+        let kept = if service {
+            set_by_client.as_slice()
+        } else {
+            &[]
+        };
+        self.apply_presets(txn, ctx.principal, &rule.presets, &mut row, service, kept)
             .await?;
         fill_defaults(meta, &mut row);
 
@@ -318,8 +323,23 @@ impl Store {
             new.insert(column, value);
         }
         // Every preset of the rule, as on insert: the writer's id, the active tenant, the
-        // time, a parent's value.
-        self.apply_presets(txn, ctx.principal, &rule.presets, &mut new, service)
+        // time; a parent's value when the patch changes the parent. The service role's own
+        // values are kept only for the columns it sends.
+        let presets: Vec<(Col, Preset)> = rule
+            .presets
+            .iter()
+            .filter(|(_, preset)| match preset {
+                Preset::FromParent { fk, .. } => patch_columns.iter().any(|c| c == fk.name),
+                _ => true,
+            })
+            .cloned()
+            .collect();
+        let kept = if service {
+            patch_columns.as_slice()
+        } else {
+            &[]
+        };
+        self.apply_presets(txn, ctx.principal, &presets, &mut new, service, kept)
             .await?;
         if meta.has("updated_at") {
             new.insert("updated_at".into(), timestamp_json(now()));
@@ -331,7 +351,9 @@ impl Store {
             {
                 return Err(forbidden(&format!("write this row into {table}")));
             }
-            let changed: Vec<String> = patch_columns;
+            // A preset may move a reference too (the active tenant): checked like the patch.
+            let mut changed: Vec<String> = patch_columns;
+            changed.extend(presets.iter().map(|(column, _)| column.name.to_owned()));
             self.check_references(txn, ctx.principal, meta, &new, &changed)
                 .await?;
         }
@@ -618,6 +640,7 @@ impl Store {
         presets: &[(Col, Preset)],
         row: &mut Row,
         service: bool,
+        kept: &[String],
     ) -> AppResult<()> {
         for (column, preset) in presets {
             let value = match preset {
@@ -664,7 +687,10 @@ impl Store {
                     }
                 }
             };
-            if service && row.get(column.name).is_some_and(|v| !v.is_null()) {
+            // The service role's own value of a column it sends is kept.
+            if kept.iter().any(|c| c == column.name)
+                && row.get(column.name).is_some_and(|v| !v.is_null())
+            {
                 continue;
             }
             row.insert(column.name.to_owned(), value);
@@ -749,32 +775,6 @@ impl Store {
         old: Option<&Row>,
         new: Option<&Row>,
     ) -> AppResult<()> {
-        // A secret column (masked with `Pred::Never`: only the service role reads it) is
-        // copied into no change event and no audit row: it never leaves its table.
-        let secrets: Vec<&str> = self.policies.table(meta.name).map_or_else(Vec::new, |p| {
-            p.masks
-                .iter()
-                .filter(|(_, pred)| matches!(pred, Pred::Never))
-                .map(|(column, _)| column.name)
-                .collect()
-        });
-        let without_secrets = |row: Option<&Row>| {
-            row.map(|row| {
-                let mut row = row.clone();
-                for secret in &secrets {
-                    row.remove(*secret);
-                }
-                row
-            })
-        };
-        let (old_copy, new_copy);
-        let (old, new) = if secrets.is_empty() {
-            (old, new)
-        } else {
-            old_copy = without_secrets(old);
-            new_copy = without_secrets(new);
-            (old_copy.as_ref(), new_copy.as_ref())
-        };
         record_change(meta, action, old, new);
         let row = new.or(old).cloned().unwrap_or_default();
         for trail in self.policies.audits() {
@@ -788,7 +788,13 @@ impl Store {
                 .tenancy()
                 .and_then(|t| t.tenant_of(meta.name, &row))
                 .cloned();
-            let values = |r: Option<&Row>| r.map_or(Json::Null, |r| Json::Object(r.clone()));
+            // A secret column (masked with `Pred::Never`: only the service role reads it) is
+            // copied into no audit row.
+            let values = |r: Option<&Row>| {
+                r.map_or(Json::Null, |r| {
+                    Json::Object(self.policies.without_secrets(meta.name, r.clone()))
+                })
+            };
             let mut entry = Row::new();
             for (column, value) in [
                 (Some(trail.action), json!(action.as_str())),
