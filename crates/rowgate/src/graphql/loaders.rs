@@ -126,13 +126,17 @@ impl std::hash::Hash for AggregateKey {
     }
 }
 
-fn group<K: Clone, G: Eq + std::hash::Hash>(
-    keys: &[K],
-    by: impl Fn(&K) -> G,
-) -> HashMap<G, Vec<K>> {
-    let mut groups: HashMap<G, Vec<K>> = HashMap::new();
+/// The keys of a batch grouped by `by`, in order of first appearance. A batch holds few
+/// groups (one per relation and selection), so they are found by equality — cheap for the
+/// shared `Arc`s of one selection — rather than by hashing every key's columns.
+fn group<K: Clone, G: PartialEq>(keys: &[K], by: impl Fn(&K) -> G) -> Vec<(G, Vec<K>)> {
+    let mut groups: Vec<(G, Vec<K>)> = Vec::new();
     for key in keys {
-        groups.entry(by(key)).or_default().push(key.clone());
+        let of = by(key);
+        match groups.iter_mut().find(|(g, _)| *g == of) {
+            Some((_, members)) => members.push(key.clone()),
+            None => groups.push((of, vec![key.clone()])),
+        }
     }
     groups
 }
