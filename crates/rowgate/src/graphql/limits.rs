@@ -191,6 +191,8 @@ pub struct LimitChecker {
     types: TypeIndex,
     /// The response shape of each document and operation seen (see [`Self::shape`]).
     shapes: std::sync::Mutex<Shapes>,
+    /// Each document seen, parsed (see [`Self::parse`]).
+    documents: std::sync::Mutex<HashMap<String, std::sync::Arc<ExecutableDocument>>>,
 }
 
 /// Response shapes by document and operation name.
@@ -243,6 +245,30 @@ impl LimitChecker {
         Some(shape)
     }
 
+    /// `query` parsed: a document of up to 8 KiB that parsed before is taken from the
+    /// 1,024 remembered (the 1,025th forgets the others), as the same documents come back
+    /// request after request and parsing one took a tenth of a nested read's instructions.
+    fn parse(&self, query: &str) -> Result<ExecutableDocument, async_graphql::parser::Error> {
+        let remembered = query.len() <= SHAPE_DOCUMENT_BYTES;
+        let documents = || {
+            self.documents
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if remembered && let Some(document) = documents().get(query) {
+            return Ok(ExecutableDocument::clone(document));
+        }
+        let document = async_graphql::parser::parse_query(query)?;
+        if remembered {
+            let mut held = documents();
+            if held.len() >= SHAPES {
+                held.clear();
+            }
+            held.insert(query.to_owned(), std::sync::Arc::new(document.clone()));
+        }
+        Ok(document)
+    }
+
     /// The schema's object types, as read from its SDL.
     pub(crate) fn types(&self) -> &TypeIndex {
         &self.types
@@ -265,6 +291,7 @@ impl LimitChecker {
             max_page_size,
             types,
             shapes: std::sync::Mutex::default(),
+            documents: std::sync::Mutex::default(),
         }
     }
 
@@ -299,7 +326,7 @@ impl LimitChecker {
         if bracket_nesting_exceeds(&request.query, MAX_BRACKET_NESTING) {
             return Err(too_deep(limits.max_depth));
         }
-        let document = match async_graphql::parser::parse_query(&request.query) {
+        let document = match self.parse(&request.query) {
             Ok(document) => document,
             Err(async_graphql::parser::Error::RecursionLimitExceeded) => {
                 return Err(too_deep(limits.max_depth));
