@@ -401,6 +401,94 @@ async fn nested_relations_cost_one_statement_per_level() {
     }
 }
 
+/// `totalCount` rides on its page's statement (`COUNT(*) OVER (…)`) when the page is not
+/// cut by a cursor, and always equals the count a separate statement gives (`aggregate
+/// { count }`) — also past the end, backwards, after a cursor, and for hidden rows.
+#[tokio::test]
+async fn total_count_rides_on_the_page_statement() {
+    for backend in backends("total_count_rides_on_the_page_statement") {
+        let app = TestApp::spawn(backend).await;
+        let bob = app.token(BOB, Some(ACME));
+        let alice = app.token(ALICE, Some(ACME));
+        // Deny first: Heidi's comment on the roadmap is hidden from bob (he blocked her),
+        // and no count shows it — counted with the page or separately.
+        let q = "query($id: UUID!) { post(id: $id) { comments(orderBy: [CREATED_AT_ASC]) { totalCount nodes { body } } } }";
+        ok(&app, q, json!({"id": post(2)}), Some(&bob)).await;
+        let before = app.statements();
+        let body = ok(&app, q, json!({"id": post(2)}), Some(&bob)).await;
+        assert_eq!(
+            app.statements() - before,
+            2,
+            "{backend}: the post, then its comments with their count"
+        );
+        assert_eq!(
+            body["data"]["post"]["comments"]["totalCount"], 2,
+            "{backend}"
+        );
+        let inbox = "{ notifications(filter: {readAt: {isNull: true}}, orderBy: [CREATED_AT_DESC], first: 20) { totalCount nodes { title } } }";
+        ok(&app, inbox, json!({}), Some(&alice)).await;
+        let before = app.statements();
+        let body = ok(&app, inbox, json!({}), Some(&alice)).await;
+        assert_eq!(
+            app.statements() - before,
+            1,
+            "{backend}: one statement for the inbox"
+        );
+        assert_eq!(
+            body["data"]["notifications"]["totalCount"], 1,
+            "{backend}: {body}"
+        );
+        assert_eq!(
+            body["data"]["notifications"]["nodes"][0]["title"],
+            "Heidi commented on Q3 roadmap"
+        );
+
+        let first = ok(
+            &app,
+            "{ comments(first: 1, orderBy: [CREATED_AT_ASC]) { edges { cursor } } }",
+            json!({}),
+            Some(&bob),
+        )
+        .await;
+        let cursor = first["data"]["comments"]["edges"][0]["cursor"]
+            .as_str()
+            .expect("a cursor")
+            .to_owned();
+        for args in [
+            String::new(),
+            "(first: 1)".into(),
+            "(offset: 1)".into(),
+            "(offset: 500)".into(),
+            "(last: 1)".into(),
+            "(filter: {body: {contains: \"o\"}}, first: 1)".into(),
+            format!("(first: 1, after: \"{cursor}\", orderBy: [CREATED_AT_ASC])"),
+        ] {
+            for token in [&bob, &alice] {
+                let root = ok(&app, &format!("{{ comments{args} {{ totalCount aggregate {{ count }} nodes {{ id }} }} notifications{args} {{ totalCount aggregate {{ count }} nodes {{ id }} }} }}"), json!({}), Some(token)).await;
+                for list in ["comments", "notifications"] {
+                    let c = &root["data"][list];
+                    assert_eq!(
+                        c["totalCount"], c["aggregate"]["count"],
+                        "{backend} {list}{args}: {root}"
+                    );
+                }
+                let nested = ok(&app, &format!("{{ posts {{ nodes {{ title comments{args} {{ totalCount aggregate {{ count }} nodes {{ id }} }} }} }} }}"), json!({}), Some(token)).await;
+                let posts = nested["data"]["posts"]["nodes"].as_array().expect("posts");
+                assert!(!posts.is_empty());
+                for p in posts {
+                    let c = &p["comments"];
+                    assert_eq!(
+                        c["totalCount"], c["aggregate"]["count"],
+                        "{backend} {}{args}: {nested}",
+                        p["title"]
+                    );
+                }
+            }
+        }
+        app.stop().await;
+    }
+}
+
 /// Nothing a principal may not read shows through any path.
 #[tokio::test]
 async fn no_path_leaks_a_hidden_row() {

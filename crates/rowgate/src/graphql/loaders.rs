@@ -3,10 +3,11 @@
 //! principal's request with another's rows. Keys carry everything the answer depends on
 //! (relation, arguments, parent), and the principal is fixed for the loader's life.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use serde_json::Value as Json;
 
 use crate::catalog::ForeignKey;
@@ -30,11 +31,11 @@ impl From<AppError> for LoadError {
 /// The loaders of one request.
 pub struct Loaders {
     /// To-one relations.
-    pub one: DataLoader<RelationLoader>,
+    pub one: Batcher<OneKey, Row>,
     /// To-many relations (pages).
-    pub many: DataLoader<RelationLoader>,
+    pub many: Batcher<ManyKey, Page>,
     /// Counts and aggregates of to-many relations.
-    pub aggregates: DataLoader<RelationLoader>,
+    pub aggregates: Batcher<AggregateKey, Aggregate>,
 }
 
 impl std::fmt::Debug for Loaders {
@@ -46,15 +47,101 @@ impl std::fmt::Debug for Loaders {
 impl Loaders {
     /// Fresh loaders for one request of `principal`.
     pub fn new(store: &Store, principal: &Principal) -> Self {
-        let loader = || RelationLoader {
-            store: store.clone(),
-            principal: principal.clone(),
+        let loader = || {
+            Arc::new(RelationLoader {
+                store: store.clone(),
+                principal: principal.clone(),
+            })
         };
         Self {
-            one: DataLoader::new(loader(), tokio::spawn),
-            many: DataLoader::new(loader(), tokio::spawn),
-            aggregates: DataLoader::new(loader(), tokio::spawn),
+            one: Batcher::new(loader()),
+            many: Batcher::new(loader()),
+            aggregates: Batcher::new(loader()),
         }
+    }
+}
+
+/// One request's batching of one kind of key: every key asked for while the request's
+/// resolvers run side by side goes into one load. The batch is sent once a round of the
+/// request's other futures (one yield to the scheduler) added no key to it — all siblings
+/// of a list have asked by then — so it waits for no timer and spawns no task; the load
+/// runs in the request's own task, under its deadline.
+pub struct Batcher<K, V> {
+    loader: Arc<RelationLoader>,
+    open: std::sync::Mutex<Option<Arc<Batch<K, V>>>>,
+}
+
+impl<K, V> std::fmt::Debug for Batcher<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Batcher")
+    }
+}
+
+struct Batch<K, V> {
+    keys: std::sync::Mutex<HashSet<K>>,
+    result: tokio::sync::OnceCell<Result<HashMap<K, V>, LoadError>>,
+}
+
+impl<K, V> Batcher<K, V>
+where
+    RelationLoader: Loader<K, Value = V, Error = LoadError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    fn new(loader: Arc<RelationLoader>) -> Self {
+        Self {
+            loader,
+            open: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The value of `key`, loaded in the batch of every key asked for beside it.
+    pub async fn load_one(&self, key: K) -> Result<Option<V>, LoadError> {
+        let batch = {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            let batch = open
+                .get_or_insert_with(|| {
+                    Arc::new(Batch {
+                        keys: std::sync::Mutex::new(HashSet::new()),
+                        result: tokio::sync::OnceCell::new(),
+                    })
+                })
+                .clone();
+            batch.keys().insert(key.clone());
+            batch
+        };
+        // Let the request's other resolvers ask, until a round adds nothing.
+        loop {
+            let before = batch.keys().len();
+            tokio::task::yield_now().await;
+            if batch.result.initialized() || batch.keys().len() == before {
+                break;
+            }
+        }
+        {
+            // Closed: keys asked for from now on go into the next batch.
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            if open.as_ref().is_some_and(|b| Arc::ptr_eq(b, &batch)) {
+                *open = None;
+            }
+        }
+        let loaded = batch
+            .result
+            .get_or_init(|| async {
+                let keys: Vec<K> = batch.keys().iter().cloned().collect();
+                self.loader.load(&keys).await
+            })
+            .await;
+        match loaded {
+            Ok(values) => Ok(values.get(&key).cloned()),
+            Err(error) => Err(error.clone()),
+        }
+    }
+}
+
+impl<K, V> Batch<K, V> {
+    fn keys(&self) -> std::sync::MutexGuard<'_, HashSet<K>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -89,6 +176,8 @@ pub struct ManyKey {
     pub parent: String,
     /// Columns the query reads.
     pub columns: Arc<Vec<&'static str>>,
+    /// The connection's `totalCount` is selected: the page's statement counts it too.
+    pub total: bool,
 }
 
 /// Count and aggregates of `fk.table` rows referencing `parent` matching `filter`.
@@ -108,19 +197,19 @@ pub struct AggregateKey {
 // and the connection arguments, which the keys of one batch mostly share, are left to
 // equality. Hashing them (every column name, every filter) took a tenth of the gateway's
 // instructions on nested lists (docs/PERFORMANCE.md).
-impl std::hash::Hash for OneKey {
+impl Hash for OneKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (self.table, self.column, &self.value).hash(state);
     }
 }
 
-impl std::hash::Hash for ManyKey {
+impl Hash for ManyKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (self.fk.table, self.fk.column, &self.parent).hash(state);
     }
 }
 
-impl std::hash::Hash for AggregateKey {
+impl Hash for AggregateKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (self.fk.table, self.fk.column, self.count_only, &self.parent).hash(state);
     }
@@ -171,8 +260,8 @@ impl Loader<ManyKey> for RelationLoader {
 
     async fn load(&self, keys: &[ManyKey]) -> Result<HashMap<ManyKey, Page>, LoadError> {
         let mut out = HashMap::new();
-        for ((fk, spec, columns), keys) in
-            group(keys, |k| (k.fk, k.spec.clone(), k.columns.clone()))
+        for ((fk, spec, columns, total), keys) in
+            group(keys, |k| (k.fk, k.spec.clone(), k.columns.clone(), k.total))
         {
             let parents: Vec<Json> = keys
                 .iter()
@@ -180,7 +269,7 @@ impl Loader<ManyKey> for RelationLoader {
                 .collect();
             let mut pages = self
                 .store
-                .children(&self.principal, &fk, &spec, &parents, Some(&columns))
+                .children(&self.principal, &fk, &spec, &parents, Some(&columns), total)
                 .await?;
             for key in keys {
                 let page = pages.remove(&key.parent).unwrap_or_default();

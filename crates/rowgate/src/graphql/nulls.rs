@@ -266,6 +266,16 @@ fn reorder(value: &mut Value, shape: &Shape) {
             }
         }
         Value::Object(map) => {
+            // The common case: every key of the shape, in its order — walked side by side,
+            // without a lookup per key.
+            if map.len() == shape.0.len() && map.keys().zip(&shape.0).all(|(k, (s, _))| k == s) {
+                for ((_, value), (_, child)) in map.iter_mut().zip(&shape.0) {
+                    if let Some(shape) = child {
+                        reorder(value, shape);
+                    }
+                }
+                return;
+            }
             let mut expected = shape
                 .0
                 .iter()

@@ -46,13 +46,34 @@ enum Source {
     Relation { fk: ForeignKey, parent: String },
 }
 
-/// A resolved connection.
+/// A resolved connection: its page's rows as the nodes its `nodes` field lends out.
 #[derive(Debug, Clone)]
 struct Connection {
     table: &'static str,
-    page: Page,
+    nodes: Vec<Node>,
+    /// More rows exist beyond the page.
+    more: bool,
+    /// `totalCount`, when the page's statement counted it.
+    total: Option<i64>,
     spec: ListSpec,
     source: Source,
+}
+
+impl Connection {
+    fn new(table: &'static str, page: Page, spec: ListSpec, source: Source) -> Self {
+        Connection {
+            table,
+            nodes: page
+                .rows
+                .into_iter()
+                .map(|row| Node { table, row })
+                .collect(),
+            more: page.more,
+            total: page.total,
+            spec,
+            source,
+        }
+    }
 }
 
 /// An edge of a connection.
@@ -195,7 +216,25 @@ pub(crate) fn output(column: &ColumnMeta, json: &Json) -> Option<Value> {
         Json::String(s) if column.enum_values.is_some() => {
             Some(Value::Enum(Name::new(enum_item(s))))
         }
-        other => Value::from_json(other.clone()).ok(),
+        other => Some(json_value(other)),
+    }
+}
+
+/// A JSON value as a GraphQL value, converted directly (no serde round trip): the one
+/// conversion every column of every row in a response goes through.
+pub(crate) fn json_value(json: &Json) -> Value {
+    match json {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => Value::Number(n.clone()),
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(items) => Value::List(items.iter().map(json_value).collect()),
+        Json::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, value)| (Name::new(name), json_value(value)))
+                .collect(),
+        ),
     }
 }
 
@@ -547,20 +586,21 @@ fn register_table(
             non_null(scalar)
         };
         let column_meta = column.clone();
+        // Synchronous: a column's value is in the row already, so no future is boxed.
         object = object.field(Field::new(camel(column.name), ty, move |ctx| {
-            let column_meta = column_meta.clone();
-            FieldFuture::new(async move {
-                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                Ok(node
-                    .row
-                    .get(column_meta.name)
-                    .and_then(|json| output(&column_meta, json))
-                    .map(FieldValue::value))
-            })
+            match ctx.parent_value.try_downcast_ref::<Node>() {
+                Ok(node) => FieldFuture::Value(
+                    node.row
+                        .get(column_meta.name)
+                        .and_then(|json| output(&column_meta, json))
+                        .map(FieldValue::value),
+                ),
+                Err(error) => FieldFuture::new(async move { Err::<Option<Value>, _>(error) }),
+            }
         }));
     }
     for computed in table.computed.iter() {
-        object = object.field(computed_field(name, computed));
+        object = object.field(computed_field(computed));
     }
     for fk in &table.foreign_keys {
         object = object.field(to_one_field(fk));
@@ -799,7 +839,10 @@ fn connection_object(table: &TableMeta) -> Object {
             |ctx| {
                 FieldFuture::new(async move {
                     let c = ctx.parent_value.try_downcast_ref::<Connection>()?;
-                    Ok(Some(nodes(c.table, c.page.rows.clone())))
+                    // The nodes are borrowed from the connection, not copied.
+                    Ok(Some(FieldValue::list(
+                        c.nodes.iter().map(|node| FieldValue::borrowed_any(node)),
+                    )))
                 })
             },
         ))
@@ -810,12 +853,12 @@ fn connection_object(table: &TableMeta) -> Object {
                 FieldFuture::new(async move {
                     let c = ctx.parent_value.try_downcast_ref::<Connection>()?;
                     let table = c.table;
-                    Ok(Some(FieldValue::list(c.page.rows.iter().map(|row| {
+                    Ok(Some(FieldValue::list(c.nodes.iter().map(|node| {
                         FieldValue::owned_any(Edge {
-                            cursor: page::cursor(&c.spec.order, row),
+                            cursor: page::cursor(&c.spec.order, &node.row),
                             node: Node {
                                 table,
-                                row: row.clone(),
+                                row: node.row.clone(),
                             },
                         })
                     }))))
@@ -829,21 +872,21 @@ fn connection_object(table: &TableMeta) -> Object {
                 FieldFuture::new(async move {
                     let c = ctx.parent_value.try_downcast_ref::<Connection>()?;
                     let (next, previous) = if c.spec.backwards {
-                        (c.spec.cursor.is_some(), c.page.more)
+                        (c.spec.cursor.is_some(), c.more)
                     } else {
-                        (c.page.more, c.spec.cursor.is_some() || c.spec.offset > 0)
+                        (c.more, c.spec.cursor.is_some() || c.spec.offset > 0)
                     };
-                    let cursor_of = |row: Option<&Row>| {
-                        row.map_or(Value::Null, |r| {
-                            Value::String(page::cursor(&c.spec.order, r))
+                    let cursor_of = |node: Option<&Node>| {
+                        node.map_or(Value::Null, |n| {
+                            Value::String(page::cursor(&c.spec.order, &n.row))
                         })
                     };
                     let info = Value::Object(
                         [
                             (Name::new("hasNextPage"), Value::Boolean(next)),
                             (Name::new("hasPreviousPage"), Value::Boolean(previous)),
-                            (Name::new("startCursor"), cursor_of(c.page.rows.first())),
-                            (Name::new("endCursor"), cursor_of(c.page.rows.last())),
+                            (Name::new("startCursor"), cursor_of(c.nodes.first())),
+                            (Name::new("endCursor"), cursor_of(c.nodes.last())),
                         ]
                         .into_iter()
                         .collect(),
@@ -857,10 +900,15 @@ fn connection_object(table: &TableMeta) -> Object {
             TypeRef::named_nn(TypeRef::INT),
             |ctx| {
                 Box::pin(async move {
+                    if let Some(total) = ctx
+                        .parent_value
+                        .downcast_ref::<Connection>()
+                        .and_then(|c| c.total)
+                    {
+                        return Ok(Some(FieldValue::value(Value::from(total))));
+                    }
                     let aggregate = connection_aggregate(&ctx, true).await?;
-                    Ok(Some(FieldValue::value(
-                        Value::from_json(aggregate["count"].clone()).unwrap_or(Value::Null),
-                    )))
+                    Ok(Some(FieldValue::value(json_value(&aggregate["count"]))))
                 })
             },
         ))
@@ -870,10 +918,9 @@ fn connection_object(table: &TableMeta) -> Object {
             |ctx| {
                 Box::pin(async move {
                     let aggregate = connection_aggregate(&ctx, false).await?;
-                    Ok(Some(FieldValue::value(
-                        Value::from_json(Json::Object(aggregate))
-                            .map_err(|e| AppError::Internal(e.to_string()))?,
-                    )))
+                    Ok(Some(FieldValue::value(json_value(&Json::Object(
+                        aggregate,
+                    )))))
                 })
             },
         ))
@@ -910,6 +957,11 @@ async fn connection_aggregate(
     }
 }
 
+/// Whether a connection's selection asks for its `totalCount`.
+fn selects_total(field: async_graphql::SelectionField<'_>) -> bool {
+    field.selection_set().any(|f| f.name() == "totalCount")
+}
+
 fn connection_args(field: Field) -> Field {
     field
         .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)))
@@ -919,9 +971,9 @@ fn connection_args(field: Field) -> Field {
         .argument(InputValue::new("offset", TypeRef::named(TypeRef::INT)))
 }
 
-/// A computed field of `table`'s type: `compute` over the node's row, whose selection read
+/// A computed field of a table's type: `compute` over the node's row, whose selection read
 /// the field's columns (`node_columns`).
-fn computed_field(table: &'static str, computed: &ComputedField) -> Field {
+fn computed_field(computed: &ComputedField) -> Field {
     let ty = match computed.ty {
         ComputedType::Int => TypeRef::INT,
         ComputedType::Float => TypeRef::FLOAT,
@@ -930,21 +982,19 @@ fn computed_field(table: &'static str, computed: &ComputedField) -> Field {
         ComputedType::Json => scalars::JSON,
     };
     let compute = computed.compute;
-    let name = computed.name;
-    Field::new(camel(computed.name), TypeRef::named(ty), move |ctx| {
-        FieldFuture::new(async move {
-            let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-            let value = compute(&node.row);
-            if value.is_null() {
-                return Ok(None);
+    Field::new(
+        camel(computed.name),
+        TypeRef::named(ty),
+        move |ctx| match ctx.parent_value.try_downcast_ref::<Node>() {
+            Ok(node) => {
+                let value = compute(&node.row);
+                FieldFuture::Value(
+                    (!value.is_null()).then(|| FieldValue::value(json_value(&value))),
+                )
             }
-            Value::from_json(value)
-                .map(|v| Some(FieldValue::value(v)))
-                .map_err(|e| {
-                    AppError::Internal(format!("computed field {table}.{name}: {e}")).into()
-                })
-        })
-    })
+            Err(error) => FieldFuture::new(async move { Err::<Option<Value>, _>(error) }),
+        },
+    )
     .description(computed.description)
 }
 
@@ -1021,16 +1071,17 @@ fn to_many_field(catalog: &crate::catalog::Catalog, fk: ForeignKey) -> Field {
                         spec: Arc::new(spec.clone()),
                         parent: parent.clone(),
                         columns,
+                        total: selects_total(ctx.field()),
                     })
                     .await
                     .map_err(load_error)?
                     .unwrap_or_default();
-                Ok(Some(FieldValue::owned_any(Connection {
-                    table: fk.table,
+                Ok(Some(FieldValue::owned_any(Connection::new(
+                    fk.table,
                     page,
                     spec,
-                    source: Source::Relation { fk, parent },
-                })))
+                    Source::Relation { fk, parent },
+                ))))
             })
         },
     )
@@ -1064,15 +1115,21 @@ fn list_root(table: &TableMeta) -> Field {
                         &[],
                     );
                     let page = store
-                        .page(&request.principal, name, &spec, Some(&columns))
+                        .page(
+                            &request.principal,
+                            name,
+                            &spec,
+                            Some(&columns),
+                            selects_total(ctx.field()),
+                        )
                         .await?;
 
-                    Ok(Some(FieldValue::owned_any(Connection {
-                        table: name,
+                    Ok(Some(FieldValue::owned_any(Connection::new(
+                        name,
                         page,
                         spec,
-                        source: Source::Root,
-                    })))
+                        Source::Root,
+                    ))))
                 })
             },
         )

@@ -21,6 +21,10 @@ use crate::policy::eval::Row;
 /// The row-number column of windowed loads.
 const RANK: &str = "rg_rank";
 
+/// The column of a page's total count, read in the page's own statement
+/// (`COUNT(*) OVER (…)`).
+pub(super) const TOTAL: &str = "rg_total";
+
 /// A page of rows and whether more follow in the direction of paging.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
@@ -28,6 +32,26 @@ pub struct Page {
     pub rows: Vec<Row>,
     /// More rows exist beyond the page.
     pub more: bool,
+    /// The number of rows the connection's filter selects (its `totalCount`), when the
+    /// page's statement counted them; `None` when it did not (then a count statement asks).
+    pub total: Option<i64>,
+}
+
+/// Whether a page's own statement can count the rows of its connection: only when the page
+/// is not cut by a cursor (the count is of the whole filter, the keyset condition would
+/// narrow it).
+fn countable(spec: &ListSpec) -> bool {
+    spec.cursor.is_none()
+}
+
+/// The total a page's statement counted, from the counts of the rows it returned: no row
+/// means no row at all only when nothing was skipped (`offset` 0); otherwise unknown.
+fn counted_total(totals: &[i64], offset: u64) -> Option<i64> {
+    match totals.first() {
+        Some(total) => Some(*total),
+        None if offset == 0 => Some(0),
+        None => None,
+    }
 }
 
 /// Aggregates of a set of rows: `{count, sum, avg, min, max}` keyed by column.
@@ -75,20 +99,23 @@ impl Store {
         Ok(())
     }
 
-    /// A page of `table` for the root connection.
+    /// A page of `table` for the root connection; with `total`, its statement also counts
+    /// the rows the filter selects when it can (one statement for `nodes` and `totalCount`).
     pub async fn page(
         &self,
         principal: &Principal,
         table: &str,
         spec: &ListSpec,
         columns: Option<&[&'static str]>,
+        total: bool,
     ) -> AppResult<Page> {
         let meta = self.table(table)?;
         let projection = self.projection(meta, columns);
         let compiler = Compiler::new(&self.policies, principal);
-        let select = self.page_statement(&compiler, meta, &projection, spec)?;
-        let mut rows = self
-            .fetch(&self.db, &compiler, &projection, &select)
+        let (select, counted) =
+            self.page_select(&compiler, meta, &projection, spec, total && countable(spec))?;
+        let (mut rows, totals) = self
+            .fetch_counted(&self.db, &compiler, &projection, &select, counted)
             .await?;
 
         let more = rows.len() as u64 > spec.limit;
@@ -96,7 +123,12 @@ impl Store {
         if spec.backwards {
             rows.reverse();
         }
-        Ok(Page { rows, more })
+        let total = if counted {
+            counted_total(&totals, spec.offset)
+        } else {
+            None
+        };
+        Ok(Page { rows, more, total })
     }
 
     /// Readable rows of `table` whose `column` is one of `keys` (to-one relations), keyed
@@ -132,7 +164,9 @@ impl Store {
     }
 
     /// Pages of the rows of `fk.table` referencing each parent key (to-many relations), in
-    /// one statement: `ROW_NUMBER() OVER (PARTITION BY fk ORDER BY …)` limits each parent.
+    /// one statement: `ROW_NUMBER() OVER (PARTITION BY fk ORDER BY …)` limits each parent;
+    /// with `total`, `COUNT(*) OVER (PARTITION BY fk)` counts each parent's rows in the same
+    /// statement when it can.
     pub async fn children(
         &self,
         principal: &Principal,
@@ -140,6 +174,7 @@ impl Store {
         spec: &ListSpec,
         parents: &[Json],
         columns: Option<&[&'static str]>,
+        total: bool,
     ) -> AppResult<HashMap<String, Page>> {
         let meta = self.table(fk.table)?;
         let projection = self.projection(meta, columns);
@@ -170,6 +205,14 @@ impl Store {
             window,
             Alias::new(RANK),
         );
+        let counted = total && countable(spec);
+        if counted {
+            inner.expr_window_as(
+                Func::count(Expr::cust("*")),
+                WindowStatement::partition_by((Alias::new(ROOT), Alias::new(fk.column))),
+                Alias::new(TOTAL),
+            );
+        }
 
         let mut outer = Query::select();
         outer
@@ -181,14 +224,25 @@ impl Store {
             )
             .order_by((Alias::new("w"), Alias::new(fk.column)), Order::Asc)
             .order_by((Alias::new("w"), Alias::new(RANK)), Order::Asc);
-        let rows = self.fetch(&self.db, &compiler, &projection, &outer).await?;
+        let (rows, totals) = self
+            .fetch_counted(&self.db, &compiler, &projection, &outer, counted)
+            .await?;
 
         let limit = usize::try_from(spec.limit).unwrap_or(usize::MAX);
         let mut pages: HashMap<String, Page> = HashMap::new();
-        for row in rows {
+        // A parent without rows has none at all only when nothing was skipped.
+        if counted && spec.offset == 0 {
+            for parent in parents {
+                pages.entry(key_text(parent)).or_default().total = Some(0);
+            }
+        }
+        for (i, row) in rows.into_iter().enumerate() {
             let page = pages
                 .entry(key_text(row.get(fk.column).unwrap_or(&Json::Null)))
                 .or_default();
+            if counted {
+                page.total = totals.get(i).copied();
+            }
             if page.rows.len() < limit {
                 page.rows.push(row);
             } else {
@@ -347,16 +401,37 @@ impl Store {
         projection: &TableMeta,
         spec: &ListSpec,
     ) -> AppResult<SelectStatement> {
+        Ok(self.page_select(compiler, meta, projection, spec, false)?.0)
+    }
+
+    /// [`Self::page_statement`]; with `total`, the one-statement form also counts the rows
+    /// the filter selects (`COUNT(*) OVER ()`, computed before `LIMIT`). Says whether it
+    /// counted: the UNION form does not (each branch is limited on its own).
+    fn page_select(
+        &self,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        projection: &TableMeta,
+        spec: &ListSpec,
+        total: bool,
+    ) -> AppResult<(SelectStatement, bool)> {
         let order = spec.sql_order();
         let Some(branches) = compiler.read_branches(meta.name, ROOT) else {
             let mut select = self.columns_select(compiler, projection, true);
             select.and_where(compiler.read(meta.name, ROOT).into_expr());
             self.apply_spec(compiler, meta, &mut select, spec)?;
+            if total {
+                select.expr_window_as(
+                    Func::count(Expr::cust("*")),
+                    WindowStatement::new(),
+                    Alias::new(TOTAL),
+                );
+            }
             for sort in &order {
                 sort.order(&mut select, self.backend(), ROOT);
             }
             select.limit(spec.limit + 1).offset(spec.offset);
-            return Ok(select);
+            return Ok((select, total));
         };
         let per_branch = spec.offset + spec.limit + 1;
         let mut union: Option<SelectStatement> = None;
@@ -395,6 +470,6 @@ impl Store {
             sort.order(&mut outer, self.backend(), "u");
         }
         outer.limit(spec.limit + 1).offset(spec.offset);
-        Ok(outer)
+        Ok((outer, false))
     }
 }

@@ -359,14 +359,34 @@ impl Store {
         meta: &TableMeta,
         select: &SelectStatement,
     ) -> AppResult<Vec<Row>> {
+        Ok(self
+            .fetch_counted(db, compiler, meta, select, false)
+            .await?
+            .0)
+    }
+
+    /// [`Self::fetch`], and with `counted` each row's `rg_total` (the count a page's
+    /// statement computed beside its rows), in the rows' order.
+    async fn fetch_counted(
+        &self,
+        db: &impl ConnectionTrait,
+        compiler: &Compiler<'_>,
+        meta: &TableMeta,
+        select: &SelectStatement,
+        counted: bool,
+    ) -> AppResult<(Vec<Row>, Vec<i64>)> {
         check_compiled(compiler)?;
-        let rows = self.counted_query(db, select).await?;
-        let mut rows = rows
-            .iter()
-            .map(|r| values::decode_row(r, &meta.columns).map_err(AppError::from))
-            .collect::<AppResult<Vec<_>>>()?;
+        let results = self.counted_query(db, select).await?;
+        let mut rows = Vec::with_capacity(results.len());
+        let mut totals = Vec::with_capacity(if counted { results.len() } else { 0 });
+        for result in &results {
+            rows.push(values::decode_row(result, &meta.columns)?);
+            if counted {
+                totals.push(result.try_get::<i64>("", batch::TOTAL)?);
+            }
+        }
         self.redact_copies(db, compiler, meta, &mut rows).await?;
-        Ok(rows)
+        Ok((rows, totals))
     }
 
     /// `meta` with only the `wanted` columns (all when `None`), plus what reading them

@@ -381,7 +381,13 @@ pub fn column_json(row: &QueryResult, alias: &str, ty: ColType) -> Result<Json, 
     Ok(match ty {
         ColType::Uuid => row
             .try_get::<Option<Uuid>>("", alias)?
-            .map_or(Json::Null, |u| Json::String(u.to_string())),
+            .map_or(Json::Null, |u| {
+                Json::String(
+                    u.hyphenated()
+                        .encode_lower(&mut Uuid::encode_buffer())
+                        .to_owned(),
+                )
+            }),
         ColType::Text => row
             .try_get::<Option<String>>("", alias)?
             .map_or(Json::Null, Json::String),
