@@ -11,7 +11,8 @@
 #   SECONDS_PER_CASE=5 CASES="feed deep" CONCURRENCY="16" scripts/bench.sh
 #
 # Needs PostgreSQL (BENCH_ADMIN_URL, default postgres://postgres@127.0.0.1:5432/postgres)
-# and pgbench. Prints a Markdown table; raw results go to target/bench/results.jsonl.
+# and pgbench. Prints a Markdown table; raw results go to target/bench/results.jsonl. Builds
+# into CARGO_TARGET_DIR when it is set (a separate target keeps a debug build's untouched).
 set -euo pipefail
 ulimit -n 65536 2>/dev/null || true
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,7 +35,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 log "building release binaries"
 cargo build --release --locked -q -p rowgate-server --bin rowgate
 cargo build --release --locked -q -p rowgate-tests --bin rowgate-bench
-BIN="$ROOT/target/release"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
 # pgbench's connection: host, user and database from the URL.
 PG_HOST="$(sed -E 's#^[a-z]+://([^@/]*@)?([^:/]+).*#\2#' <<<"$ADMIN_URL")"
