@@ -397,6 +397,27 @@ async fn nested_relations_cost_one_statement_per_level() {
             )
         ));
         assert_eq!(statements, 3, "{backend}: posts, comments, authors");
+        // A hundred siblings in one list (more than the 30 above which a list's futures are
+        // polled through a queue) still batch their authors into one statement.
+        let q = "{ comments(filter: {body: {in: [\"c0\", \"c1\", \"c2\", \"c3\", \"c4\", \"c5\", \"c6\", \"c7\", \"c8\", \"c9\"]}}, first: 100) { totalCount nodes { body author { displayName } } } }";
+        ok(&app, q, json!({}), Some(&carol)).await;
+        let before = app.statements();
+        let body = ok(&app, q, json!({}), Some(&carol)).await;
+        let comments = body["data"]["comments"]["nodes"]
+            .as_array()
+            .expect("comments");
+        assert_eq!(comments.len(), 100, "{backend}");
+        assert!(
+            comments
+                .iter()
+                .all(|c| c["author"]["displayName"].is_string())
+        );
+        assert_eq!(body["data"]["comments"]["totalCount"], 200, "{backend}");
+        assert_eq!(
+            app.statements() - before,
+            2,
+            "{backend}: the comments with their count, then their authors"
+        );
         app.stop().await;
     }
 }
@@ -425,7 +446,71 @@ async fn total_count_rides_on_the_page_statement() {
             body["data"]["post"]["comments"]["totalCount"], 2,
             "{backend}"
         );
+        // Known values: a post without comments counts 0 (also with `first: 0`), and the
+        // draft is not bob's to count at all.
+        let counts = "query($a: UUID!, $b: UUID!, $c: UUID!) { a: post(id: $a) { comments(first: 0) { totalCount } } b: post(id: $b) { comments { totalCount } } c: post(id: $c) { comments { totalCount nodes { body } } } }";
+        let ids = json!({"a": post(1), "b": post(2), "c": post(3)});
+        let seen = ok(&app, counts, ids.clone(), Some(&bob)).await;
+        assert_eq!(
+            seen["data"]["a"]["comments"]["totalCount"], 1,
+            "{backend}: {seen}"
+        );
+        assert_eq!(seen["data"]["b"]["comments"]["totalCount"], 2, "{backend}");
+        assert!(
+            seen["data"]["c"].is_null(),
+            "{backend}: bob may not read the draft"
+        );
+        let seen = ok(&app, counts, ids, Some(&alice)).await;
+        assert_eq!(
+            seen["data"]["a"]["comments"]["totalCount"], 1,
+            "{backend}: {seen}"
+        );
+        assert_eq!(seen["data"]["b"]["comments"]["totalCount"], 3, "{backend}");
+        assert_eq!(seen["data"]["c"]["comments"]["totalCount"], 0, "{backend}");
+        // Nested counts ride on their level's statement; the root's on its page (a UNION of
+        // the read rules for posts). The fields of one object resolve one after the other, so
+        // two aliases of a relation are two loads, each with what it selected.
+        for (q, expected, what) in [
+            (
+                "{ posts { nodes { comments { totalCount } } } }",
+                2,
+                "posts, then their comments' counts",
+            ),
+            (
+                "{ posts { totalCount nodes { a: comments { totalCount nodes { body } } b: comments { nodes { body } } } } }",
+                3,
+                "posts with their count, then each alias's comments",
+            ),
+        ] {
+            ok(&app, q, json!({}), Some(&bob)).await;
+            let before = app.statements();
+            let body = ok(&app, q, json!({}), Some(&bob)).await;
+            assert_eq!(app.statements() - before, expected, "{backend}: {what}");
+            let posts = body["data"]["posts"]["nodes"].as_array().expect("posts");
+            assert!(
+                posts
+                    .iter()
+                    .any(|p| p["comments"]["totalCount"] != 0 || p["a"]["totalCount"] != 0),
+                "{backend}: {body}"
+            );
+            for p in posts.iter().filter(|p| p.get("a").is_some()) {
+                assert_eq!(
+                    p["a"]["nodes"], p["b"]["nodes"],
+                    "{backend}: both aliases see the same comments: {body}"
+                );
+            }
+        }
         let inbox = "{ notifications(filter: {readAt: {isNull: true}}, orderBy: [CREATED_AT_DESC], first: 20) { totalCount nodes { title } } }";
+        // Bob's unread notifications are his one, never alice's.
+        let body = ok(&app, inbox, json!({}), Some(&bob)).await;
+        assert_eq!(
+            body["data"]["notifications"]["totalCount"], 1,
+            "{backend}: {body}"
+        );
+        assert_eq!(
+            body["data"]["notifications"]["nodes"][0]["title"],
+            "New message from Alice"
+        );
         ok(&app, inbox, json!({}), Some(&alice)).await;
         let before = app.statements();
         let body = ok(&app, inbox, json!({}), Some(&alice)).await;

@@ -22,7 +22,7 @@ const TABLE: &str = "ai_model_configs";
 pub struct AiConfigExtension;
 
 fn node(row: Row) -> FieldValue<'static> {
-    FieldValue::owned_any(Node { table: TABLE, row })
+    FieldValue::owned_any(Node::new(TABLE, row))
 }
 
 fn key_of(row: &Row) -> Option<&str> {

@@ -31,7 +31,7 @@ impl From<AppError> for LoadError {
 /// The loaders of one request.
 pub struct Loaders {
     /// To-one relations.
-    pub one: Batcher<OneKey, Row>,
+    pub one: Batcher<OneKey, Arc<Row>>,
     /// To-many relations (pages).
     pub many: Batcher<ManyKey, Page>,
     /// Counts and aggregates of to-many relations.
@@ -62,7 +62,9 @@ impl Loaders {
 }
 
 /// One request's batching of one kind of key: every key asked for while the request's
-/// resolvers run side by side goes into one load. The batch is sent once a round of the
+/// resolvers run side by side — the items of a list, and the lists of every item above it
+/// (async-graphql resolves the fields of one object one after the other) — goes into one
+/// load. The batch is sent once a round of the
 /// request's other futures (one yield to the scheduler) added no key to it — all siblings
 /// of a list have asked by then — so it waits for no timer and spawns no task; the load
 /// runs in the request's own task, under its deadline.
@@ -231,10 +233,10 @@ fn group<K: Clone, G: PartialEq>(keys: &[K], by: impl Fn(&K) -> G) -> Vec<(G, Ve
 }
 
 impl Loader<OneKey> for RelationLoader {
-    type Value = Row;
+    type Value = Arc<Row>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[OneKey]) -> Result<HashMap<OneKey, Row>, LoadError> {
+    async fn load(&self, keys: &[OneKey]) -> Result<HashMap<OneKey, Arc<Row>>, LoadError> {
         let mut out = HashMap::new();
         for ((table, column, columns), keys) in
             group(keys, |k| (k.table, k.column, k.columns.clone()))
@@ -244,6 +246,10 @@ impl Loader<OneKey> for RelationLoader {
                 .store
                 .rows_by(&self.principal, table, column, &values, Some(&columns))
                 .await?;
+            let rows: HashMap<String, Arc<Row>> = rows
+                .into_iter()
+                .map(|(k, row)| (k, Arc::new(row)))
+                .collect();
             for key in keys {
                 if let Some(row) = rows.get(&key.value) {
                     out.insert(key, row.clone());
@@ -260,19 +266,24 @@ impl Loader<ManyKey> for RelationLoader {
 
     async fn load(&self, keys: &[ManyKey]) -> Result<HashMap<ManyKey, Page>, LoadError> {
         let mut out = HashMap::new();
-        for ((fk, spec, columns, total), keys) in
-            group(keys, |k| (k.fk, k.spec.clone(), k.columns.clone(), k.total))
+        // Keys of one batch that differ only in asking for `totalCount` share one
+        // statement, which counts when any of them asks.
+        for ((fk, spec, columns), keys) in
+            group(keys, |k| (k.fk, k.spec.clone(), k.columns.clone()))
         {
+            let total = keys.iter().any(|k| k.total);
             let parents: Vec<Json> = keys
                 .iter()
                 .map(|k| Json::String(k.parent.clone()))
                 .collect();
-            let mut pages = self
+            let pages = self
                 .store
                 .children(&self.principal, &fk, &spec, &parents, Some(&columns), total)
                 .await?;
+            // Two keys of a group may name one parent (with and without `totalCount`):
+            // each gets the page (its rows are shared, not copied).
             for key in keys {
-                let page = pages.remove(&key.parent).unwrap_or_default();
+                let page = pages.get(&key.parent).cloned().unwrap_or_default();
                 out.insert(key, page);
             }
         }

@@ -426,7 +426,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
             key: change.key.clone(),
             node: Some(Node {
                 table: state.table,
-                row,
+                row: row.into(),
             }),
         }));
     }
@@ -448,7 +448,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
                 key: change.key.clone(),
                 node: Some(Node {
                     table: state.table,
-                    row,
+                    row: row.into(),
                 }),
             }))
         }

@@ -35,8 +35,20 @@ pub struct PageCap(pub u64);
 pub struct Node {
     /// Its table.
     pub table: &'static str,
-    /// Its values, by column.
-    pub row: Row,
+    /// Its values, by column: shared, so that a row loaded once for many parents (a
+    /// to-one relation's target) or shown twice (`nodes` and `edges`) is not copied.
+    pub row: Arc<Row>,
+}
+
+impl Node {
+    /// The parent value of `row`'s fields, a row of `table` (what an application's own
+    /// resolver returns to show a row with the table's type).
+    pub fn new(table: &'static str, row: Row) -> Self {
+        Node {
+            table,
+            row: Arc::new(row),
+        }
+    }
 }
 
 /// Where a connection's rows came from (for `totalCount` and `aggregate`).
@@ -283,8 +295,11 @@ fn key_from_args(table: &TableMeta, ctx: &ResolverContext<'_>) -> AppResult<Row>
     Ok(key)
 }
 
-fn node_value(table: &'static str, row: Row) -> FieldValue<'static> {
-    FieldValue::owned_any(Node { table, row })
+fn node_value(table: &'static str, row: impl Into<Arc<Row>>) -> FieldValue<'static> {
+    FieldValue::owned_any(Node {
+        table,
+        row: row.into(),
+    })
 }
 
 fn nodes(table: &'static str, rows: Vec<Row>) -> FieldValue<'static> {
@@ -852,14 +867,10 @@ fn connection_object(table: &TableMeta) -> Object {
             |ctx| {
                 FieldFuture::new(async move {
                     let c = ctx.parent_value.try_downcast_ref::<Connection>()?;
-                    let table = c.table;
                     Ok(Some(FieldValue::list(c.nodes.iter().map(|node| {
                         FieldValue::owned_any(Edge {
                             cursor: page::cursor(&c.spec.order, &node.row),
-                            node: Node {
-                                table,
-                                row: node.row.clone(),
-                            },
+                            node: node.clone(),
                         })
                     }))))
                 })

@@ -4,6 +4,7 @@
 //! applied inside every one of them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement, WindowStatement,
@@ -28,8 +29,9 @@ pub(super) const TOTAL: &str = "rg_total";
 /// A page of rows and whether more follow in the direction of paging.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
-    /// The rows, in the requested order.
-    pub rows: Vec<Row>,
+    /// The rows, in the requested order (shared: a page handed to several waiters of one
+    /// batch is not copied row by row).
+    pub rows: Vec<Arc<Row>>,
     /// More rows exist beyond the page.
     pub more: bool,
     /// The number of rows the connection's filter selects (its `totalCount`), when the
@@ -37,19 +39,19 @@ pub struct Page {
     pub total: Option<i64>,
 }
 
-/// Whether a page's own statement can count the rows of its connection: only when the page
-/// is not cut by a cursor (the count is of the whole filter, the keyset condition would
-/// narrow it).
+/// Whether a relation load can count each parent's rows beside its pages: the window counts
+/// the rows of the statement, which a cursor's keyset condition narrows.
 fn countable(spec: &ListSpec) -> bool {
     spec.cursor.is_none()
 }
 
-/// The total a page's statement counted, from the counts of the rows it returned: no row
-/// means no row at all only when nothing was skipped (`offset` 0); otherwise unknown.
-fn counted_total(totals: &[i64], offset: u64) -> Option<i64> {
+/// The total a page's statement counted, from the counts beside the rows it returned: no row
+/// means no row at all only when the page skipped nothing (no offset, no cursor); otherwise
+/// it is unknown.
+fn counted_total(totals: &[i64], spec: &ListSpec) -> Option<i64> {
     match totals.first() {
         Some(total) => Some(*total),
-        None if offset == 0 => Some(0),
+        None if spec.offset == 0 && spec.cursor.is_none() => Some(0),
         None => None,
     }
 }
@@ -112,10 +114,9 @@ impl Store {
         let meta = self.table(table)?;
         let projection = self.projection(meta, columns);
         let compiler = Compiler::new(&self.policies, principal);
-        let (select, counted) =
-            self.page_select(&compiler, meta, &projection, spec, total && countable(spec))?;
+        let select = self.page_select(&compiler, meta, &projection, spec, total)?;
         let (mut rows, totals) = self
-            .fetch_counted(&self.db, &compiler, &projection, &select, counted)
+            .fetch_counted(&self.db, &compiler, &projection, &select, total)
             .await?;
 
         let more = rows.len() as u64 > spec.limit;
@@ -123,12 +124,16 @@ impl Store {
         if spec.backwards {
             rows.reverse();
         }
-        let total = if counted {
-            counted_total(&totals, spec.offset)
+        let total = if total {
+            counted_total(&totals, spec)
         } else {
             None
         };
-        Ok(Page { rows, more, total })
+        Ok(Page {
+            rows: rows.into_iter().map(Arc::new).collect(),
+            more,
+            total,
+        })
     }
 
     /// Readable rows of `table` whose `column` is one of `keys` (to-one relations), keyed
@@ -244,7 +249,7 @@ impl Store {
                 page.total = totals.get(i).copied();
             }
             if page.rows.len() < limit {
-                page.rows.push(row);
+                page.rows.push(Arc::new(row));
             } else {
                 page.more = true;
             }
@@ -401,12 +406,13 @@ impl Store {
         projection: &TableMeta,
         spec: &ListSpec,
     ) -> AppResult<SelectStatement> {
-        Ok(self.page_select(compiler, meta, projection, spec, false)?.0)
+        self.page_select(compiler, meta, projection, spec, false)
     }
 
-    /// [`Self::page_statement`]; with `total`, the one-statement form also counts the rows
-    /// the filter selects (`COUNT(*) OVER ()`, computed before `LIMIT`). Says whether it
-    /// counted: the UNION form does not (each branch is limited on its own).
+    /// [`Self::page_statement`]; with `total`, every row also carries the number of rows
+    /// the read policy and the filter select (`rg_total`): an uncorrelated scalar subquery,
+    /// which PostgreSQL and SQLite run once, leaving the page's own ordered, limited scan
+    /// as it is — a window count would read every matching row before the `LIMIT`.
     fn page_select(
         &self,
         compiler: &Compiler<'_>,
@@ -414,24 +420,31 @@ impl Store {
         projection: &TableMeta,
         spec: &ListSpec,
         total: bool,
-    ) -> AppResult<(SelectStatement, bool)> {
+    ) -> AppResult<SelectStatement> {
         let order = spec.sql_order();
+        let count = if total {
+            let mut count = Query::select();
+            count
+                .expr(Func::count(Expr::cust("*")))
+                .from_as(Alias::new(meta.name), Alias::new(ROOT))
+                .and_where(compiler.read(meta.name, ROOT).into_expr());
+            self.apply_filter(compiler, meta, &mut count, spec.filter.as_ref())?;
+            Some(Expr::SubQuery(None, Box::new(count.into())))
+        } else {
+            None
+        };
         let Some(branches) = compiler.read_branches(meta.name, ROOT) else {
             let mut select = self.columns_select(compiler, projection, true);
             select.and_where(compiler.read(meta.name, ROOT).into_expr());
             self.apply_spec(compiler, meta, &mut select, spec)?;
-            if total {
-                select.expr_window_as(
-                    Func::count(Expr::cust("*")),
-                    WindowStatement::new(),
-                    Alias::new(TOTAL),
-                );
+            if let Some(count) = count {
+                select.expr_as(count, Alias::new(TOTAL));
             }
             for sort in &order {
                 sort.order(&mut select, self.backend(), ROOT);
             }
             select.limit(spec.limit + 1).offset(spec.offset);
-            return Ok((select, total));
+            return Ok(select);
         };
         let per_branch = spec.offset + spec.limit + 1;
         let mut union: Option<SelectStatement> = None;
@@ -466,10 +479,13 @@ impl Store {
         let union = union.ok_or_else(|| AppError::Internal("no branch".into()))?;
         let mut outer = Query::select();
         outer.column(Asterisk).from_subquery(union, Alias::new("u"));
+        if let Some(count) = count {
+            outer.expr_as(count, Alias::new(TOTAL));
+        }
         for sort in &order {
             sort.order(&mut outer, self.backend(), "u");
         }
         outer.limit(spec.limit + 1).offset(spec.offset);
-        Ok((outer, false))
+        Ok(outer)
     }
 }
