@@ -64,16 +64,16 @@ impl Loaders {
 /// One request's batching of one kind of key: every key asked for while the request's
 /// resolvers run side by side — the items of a list, and the lists of every item above it
 /// (async-graphql resolves the fields of one object one after the other) — goes into one
-/// load. The batch is sent once a round of the
-/// request's other futures (one yield to the scheduler) added no key to it — all siblings
-/// of a list have asked by then — so it waits for no timer and spawns no task; the load
-/// runs in the request's own task, under its deadline.
-pub struct Batcher<K, V> {
-    loader: Arc<RelationLoader>,
+/// load. The batch is sent once a round of the request's other futures (one yield to the
+/// scheduler) added no key to it — all siblings of a list have asked by then — so it waits
+/// for no timer and spawns no task; the load runs in the request's own task, under its
+/// deadline. Should the future running the load be dropped, a waiting one runs it again.
+pub struct Batcher<K, V, L = RelationLoader> {
+    loader: Arc<L>,
     open: std::sync::Mutex<Option<Arc<Batch<K, V>>>>,
 }
 
-impl<K, V> std::fmt::Debug for Batcher<K, V> {
+impl<K, V, L> std::fmt::Debug for Batcher<K, V, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Batcher")
     }
@@ -84,13 +84,13 @@ struct Batch<K, V> {
     result: tokio::sync::OnceCell<Result<HashMap<K, V>, LoadError>>,
 }
 
-impl<K, V> Batcher<K, V>
+impl<K, V, L> Batcher<K, V, L>
 where
-    RelationLoader: Loader<K, Value = V, Error = LoadError>,
+    L: Loader<K, Value = V, Error = LoadError>,
     K: Send + Sync + Hash + Eq + Clone + 'static,
     V: Send + Sync + Clone + 'static,
 {
-    fn new(loader: Arc<RelationLoader>) -> Self {
+    fn new(loader: Arc<L>) -> Self {
         Self {
             loader,
             open: std::sync::Mutex::new(None),
@@ -327,5 +327,169 @@ impl Loader<AggregateKey> for RelationLoader {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use async_graphql::dataloader::Loader;
+    use futures_util::future::join_all;
+
+    use super::{Batcher, LoadError};
+    use crate::error::AppError;
+
+    /// Answers `key * 10` for keys below 1,000 (the others are missing), records every
+    /// load, and can hold its first load until `gate` opens, or fail.
+    #[derive(Default)]
+    struct Fake {
+        loads: Mutex<Vec<Vec<u32>>>,
+        gate: Option<Arc<tokio::sync::Notify>>,
+        fail: bool,
+    }
+
+    impl Loader<u32> for Fake {
+        type Value = u32;
+        type Error = LoadError;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, LoadError> {
+            let first = {
+                let mut loads = self.loads.lock().expect("loads");
+                let mut sorted = keys.to_vec();
+                sorted.sort_unstable();
+                loads.push(sorted);
+                loads.len() == 1
+            };
+            if let (true, Some(gate)) = (first, &self.gate) {
+                gate.notified().await;
+            }
+            if self.fail {
+                return Err(AppError::Internal("the load failed".into()).into());
+            }
+            Ok(keys
+                .iter()
+                .filter(|k| **k < 1_000)
+                .map(|k| (*k, k * 10))
+                .collect())
+        }
+    }
+
+    fn batcher(fake: Fake) -> (Arc<Fake>, Batcher<u32, u32, Fake>) {
+        let fake = Arc::new(fake);
+        (fake.clone(), Batcher::new(fake))
+    }
+
+    fn loads(fake: &Fake) -> Vec<Vec<u32>> {
+        fake.loads.lock().expect("loads").clone()
+    }
+
+    #[tokio::test]
+    async fn siblings_load_in_one_batch() {
+        let (fake, batcher) = batcher(Fake::default());
+        // A hundred siblings, one key asked twice, one key the loader does not know.
+        let keys: Vec<u32> = (0..100).chain([7, 5_000]).collect();
+        let got = join_all(keys.iter().map(|k| batcher.load_one(*k))).await;
+        for (key, value) in keys.iter().zip(got) {
+            let expected = (*key < 1_000).then_some(key * 10);
+            assert_eq!(value.expect("loaded"), expected, "key {key}");
+        }
+        let loads = loads(&fake);
+        assert_eq!(loads.len(), 1, "one load: {loads:?}");
+        assert_eq!(loads[0].len(), 101, "each key once");
+    }
+
+    #[tokio::test]
+    async fn keys_asked_after_a_batch_left_go_into_the_next() {
+        let (fake, batcher) = batcher(Fake::default());
+        // Ten parents, each asking a second key once its first is answered: two loads.
+        let got = join_all((0..10).map(|i| {
+            let batcher = &batcher;
+            async move {
+                let first = batcher.load_one(i).await.expect("first");
+                let second = batcher.load_one(100 + i).await.expect("second");
+                (first, second)
+            }
+        }))
+        .await;
+        for (i, (first, second)) in (0..10).zip(got) {
+            assert_eq!((first, second), (Some(i * 10), Some((100 + i) * 10)));
+        }
+        assert_eq!(
+            loads(&fake),
+            vec![(0..10).collect::<Vec<_>>(), (100..110).collect()]
+        );
+        // A key asked alone, later, is a load of its own.
+        assert_eq!(batcher.load_one(3).await.expect("alone"), Some(30));
+        assert_eq!(loads(&fake).len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_reaches_every_waiter_once() {
+        let (fake, batcher) = batcher(Fake {
+            fail: true,
+            ..Fake::default()
+        });
+        let got = join_all((0..5).map(|k| batcher.load_one(k))).await;
+        assert!(got.iter().all(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.0.to_string().contains("the load failed"))
+        }));
+        assert_eq!(loads(&fake).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_load_is_run_again_by_a_waiter() {
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let (fake, batcher) = batcher(Fake {
+            gate: Some(gate.clone()),
+            ..Fake::default()
+        });
+        let mut first = Box::pin(batcher.load_one(1));
+        let mut second = Box::pin(batcher.load_one(2));
+        // Drive both, in this order, until the batch's load runs (held at the gate): the
+        // second, whose first round already saw both keys, is the one running it ...
+        std::future::poll_fn(|cx| {
+            let _ = first.as_mut().poll(cx);
+            let _ = second.as_mut().poll(cx);
+            if loads(&fake).is_empty() {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        // ... drop it: the first runs the same batch's load again, with the same keys. (The
+        // gate opens too, so that a wrong guess of who held it fails below, not hangs.)
+        drop(second);
+        gate.notify_one();
+        let loaded = tokio::time::timeout(std::time::Duration::from_secs(60), first)
+            .await
+            .expect("the waiting load finished");
+        assert_eq!(loaded.expect("loaded"), Some(10));
+        assert_eq!(loads(&fake), vec![vec![1, 2], vec![1, 2]]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tasks_sharing_a_batcher_each_get_their_values() {
+        let (fake, batcher) = batcher(Fake::default());
+        let batcher = Arc::new(batcher);
+        let tasks = (0..4u32).map(|t| {
+            let batcher = batcher.clone();
+            tokio::spawn(
+                async move { join_all((0..25).map(|k| batcher.load_one(t * 25 + k))).await },
+            )
+        });
+        for (t, task) in (0..4u32).zip(join_all(tasks).await) {
+            for (k, value) in (0..25).zip(task.expect("task")) {
+                assert_eq!(value.expect("loaded"), Some((t * 25 + k) * 10));
+            }
+        }
+        let mut loaded: Vec<u32> = loads(&fake).concat();
+        loaded.sort_unstable();
+        loaded.dedup();
+        assert_eq!(loaded, (0..100).collect::<Vec<_>>());
     }
 }
