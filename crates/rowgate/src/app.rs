@@ -219,6 +219,15 @@ impl Builder {
                 if let crate::catalog::ColType::Enum(type_name) = column.ty {
                     check_enum_items(table.name, column, type_name)?;
                 }
+                // The engine's statements add result columns of their own beside a table's.
+                if crate::planner::batch::RESULT_COLUMNS.contains(&column.name) {
+                    return Err(StartupError::Schema(format!(
+                        "column {}.{} is named like a result column of rowgate's own statements ({}); rename it",
+                        table.name,
+                        column.name,
+                        crate::planner::batch::RESULT_COLUMNS.join(", ")
+                    )));
+                }
             }
         }
         for table in &mut tables {
@@ -518,6 +527,25 @@ mod tests {
         impl ActiveModelBehavior for ActiveModel {}
     }
 
+    /// A table with a column named like one the engine's statements add.
+    mod tallies {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "tallies")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: Uuid,
+            pub supplier_id: Uuid,
+            pub rg_total: i64,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
     /// A table the engine serves whole.
     mod templates {
         use sea_orm::entity::prelude::*;
@@ -605,6 +633,20 @@ mod tests {
         assert!(message.contains("leads.lead_time"), "{message}");
         assert!(message.contains("Interval"), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
+    }
+
+    #[test]
+    fn a_column_named_like_a_result_column_of_the_engine_refuses_the_application() {
+        let err = builder()
+            .entity::<tallies::Entity>()
+            .policies(PolicySet::new(vec![readable_by_supplier(
+                "tallies",
+                Pred::Always,
+            )]))
+            .build()
+            .expect_err("a column named rg_total");
+        let message = err.to_string();
+        assert!(message.contains("tallies.rg_total"), "{message}");
     }
 
     fn computed(name: &'static str, columns: Vec<crate::policy::Col>) -> ComputedField {

@@ -22,9 +22,15 @@ use crate::policy::eval::Row;
 /// The row-number column of windowed loads.
 const RANK: &str = "rg_rank";
 
-/// The column of a page's total count, read in the page's own statement
-/// (`COUNT(*) OVER (…)`).
+/// The column of a page's total count, read in the page's own statement.
 pub(super) const TOTAL: &str = "rg_total";
+
+/// The group key column of grouped aggregates.
+const GROUP: &str = "rg_group";
+
+/// The result columns the engine's statements add beside a table's own: no table may have
+/// a column of these names (the application refuses to build).
+pub(crate) const RESULT_COLUMNS: [&str; 3] = [RANK, TOTAL, GROUP];
 
 /// A page of rows and whether more follow in the direction of paging.
 #[derive(Debug, Clone, Default)]
@@ -342,7 +348,7 @@ impl Store {
             select
                 .expr_as(
                     Expr::col((Alias::new(ROOT), Alias::new(column))),
-                    Alias::new("rg_group"),
+                    Alias::new(GROUP),
                 )
                 .and_where(Expr::col((Alias::new(ROOT), Alias::new(column))).is_in(parent_values))
                 .group_by_col((Alias::new(ROOT), Alias::new(column)));
@@ -354,7 +360,7 @@ impl Store {
             let key = match group {
                 Some((column, _)) => {
                     let ty = meta.column(column).map_or(ColType::Text, |c| c.ty);
-                    key_text(&values::column_json(&row, "rg_group", ty)?)
+                    key_text(&values::column_json(&row, GROUP, ty)?)
                 }
                 None => String::new(),
             };
