@@ -29,7 +29,9 @@ log() { printf 'profile: %s\n' "$*" >&2; }
 
 log "building the release gateway"
 cargo build --release --locked -q -p rowgate-server --bin rowgate
+cargo build --release --locked -q -p rowgate-tests --bin rowgate-bench
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/rowgate"
+BENCH="${CARGO_TARGET_DIR:-$ROOT/target}/release/rowgate-bench"
 
 if [[ "${PROFILE_REUSE_DB:-0}" != 1 ]]; then
   log "creating $DB_NAME and seeding --scale 5"
@@ -39,19 +41,13 @@ if [[ "${PROFILE_REUSE_DB:-0}" != 1 ]]; then
   psql "$DB_URL" -q -c "VACUUM ANALYZE"
 fi
 
-# The member the bench acts as: user 5 of tenant 0 (server/src/seed/scale.rs).
-TENANT=5ca1e000-0001-4000-8000-000000000000
-USER_ID=5ca1e000-0002-4000-8000-000000000005
-TOKEN="$("$BIN" token --user "$USER_ID" --tenant "$TENANT")"
-case "$CASE" in
-  flags) QUERY='{ effectiveFlags { key enabled } }' ;;
-  feed) QUERY='{ posts(orderBy: [CREATED_AT_DESC], first: 20) { nodes { id title author { displayName } } } }' ;;
-  tenant-feed) QUERY='query($t: UUID!) { posts(filter: {tenantId: {eq: $t}}, orderBy: [CREATED_AT_DESC], first: 20) { nodes { id title author { displayName } } } }' ;;
-  deep) QUERY='query($t: UUID!) { posts(filter: {tenantId: {eq: $t}}, orderBy: [CREATED_AT_DESC], first: 10) { nodes { id title comments(first: 5, orderBy: [CREATED_AT_DESC]) { totalCount nodes { body author { displayName } } } } } }' ;;
-  inbox) QUERY='{ notifications(filter: {readAt: {isNull: true}}, orderBy: [CREATED_AT_DESC], first: 20) { totalCount nodes { id title } } }' ;;
-  *) echo "unknown case $CASE (flags | feed | tenant-feed | deep | inbox)" >&2; exit 2 ;;
-esac
-BODY="$(python3 -c 'import json, sys; print(json.dumps({"query": sys.argv[1], "variables": {"t": sys.argv[2]}}))' "$QUERY" "$TENANT")"
+# The request of the case, as the bench sends it (tenant 0's member 5).
+REQUEST="$("$BENCH" --case "$CASE" --tenants 1 --print-request)" || {
+  echo "unknown case $CASE (flags | feed | tenant-feed | deep | inbox)" >&2
+  exit 2
+}
+AUTHORIZATION="$(sed -n 1p <<<"$REQUEST")"
+BODY="$(sed -n 2p <<<"$REQUEST")"
 
 log "starting the gateway under callgrind"
 rm -f "$OUT/$CASE.callgrind"*
@@ -68,7 +64,7 @@ done
 send() {
   local i
   for i in $(seq 1 "$1"); do
-    curl -fs -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    curl -fs -H "authorization: $AUTHORIZATION" -H 'content-type: application/json' \
       --data "$BODY" "http://127.0.0.1:$PORT/graphql" >"$OUT/response.json"
   done
 }

@@ -32,6 +32,10 @@ struct Args {
     /// The gateway's HMAC secret.
     #[arg(long, env = "ROWGATE_JWT_SECRET", hide_env_values = true)]
     secret: String,
+    /// Print the case's request for tenant 0 (the `authorization` header's value, then the
+    /// JSON body, a line each) and exit: `scripts/profile.sh` sends it.
+    #[arg(long)]
+    print_request: bool,
     /// subscriptions case: WebSocket connections.
     #[arg(long, default_value_t = 2000)]
     connections: usize,
@@ -248,6 +252,11 @@ async fn main() {
         let body =
             serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("body");
         requests.push((format!("Bearer {token}"), body));
+    }
+    if args.print_request {
+        let (authorization, body) = &requests[0];
+        println!("{authorization}\n{}", String::from_utf8_lossy(body));
+        return;
     }
     let requests = Arc::new(requests);
     let client = reqwest::Client::builder()

@@ -94,13 +94,7 @@ async fn read(
 ) -> AppResult<Option<FieldValue<'static>>> {
     let (table, key) = decode(store, id)?;
     let row = store.find(principal, table, &key).await?;
-    Ok(row.map(|row| {
-        FieldValue::owned_any(Node {
-            table,
-            row: row.into(),
-        })
-        .with_type(type_name(table))
-    }))
+    Ok(row.map(|row| FieldValue::owned_any(Node::new(table, row)).with_type(type_name(table))))
 }
 
 /// The type name a missing item of `nodes` carries. The dynamic schema cannot resolve a

@@ -424,10 +424,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
         return Ok(Some(Event {
             op: change.op,
             key: change.key.clone(),
-            node: Some(Node {
-                table: state.table,
-                row: row.into(),
-            }),
+            node: Some(Node::new(state.table, row)),
         }));
     }
 
@@ -446,10 +443,7 @@ async fn decide(state: &mut State, change: &Change) -> crate::error::AppResult<O
             Ok(Some(Event {
                 op: change.op,
                 key: change.key.clone(),
-                node: Some(Node {
-                    table: state.table,
-                    row: row.into(),
-                }),
+                node: Some(Node::new(state.table, row)),
             }))
         }
         None if change.op == ChangeOp::Update => Ok(gone(state)),

@@ -43,10 +43,10 @@ pub struct Node {
 impl Node {
     /// The parent value of `row`'s fields, a row of `table` (what an application's own
     /// resolver returns to show a row with the table's type).
-    pub fn new(table: &'static str, row: Row) -> Self {
+    pub fn new(table: &'static str, row: impl Into<Arc<Row>>) -> Self {
         Node {
             table,
-            row: Arc::new(row),
+            row: row.into(),
         }
     }
 }
@@ -78,7 +78,7 @@ impl Connection {
             nodes: page
                 .rows
                 .into_iter()
-                .map(|row| Node { table, row })
+                .map(|row| Node::new(table, row))
                 .collect(),
             more: page.more,
             total: page.total,
@@ -296,10 +296,19 @@ fn key_from_args(table: &TableMeta, ctx: &ResolverContext<'_>) -> AppResult<Row>
 }
 
 fn node_value(table: &'static str, row: impl Into<Arc<Row>>) -> FieldValue<'static> {
-    FieldValue::owned_any(Node {
-        table,
-        row: row.into(),
-    })
+    FieldValue::owned_any(Node::new(table, row))
+}
+
+/// A field of a table's type whose value `value` reads off the node's row, resolved at
+/// once: no future is boxed for what the row holds already.
+fn from_node<'a>(
+    ctx: &ResolverContext<'a>,
+    value: impl FnOnce(&Node) -> Option<FieldValue<'a>>,
+) -> FieldFuture<'a> {
+    match ctx.parent_value.try_downcast_ref::<Node>() {
+        Ok(node) => FieldFuture::Value(value(node)),
+        Err(error) => FieldFuture::new(async move { Err::<Option<Value>, _>(error) }),
+    }
 }
 
 fn nodes(table: &'static str, rows: Vec<Row>) -> FieldValue<'static> {
@@ -601,17 +610,13 @@ fn register_table(
             non_null(scalar)
         };
         let column_meta = column.clone();
-        // Synchronous: a column's value is in the row already, so no future is boxed.
         object = object.field(Field::new(camel(column.name), ty, move |ctx| {
-            match ctx.parent_value.try_downcast_ref::<Node>() {
-                Ok(node) => FieldFuture::Value(
-                    node.row
-                        .get(column_meta.name)
-                        .and_then(|json| output(&column_meta, json))
-                        .map(FieldValue::value),
-                ),
-                Err(error) => FieldFuture::new(async move { Err::<Option<Value>, _>(error) }),
-            }
+            from_node(&ctx, |node| {
+                node.row
+                    .get(column_meta.name)
+                    .and_then(|json| output(&column_meta, json))
+                    .map(FieldValue::value)
+            })
         }));
     }
     for computed in table.computed.iter() {
@@ -993,19 +998,12 @@ fn computed_field(computed: &ComputedField) -> Field {
         ComputedType::Json => scalars::JSON,
     };
     let compute = computed.compute;
-    Field::new(
-        camel(computed.name),
-        TypeRef::named(ty),
-        move |ctx| match ctx.parent_value.try_downcast_ref::<Node>() {
-            Ok(node) => {
-                let value = compute(&node.row);
-                FieldFuture::Value(
-                    (!value.is_null()).then(|| FieldValue::value(json_value(&value))),
-                )
-            }
-            Err(error) => FieldFuture::new(async move { Err::<Option<Value>, _>(error) }),
-        },
-    )
+    Field::new(camel(computed.name), TypeRef::named(ty), move |ctx| {
+        from_node(&ctx, |node| {
+            let value = compute(&node.row);
+            (!value.is_null()).then(|| FieldValue::value(json_value(&value)))
+        })
+    })
     .description(computed.description)
 }
 

@@ -51,13 +51,18 @@ fn countable(spec: &ListSpec) -> bool {
     spec.cursor.is_none()
 }
 
-/// The total a page's statement counted, from the counts beside the rows it returned: no row
-/// means no row at all only when the page skipped nothing (no offset, no cursor); otherwise
-/// it is unknown.
+/// Whether a page skipped no row of its connection (no offset, no cursor): then a page
+/// without rows means a connection without rows.
+fn skips_nothing(spec: &ListSpec) -> bool {
+    spec.offset == 0 && spec.cursor.is_none()
+}
+
+/// The total a page's statement counted, from the counts beside the rows it returned; with
+/// no row, zero when the page skipped nothing, otherwise unknown.
 fn counted_total(totals: &[i64], spec: &ListSpec) -> Option<i64> {
     match totals.first() {
         Some(total) => Some(*total),
-        None if spec.offset == 0 && spec.cursor.is_none() => Some(0),
+        None if skips_nothing(spec) => Some(0),
         None => None,
     }
 }
@@ -242,7 +247,7 @@ impl Store {
         let limit = usize::try_from(spec.limit).unwrap_or(usize::MAX);
         let mut pages: HashMap<String, Page> = HashMap::new();
         // A parent without rows has none at all only when nothing was skipped.
-        if counted && spec.offset == 0 {
+        if counted && skips_nothing(spec) {
             for parent in parents {
                 pages.entry(key_text(parent)).or_default().total = Some(0);
             }
@@ -295,11 +300,7 @@ impl Store {
                 hint,
             );
         }
-        let mut select = Query::select();
-        select
-            .from_as(Alias::new(meta.name), Alias::new(ROOT))
-            .and_where(compiler.read(meta.name, ROOT).into_expr())
-            .expr_as(Func::count(Expr::cust("*")), Alias::new("count"));
+        let mut select = super::readable_count(&compiler, meta, "count");
         self.apply_filter(&compiler, meta, &mut select, filter_value)?;
         let mut outputs: Vec<(String, &str, &'static str, ColType)> = Vec::new();
         let soft_delete = self.policies.table(meta.name).and_then(|p| p.soft_delete);
@@ -429,11 +430,7 @@ impl Store {
     ) -> AppResult<SelectStatement> {
         let order = spec.sql_order();
         let count = if total {
-            let mut count = Query::select();
-            count
-                .expr(Func::count(Expr::cust("*")))
-                .from_as(Alias::new(meta.name), Alias::new(ROOT))
-                .and_where(compiler.read(meta.name, ROOT).into_expr());
+            let mut count = super::readable_count(compiler, meta, "count");
             self.apply_filter(compiler, meta, &mut count, spec.filter.as_ref())?;
             Some(Expr::SubQuery(None, Box::new(count.into())))
         } else {

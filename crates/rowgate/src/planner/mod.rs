@@ -332,11 +332,7 @@ impl Store {
     ) -> AppResult<i64> {
         let meta = self.table(table)?;
         let compiler = Compiler::new(&self.policies, principal);
-        let mut select = Query::select();
-        select
-            .expr_as(Func::count(Expr::cust("*")), Alias::new("n"))
-            .from_as(Alias::new(meta.name), Alias::new(ROOT))
-            .and_where(compiler.read(meta.name, ROOT).into_expr());
+        let mut select = readable_count(&compiler, meta, "n");
         if let Some(filter) = filter {
             select.and_where(filter);
         }
@@ -594,4 +590,19 @@ pub fn key_condition(meta: &TableMeta, key: &Row, db: sea_orm::DbBackend) -> App
         });
     }
     condition.ok_or_else(|| AppError::Internal(format!("{} has no primary key", meta.name)))
+}
+
+/// `SELECT COUNT(*) AS <alias> FROM <table> AS t0 WHERE <read policy>`: where every count of
+/// the rows a principal may read starts (a filter is added by the caller).
+pub(crate) fn readable_count(
+    compiler: &Compiler<'_>,
+    meta: &TableMeta,
+    alias: &str,
+) -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .expr_as(Func::count(Expr::cust("*")), Alias::new(alias))
+        .from_as(Alias::new(meta.name), Alias::new(ROOT))
+        .and_where(compiler.read(meta.name, ROOT).into_expr());
+    select
 }
